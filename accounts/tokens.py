@@ -1,0 +1,39 @@
+"""API tokens: issue, check, revoke."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from .models import ApiToken
+
+_PREFIX = "chorus_"
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(*, user: AbstractBaseUser, name: str = "") -> str:
+    """Create a token and return its secret; the secret is shown once and never stored."""
+    raw = _PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, name=name[:100], key_hash=_hash(raw), prefix=raw[len(_PREFIX):][:8])
+    return raw
+
+
+def user_for_token(raw: str) -> AbstractBaseUser | None:
+    """The active user a live token belongs to, or None."""
+    if not raw or len(raw) > 200:
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(raw), revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # throttled: not one write per request
+    return token.user
+
+
+def revoke_token(*, user: AbstractBaseUser, token_id: int) -> bool:
+    return ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now()) == 1

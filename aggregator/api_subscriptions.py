@@ -1,0 +1,127 @@
+"""API: the follow list and source status."""
+
+from datetime import datetime
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+
+from timelines.selectors import subscriptions_for, unread_counts_for
+
+from . import subscriptions as services
+from .models import Source, Subscription
+from .networks.rss.discover import DiscoveryError
+
+router = Router(tags=["subscriptions"])
+
+
+class SourceOut(Schema):
+    id: int
+    kind: str
+    title: str
+    url: str
+    site_url: str
+    status: str
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+    last_error: str
+    error_count: int
+
+
+class SubscriptionOut(Schema):
+    id: int
+    title: str
+    tags: list[str]
+    unread: int
+    source: SourceOut
+
+
+class SubscriptionIn(Schema):
+    address: str = Field(..., min_length=1, max_length=2048, description="anything the follow box accepts")
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SubscriptionPatch(Schema):
+    tags: list[str] | None = Field(None, max_length=20)
+    title: str | None = Field(None, max_length=500)
+
+
+class RefreshOut(Schema):
+    queued: bool
+    detail: str
+
+
+def _source_out(source: Source) -> SourceOut:
+    return SourceOut(
+        id=source.pk, kind=source.kind, title=source.display_title, url=source.url, site_url=source.site_url,
+        status=source.status, last_fetch_at=source.last_fetch_at, last_success_at=source.last_success_at,
+        next_poll_at=source.next_poll_at, last_error=source.last_error, error_count=source.error_count,
+    )  # fmt: skip
+
+
+def _subscription_out(subscription: Subscription, unread: dict[int, int]) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=subscription.pk,
+        title=subscription.display_title,
+        tags=sorted((tag.name for tag in subscription.tags.all()), key=str.casefold),
+        unread=unread.get(subscription.source_id, 0),
+        source=_source_out(subscription.source),
+    )
+
+
+@router.get("/subscriptions", response=list[SubscriptionOut])
+def list_subscriptions(request):
+    unread = unread_counts_for(user=request.user)
+    return [_subscription_out(s, unread) for s in subscriptions_for(user=request.user)]
+
+
+@router.post("/subscriptions", response={201: SubscriptionOut})
+def create_subscription(request, payload: SubscriptionIn):
+    try:
+        subscription = services.subscribe(user=request.user, address=payload.address, tags=payload.tags)
+    except (DiscoveryError, services.SubscriptionError) as error:
+        raise HttpError(400, str(error)) from error
+    subscription = Subscription.objects.select_related("source").get(pk=subscription.pk)
+    return 201, _subscription_out(subscription, unread_counts_for(user=request.user))
+
+
+@router.patch("/subscriptions/{subscription_id}", response=SubscriptionOut)
+def update_subscription(request, subscription_id: int, payload: SubscriptionPatch):
+    subscription = get_object_or_404(Subscription, pk=subscription_id, user=request.user)
+    try:
+        if payload.tags is not None:
+            services.set_tags(user=request.user, subscription_id=subscription.pk, tags=payload.tags)
+    except services.SubscriptionError as error:
+        raise HttpError(400, str(error)) from error
+    if payload.title is not None:
+        Subscription.objects.filter(pk=subscription.pk).update(title=payload.title.strip())
+    subscription = Subscription.objects.select_related("source").get(pk=subscription.pk)
+    return _subscription_out(subscription, unread_counts_for(user=request.user))
+
+
+@router.delete("/subscriptions/{subscription_id}", response={204: None})
+def delete_subscription(request, subscription_id: int):
+    try:
+        services.unsubscribe(user=request.user, subscription_id=subscription_id)
+    except services.SubscriptionError as error:
+        raise HttpError(404, str(error)) from error
+    return 204, None
+
+
+def _followed_source(request, source_id: int) -> Source:
+    """Sources are visible only to their subscribers (HOSTILE.md 29)."""
+    return get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
+
+
+@router.get("/sources/{source_id}", response=SourceOut)
+def get_source(request, source_id: int):
+    return _source_out(_followed_source(request, source_id))
+
+
+@router.post("/sources/{source_id}/refresh", response={202: RefreshOut, 409: RefreshOut})
+def refresh_source(request, source_id: int):
+    source = _followed_source(request, source_id)
+    if services.request_refresh(source_id=source.pk):
+        return 202, RefreshOut(queued=True, detail="refresh queued")
+    return 409, RefreshOut(queued=False, detail="this source is being fetched right now")

@@ -1,0 +1,61 @@
+"""The embedded worker and scheduler that ``manage.py serve`` runs beside the web server.
+
+Without a broker, Celery tasks run eagerly; this thread claims due sources like ``celery beat`` +
+``schedule_due_polls`` would, and runs the same ``poll_source`` task on a small thread pool.
+"""
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+
+from . import scheduler, tasks
+from .celery import app as celery_app
+
+log = logging.getLogger(__name__)
+
+
+def _run_poll(source_id: int) -> None:
+    try:
+        tasks.poll_source(source_id)
+    except Exception:  # never let one source stop the loop (HOSTILE.md 37)
+        log.exception("poll of source %s failed", source_id)
+    finally:
+        close_old_connections()
+
+
+class EmbeddedScheduler(threading.Thread):
+    def __init__(self, *, interval: float = 5.0, workers: int = 4) -> None:
+        super().__init__(name="chorus-scheduler", daemon=True)
+        self.interval = interval
+        self.workers = workers
+        self._stop_event = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chorus-poll")
+        self._running: set = set()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def run(self) -> None:
+        log.info("embedded scheduler started (%s poll threads)", self.workers)
+        while not self._stop_event.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            finally:
+                close_old_connections()
+            self._stop_event.wait(self.interval)
+
+    def tick(self) -> None:
+        if not celery_app.conf.task_always_eager:
+            tasks.schedule_due_polls.delay()  # a broker is configured: workers do the polling
+            return
+        self._running = {future for future in self._running if not future.done()}
+        free = self.workers - len(self._running)
+        if free <= 0:
+            return
+        for source_id in scheduler.claim_due_sources(limit=free):
+            self._running.add(self._pool.submit(_run_poll, source_id))

@@ -1,0 +1,39 @@
+"""The one shape every network's parser produces, and ``store_entries`` consumes."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One post as a network delivered it: raw (unsanitized) content, dates as found (maybe missing).
+
+    ``base_url`` is what relative links in ``content_html`` resolve against (the feed's URL or xml:base).
+    """
+
+    guid: str = ""
+    url: str = ""
+    title: str = ""
+    author_name: str = ""
+    author_handle: str = ""
+    author_uri: str = ""
+    content_html: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+    in_reply_to: str = ""
+    base_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """What a feed says about itself."""
+
+    title: str = ""
+    site_url: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    info: FeedInfo
+    entries: list[Entry]

@@ -1,0 +1,159 @@
+"""Entries -> posts: the one path every network's entries take into the database.
+
+``store_entries`` sanitizes, dedupes and upserts a batch idempotently (HOSTILE.md 15-21, 33): the same entry
+twice is one post, a changed entry updates its post, a retracted post never comes back, and new posts are
+delivered to the timelines of the source's subscribers.
+"""
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from timelines.delivery import deliver_posts
+
+from .entry import Entry
+from .models import Post, Source
+from .sanitize import clean_html, html_to_text, safe_url
+
+MAX_GUID_LENGTH = 512
+FUTURE_TOLERANCE = timedelta(minutes=10)
+_UPDATED_FIELDS = [
+    "url", "title", "author_name", "author_handle", "author_uri", "content_html", "text",
+    "in_reply_to", "updated", "content_hash",
+]  # fmt: skip
+
+
+@dataclass
+class StoreResult:
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    tombstoned: int = 0
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _content_hash(entry: Entry) -> str:
+    """Changes when anything a reader sees changes; computed on raw fields so unchanged entries skip nh3."""
+    return _digest(entry.title, entry.url, entry.content_html, entry.author_name, entry.author_handle,
+                   entry.author_uri, entry.in_reply_to)  # fmt: skip
+
+
+def _stable_keys(entries: list[Entry]) -> list[str]:
+    """One dedupe key per entry: its GUID where the GUID identifies it, else its link, else a content hash.
+
+    A GUID shared by several entries of the same batch identifies none of them (HOSTILE.md 15).
+    """
+    guid_counts = Counter(e.guid for e in entries if e.guid)
+    url_counts = Counter(e.url for e in entries if e.url)
+    keys = []
+    for entry in entries:
+        if entry.guid and guid_counts[entry.guid] == 1:
+            key = entry.guid
+        elif entry.url and url_counts[entry.url] == 1:
+            key = entry.url
+        else:
+            key = "hash:" + _digest(entry.title, entry.content_html)
+        if len(key) > MAX_GUID_LENGTH:
+            key = "sha1:" + _digest(key)
+        keys.append(key)
+    return keys
+
+
+def _published(entry: Entry, *, fetched_at: datetime, position: int) -> datetime:
+    """A sane publication time (HOSTILE.md 16): missing or future dates become the fetch time.
+
+    Undated entries keep the feed's order: the first is newest, each next one a microsecond older.
+    """
+    when = entry.published or entry.updated
+    if when is None or when > fetched_at + FUTURE_TOLERANCE:
+        return fetched_at - timedelta(microseconds=position)
+    return when
+
+
+def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes: list[str]) -> list[dict | None]:
+    """The stored post each entry is, matched by key, then (for GUIDs that change) by unique link or content."""
+    columns = ("id", "guid", "url", "content_hash", "retracted_at")
+    by_guid = {row["guid"]: row for row in Post.objects.filter(source=source, guid__in=set(keys)).values(*columns)}
+    found: list[dict | None] = [by_guid.get(key) for key in keys]
+    missing = [i for i, row in enumerate(found) if row is None]
+    if not missing:
+        return found
+    url_counts = Counter(e.url for e in entries if e.url)
+    urls = {entries[i].url for i in missing if entries[i].url and url_counts[entries[i].url] == 1}
+    by_url = {row["url"]: row for row in Post.objects.filter(source=source, url__in=urls).values(*columns)} if urls else {}
+    by_hash = {
+        row["content_hash"]: row
+        for row in Post.objects.filter(source=source, content_hash__in={hashes[i] for i in missing}).values(*columns)
+    }
+    claimed = {row["id"] for row in found if row}
+    for i in missing:
+        row = by_url.get(entries[i].url) if entries[i].url in urls else None
+        row = row or by_hash.get(hashes[i])
+        if row and row["id"] not in claimed:
+            found[i] = row
+            claimed.add(row["id"])
+    return found
+
+
+def _post_fields(entry: Entry, content_hash: str) -> dict:
+    base = entry.base_url
+    content_html = clean_html(entry.content_html, base_url=base)
+    return {
+        "url": safe_url(entry.url, base_url=base)[:2048],
+        "title": html_to_text(entry.title)[:1000],
+        "author_name": html_to_text(entry.author_name)[:300],
+        "author_handle": html_to_text(entry.author_handle)[:300],
+        "author_uri": safe_url(entry.author_uri, base_url=base)[:2048],
+        "content_html": content_html,
+        "text": html_to_text(content_html),
+        "in_reply_to": entry.in_reply_to[:2048],
+        "updated": entry.updated,
+        "content_hash": content_hash,
+    }
+
+
+def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime | None = None) -> StoreResult:
+    """Store a batch of entries of ``source``; returns which posts were created and updated.
+
+    Runs in one transaction holding the source's row lock, so a push and a poll of the same entry at the
+    same moment serialize and make exactly one row (HOSTILE.md 33).
+    """
+    fetched_at = fetched_at or timezone.now()
+    result = StoreResult()
+    if not entries:
+        return result
+    keys = _stable_keys(entries)
+    hashes = [_content_hash(e) for e in entries]
+    with transaction.atomic():
+        Source.objects.select_for_update().filter(pk=source.pk).values_list("pk").first()
+        existing = _find_existing(source, keys, entries, hashes)
+        to_create: dict[str, Post] = {}
+        to_update: list[Post] = []
+        for position, (entry, key, digest, row) in enumerate(zip(entries, keys, hashes, existing, strict=True)):
+            if row is None:
+                if key not in to_create:
+                    to_create[key] = Post(
+                        source=source, guid=key, fetched_at=fetched_at,
+                        published=_published(entry, fetched_at=fetched_at, position=position),
+                        **_post_fields(entry, digest),
+                    )  # fmt: skip
+            elif row["retracted_at"] is not None:
+                result.tombstoned += 1
+            elif row["content_hash"] != digest:
+                to_update.append(Post(id=row["id"], **_post_fields(entry, digest)))
+            else:
+                result.unchanged += 1
+        created = Post.objects.bulk_create(to_create.values())
+        if to_update:
+            Post.objects.bulk_update(to_update, _UPDATED_FIELDS)
+        result.created = [post.id for post in created]
+        result.updated = [post.id for post in to_update]
+        deliver_posts(source_id=source.pk, post_ids=result.created)
+    return result

@@ -1,0 +1,28 @@
+"""``python manage.py serve``: the whole hub in one process (web, worker, scheduler)."""
+
+import uvicorn
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from aggregator.embedded import EmbeddedScheduler
+
+
+class Command(BaseCommand):
+    help = "Run the embedded hub: web server, worker and scheduler in one process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+        parser.add_argument("--poll-interval", type=float, default=5.0, help="seconds between scheduler ticks")
+
+    def handle(self, *args, host: str, port: int, no_migrate: bool, poll_interval: float, **options):
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        scheduler = EmbeddedScheduler(interval=poll_interval)
+        scheduler.start()
+        self.stdout.write(f"Chorus is running at http://{host}:{port}/ (Ctrl-C stops it)")
+        try:
+            uvicorn.run("aggregator.asgi:application", host=host, port=port, lifespan="off", log_level="info")
+        finally:
+            scheduler.stop()

@@ -1,0 +1,94 @@
+"""Feed bytes -> ``ParsedFeed``. Pure: no I/O, tested on the fixture files in ``testdata/``."""
+
+import calendar
+from html import escape
+from urllib.parse import urljoin
+from datetime import UTC, datetime
+
+import feedparser
+
+from aggregator.entry import Entry, FeedInfo, ParsedFeed
+from aggregator.sanitize import html_to_text, safe_url
+from aggregator.xmlsafety import refuse_entity_declarations
+
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+
+
+class NotAFeed(ValueError):
+    """The bytes are not an RSS or Atom feed (or not one Chorus will parse)."""
+
+
+def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
+    """Parse a fetched feed. ``body`` must be the fetched bytes, never a URL or path (HOSTILE.md 13).
+
+    Raises ``NotAFeed`` for documents that are not feeds, ``UnsafeXML`` for entity declarations.
+    """
+    if not isinstance(body, bytes):
+        raise TypeError("parse() takes the fetched bytes; feedparser must never see a URL or a path")
+    refuse_entity_declarations(body)
+    # No content-location: feedparser would resolve GUIDs against it, and a feed that moves would then
+    # change every GUID. Relative links are resolved here instead, against xml:base or the feed URL.
+    headers = {"content-type": content_type} if content_type else {}
+    # Our own sanitizer (nh3) runs at ingest and resolves relative links; feedparser's would only cost time.
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no RSS or Atom elements found"
+        raise NotAFeed(f"not an RSS or Atom feed ({reason})")
+    feed = parsed.feed
+    info = FeedInfo(
+        title=html_to_text(feed.get("title", "")),
+        site_url=safe_url(feed.get("link", ""), base_url=base_url),
+        description=html_to_text(feed.get("subtitle", "")),
+    )
+    feed_author = feed.get("author_detail") or {}
+    return ParsedFeed(info=info, entries=[_entry(raw, base_url, feed_author) for raw in parsed.entries])
+
+
+def _entry(raw: dict, feed_url: str, feed_author: dict) -> Entry:
+    content, base = _content(raw, feed_url)
+    author = raw.get("author_detail") or ({} if raw.get("author") else feed_author)
+    reply = raw.get("thr_in-reply-to") or {}
+    return Entry(
+        guid=(raw.get("id") or "").strip(),
+        url=safe_url(raw.get("link", ""), base_url=base),
+        # Titles and names are text: markup in them is stripped, never rendered (HOSTILE.md 20).
+        title=html_to_text(raw.get("title", "")),
+        author_name=html_to_text(author.get("name") or raw.get("author") or ""),
+        author_uri=safe_url(author.get("href", ""), base_url=base),
+        content_html=content,
+        published=_datetime(raw.get("published_parsed")) or _datetime(raw.get("updated_parsed")),
+        updated=_datetime(raw.get("updated_parsed")),
+        in_reply_to=(reply.get("href") or reply.get("ref") or "").strip(),
+        base_url=base,
+    )
+
+
+def _content(raw: dict, feed_url: str) -> tuple[str, str]:
+    """The richest body the entry has, as HTML, and the base its relative links resolve against."""
+    candidates = list(raw.get("content") or [])
+    if raw.get("summary_detail"):
+        candidates.append(raw["summary_detail"])
+    for detail in sorted(candidates, key=lambda d: d.get("type") not in _HTML_TYPES):
+        value = detail.get("value") or ""
+        if value.strip():
+            base = urljoin(feed_url, detail.get("base") or "")
+            if detail.get("type") in _HTML_TYPES:
+                return value, base
+            return _plain_to_html(value), base
+    return "", feed_url
+
+
+def _plain_to_html(text: str) -> str:
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    return "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+
+
+
+
+def _datetime(parsed) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None

@@ -1,0 +1,88 @@
+"""The one sanitizer for content shown to people (HOSTILE.md 18-21).
+
+Every network's content goes through here at ingest; templates escape everything else, and links rendered
+from stored fields pass ``safe_url`` again at render time.
+"""
+
+import html
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+_ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"area", "map"}) | {"video", "audio", "source", "picture"}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "video": {"src", "poster", "controls", "width", "height"},
+    "audio": {"src", "controls"},
+    "source": {"src", "type"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "time": {"datetime"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+}
+_URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
+_SAFE_SCHEMES = {"http", "https"}
+
+
+def safe_url(url: str | None, *, base_url: str = "") -> str:
+    """An absolute http(s) URL, resolved against ``base_url``, or "" if the URL is anything else.
+
+    Relative URLs never resolve against Chorus' own origin: without a usable base they are dropped.
+    """
+    if not url:
+        return ""
+    url = url.strip()
+    try:
+        absolute = urljoin(base_url, url) if base_url else url
+        parts = urlsplit(absolute)  # also strips tab/newline, as browsers do ("jav\tascript:")
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.hostname:
+        return ""
+    return parts.geturl()
+
+
+def _cleaner_for(base_url: str) -> nh3.Cleaner:
+    def resolve_urls(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            return safe_url(value, base_url=base_url) or None
+        return value
+
+    return nh3.Cleaner(
+        tags=_ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=_ALLOWED_ATTRIBUTES,
+        attribute_filter=resolve_urls,
+        url_schemes=_SAFE_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+_cleaners: dict[str, nh3.Cleaner] = {}
+_text_cleaner = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, attributes={})
+
+
+def clean_html(fragment: str, *, base_url: str = "") -> str:
+    """Sanitized HTML: a fixed set of tags, http(s) links resolved against ``base_url``, no scripts or styles."""
+    if not fragment:
+        return ""
+    cleaner = _cleaners.get(base_url)
+    if cleaner is None:
+        if len(_cleaners) > 512:  # one cleaner per feed base; bounded so odd feeds cannot grow it forever
+            _cleaners.clear()
+        cleaner = _cleaners[base_url] = _cleaner_for(base_url)
+    return cleaner.clean(fragment)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (or of text that may contain markup), whitespace collapsed."""
+    if not fragment:
+        return ""
+    if "<" not in fragment and "&" not in fragment:
+        return " ".join(fragment.split())
+    return " ".join(html.unescape(_text_cleaner.clean(fragment)).split())

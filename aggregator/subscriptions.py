@@ -1,0 +1,106 @@
+"""Following and unfollowing: the write paths for a person's follow list."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from timelines.delivery import backfill, withdraw
+
+from . import scheduler
+from .fetch import normalize_url
+from .models import Source, Subscription, SubscriptionTag
+from .networks.rss.discover import discover_feed
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 100
+
+
+class SubscriptionError(ValueError):
+    """The request cannot be done; the message is for the person."""
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as a person typed them, trimmed and deduplicated (case-insensitively), in their order."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        name = " ".join(str(tag).split())
+        if not name:
+            continue
+        if len(name) > MAX_TAG_LENGTH:
+            raise SubscriptionError(f"a tag can be at most {MAX_TAG_LENGTH} characters")
+        seen.setdefault(name.casefold(), name)
+    if len(seen) > MAX_TAGS:
+        raise SubscriptionError(f"at most {MAX_TAGS} tags per subscription")
+    return list(seen.values())
+
+
+def source_for_feed_url(url: str, *, title: str = "") -> tuple[Source, bool]:
+    """The one Source for a feed's canonical address, created (due now) if nobody followed it yet."""
+    address = normalize_url(url)
+    return Source.objects.get_or_create(
+        address=address,
+        defaults={"url": address, "title": title[:500], "kind": Source.Kind.RSS, "next_poll_at": timezone.now()},
+    )
+
+
+def subscribe(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ()) -> Subscription:
+    """Follow whatever ``address`` points at (feed or site URL). Idempotent: following twice keeps one row.
+
+    A new source is polled right after the commit; an existing one fills the timeline from stored posts.
+    Raises ``SubscriptionError``, ``DiscoveryError`` or ``BlockedURL`` with a message for the person.
+    """
+    tag_names = clean_tags(tags)
+    feed = discover_feed(address)
+    with transaction.atomic():
+        source, _ = source_for_feed_url(feed.url, title=feed.title)
+        subscription, created = Subscription.objects.get_or_create(user=user, source=source)
+        for name in tag_names:
+            SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+        if created:
+            backfill(user_id=user.pk, source_id=source.pk)
+            if source.next_poll_at is None and source.status != Source.Status.GONE:
+                Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
+        if source.last_fetch_at is None:
+            transaction.on_commit(lambda: request_refresh(source_id=source.pk))
+    return subscription
+
+
+def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:
+    """Stop following; the source's posts leave this person's timeline. Nobody left: polling stops."""
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().filter(pk=subscription_id, user=user).first()
+        if subscription is None:
+            raise SubscriptionError("no such subscription")
+        source_id = subscription.source_id
+        subscription.delete()
+        withdraw(user_id=user.pk, source_id=source_id)
+        if not Subscription.objects.filter(source_id=source_id).exists():
+            Source.objects.filter(pk=source_id).update(next_poll_at=None)
+
+
+def set_tags(*, user: AbstractBaseUser, subscription_id: int, tags: Iterable[str]) -> Subscription:
+    """Replace a subscription's tags."""
+    names = clean_tags(tags)
+    with transaction.atomic():
+        subscription = Subscription.objects.filter(pk=subscription_id, user=user).first()
+        if subscription is None:
+            raise SubscriptionError("no such subscription")
+        subscription.tags.exclude(name__in=names).delete()
+        for name in names:
+            SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+    return subscription
+
+
+def request_refresh(*, source_id: int) -> bool:
+    """"Refresh now": claim the source and hand it to the same task the scheduler uses.
+
+    Returns False when a poll of this source is already running.
+    """
+    from .tasks import poll_source  # tasks import services; services only reach tasks here, at call time
+
+    if not scheduler.claim_source(source_id=source_id):
+        return False
+    poll_source.delay(source_id)
+    return True

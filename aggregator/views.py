@@ -1,0 +1,85 @@
+"""Pages for following and for a source's status. Thin: permission-checked fetch, one service call."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from timelines.selectors import subscriptions_for, unread_counts_for
+
+from . import subscriptions as services
+from .celery import app as celery_app
+from .fetch import FetchError
+from .models import Source, Subscription
+from .networks.rss.discover import DiscoveryError
+
+
+def _tags_from(text: str) -> list[str]:
+    return [tag for tag in text.split(",") if tag.strip()]
+
+
+@login_required
+@require_POST
+def follow(request):
+    address = request.POST.get("address", "").strip()
+    if not address:
+        messages.error(request, "Paste a site or feed URL to follow.")
+        return redirect("timeline")
+    try:
+        subscription = services.subscribe(user=request.user, address=address[:2048],
+                                          tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
+    except (DiscoveryError, FetchError, services.SubscriptionError) as error:
+        messages.error(request, f"Could not follow {address}: {error}")
+        return redirect("timeline")
+    messages.success(request, f"Following {subscription.display_title}.")
+    return redirect("source", source_id=subscription.source_id)
+
+
+@login_required
+def subscription_list(request):
+    return render(request, "aggregator/subscriptions.html", {
+        "subscriptions": subscriptions_for(user=request.user),
+        "unread": unread_counts_for(user=request.user),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def subscription_tags(request, subscription_id: int):
+    try:
+        services.set_tags(user=request.user, subscription_id=subscription_id,
+                          tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
+    except services.SubscriptionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Tags saved.")
+    return redirect(request.POST.get("next") or "subscriptions")
+
+
+@login_required
+@require_POST
+def unfollow(request, subscription_id: int):
+    subscription = get_object_or_404(Subscription.objects.select_related("source"), pk=subscription_id, user=request.user)
+    services.unsubscribe(user=request.user, subscription_id=subscription.pk)
+    messages.success(request, f"Unfollowed {subscription.display_title}.")
+    return redirect("subscriptions")
+
+
+@login_required
+def source_detail(request, source_id: int):
+    subscription = get_object_or_404(
+        Subscription.objects.select_related("source").prefetch_related("tags"), source_id=source_id, user=request.user
+    )
+    return render(request, "aggregator/source.html", {"subscription": subscription, "source": subscription.source})
+
+
+@login_required
+@require_POST
+def refresh(request, source_id: int):
+    source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
+    if services.request_refresh(source_id=source.pk):
+        # Embedded mode runs the task inline, so the poll has already happened.
+        messages.success(request, "Refreshed." if celery_app.conf.task_always_eager else "Refresh queued.")
+    else:
+        messages.info(request, "This source is being fetched right now.")
+    return redirect("source", source_id=source.pk)

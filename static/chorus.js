@@ -1,0 +1,25 @@
+// Keyboard shortcuts like Google Reader: j/k move, o opens, m toggles read. The page works without this file.
+(function () {
+  "use strict";
+  const posts = () => Array.from(document.querySelectorAll("article.post"));
+  let current = -1;
+
+  function select(index) {
+    const list = posts();
+    if (!list.length) return;
+    current = Math.max(0, Math.min(index, list.length - 1));
+    list.forEach((post, i) => post.classList.toggle("selected", i === current));
+    list[current].scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target.closest("input, textarea, select, [contenteditable]")) return;
+    const post = posts()[current];
+    if (event.key === "j") select(current + 1);
+    else if (event.key === "k") select(current - 1);
+    else if (event.key === "o" && post && post.dataset.url) window.open(post.dataset.url, "_blank", "noopener");
+    else if (event.key === "m" && post) post.querySelector("form button.mark-read")?.click();
+  });
+})();

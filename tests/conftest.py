@@ -1,0 +1,41 @@
+"""Suite-wide set-up: real PostgreSQL and Redis (from DATABASE_URL / REDIS_URL), tasks inline by default.
+
+Tests that need the production shape start real Celery worker processes themselves (see test_production.py).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from aggregator.celery import app as celery_app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config):
+    if os.environ.get("CI") == "true" and django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        raise pytest.UsageError("CI must run against PostgreSQL: set DATABASE_URL (make test does)")
+    # Most tests want a poll to happen inside the test; the production test runs real workers instead.
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _loopback_feeds_allowed(settings):
+    """Test feeds live on 127.0.0.1; tests of the private-address guard turn this off again."""
+    settings.CHORUS_FETCH_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.org", "correct horse battery")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.org", "correct horse battery")
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()

@@ -1,0 +1,97 @@
+"""API: the merged timeline and read state."""
+
+from datetime import datetime
+
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+
+from . import selectors, services
+from .serializers import post_json
+
+router = Router(tags=["timeline"])
+
+
+class SourceRef(Schema):
+    id: int
+    kind: str
+    title: str
+
+
+class Author(Schema):
+    name: str
+    handle: str
+    uri: str
+
+
+class PostOut(Schema):
+    id: int
+    url: str
+    title: str
+    source: SourceRef
+    author: Author
+    content_html: str
+    text: str
+    published: datetime
+    updated: datetime | None
+    in_reply_to: str | None
+    read: bool
+
+
+class TimelineOut(Schema):
+    items: list[PostOut]
+    next: str | None = Field(description="cursor for the next (older) page, or null at the end")
+
+
+class TimelineFilters(Schema):
+    limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
+    before: str | None = Field(None, max_length=64, description="the `next` cursor of the previous page")
+    tag: str | None = Field(None, max_length=100)
+    source: int | None = Field(None, ge=1)
+    unread: bool = False
+
+
+class ReadIn(Schema):
+    post_ids: list[int] = Field(default_factory=list, max_length=services.MAX_IDS)
+    read: bool = True
+    all: bool = Field(False, description="mark everything in scope read, up to `up_to`")
+    up_to: str | None = Field(None, max_length=64, description="cursor of the newest post the person was shown")
+    tag: str | None = Field(None, max_length=100)
+    source: int | None = Field(None, ge=1)
+
+
+class ReadOut(Schema):
+    updated: int
+
+
+class UnreadOut(Schema):
+    total: int
+    sources: dict[int, int]
+    tags: dict[str, int]
+
+
+@router.get("/timeline", response=TimelineOut)
+def timeline(request, filters: Query[TimelineFilters]):
+    page = selectors.timeline_for(
+        user=request.user, before=filters.before, limit=filters.limit, tag=filters.tag,
+        source_id=filters.source, unread_only=filters.unread,
+    )  # fmt: skip
+    return {"items": [post_json(e.post, entry=e) for e in page.entries], "next": page.next_cursor}
+
+
+@router.post("/read", response=ReadOut)
+def mark_read(request, payload: ReadIn):
+    if payload.all:
+        if not payload.up_to:
+            raise HttpError(400, "marking all read needs `up_to`: the cursor of the newest post shown")
+        updated = services.mark_all_read(user=request.user, up_to=payload.up_to, tag=payload.tag,
+                                         source_id=payload.source)  # fmt: skip
+    else:
+        updated = services.mark_read(user=request.user, post_ids=payload.post_ids, read=payload.read)
+    return {"updated": updated}
+
+
+@router.get("/unread", response=UnreadOut)
+def unread(request):
+    per_source = selectors.unread_counts_for(user=request.user)
+    tags = selectors.tag_unread_counts(user=request.user, per_source=per_source)
+    return {"total": sum(per_source.values()), "sources": per_source, "tags": tags}

@@ -1,0 +1,59 @@
+"""Fan-out: put posts on the timelines of the people who follow their source.
+
+Both functions are single INSERT ... SELECT statements (portable between PostgreSQL and SQLite) and are
+idempotent: a post already on a timeline is skipped, so a repeated ingest never duplicates a row.
+"""
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from aggregator.models import Post, Subscription
+
+from .models import TimelineEntry
+
+
+def _tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "entry": quote(TimelineEntry._meta.db_table),
+        "post": quote(Post._meta.db_table),
+        "subscription": quote(Subscription._meta.db_table),
+    }
+
+
+def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> int:
+    """Add the given posts of ``source_id`` to every subscriber's timeline. Returns the rows added."""
+    if not post_ids:
+        return 0
+    placeholders = ",".join(["%s"] * len(post_ids))
+    sql = (
+        "INSERT INTO {entry} (user_id, post_id, source_id, published, is_read) "
+        "SELECT s.user_id, p.id, p.source_id, p.published, %s "
+        "FROM {subscription} s JOIN {post} p ON p.source_id = s.source_id "
+        f"WHERE s.source_id = %s AND p.id IN ({placeholders}) AND p.retracted_at IS NULL "
+        "ON CONFLICT (user_id, post_id) DO NOTHING"
+    ).format(**_tables())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [False, source_id, *post_ids])
+        return cursor.rowcount
+
+
+def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
+    """Give a new subscriber the source's most recent posts, so following shows something at once."""
+    sql = (
+        "INSERT INTO {entry} (user_id, post_id, source_id, published, is_read) "
+        "SELECT %s, p.id, p.source_id, p.published, %s FROM {post} p "
+        "WHERE p.id IN (SELECT id FROM {post} WHERE source_id = %s AND retracted_at IS NULL "
+        "ORDER BY published DESC, id DESC LIMIT %s) "
+        "ON CONFLICT (user_id, post_id) DO NOTHING"
+    ).format(**_tables())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, False, source_id, limit])
+        return cursor.rowcount
+
+
+def withdraw(*, user_id: int, source_id: int) -> int:
+    """Remove a source's posts from one person's timeline (they unfollowed it)."""
+    deleted, _ = TimelineEntry.objects.filter(user_id=user_id, source_id=source_id).delete()
+    return deleted

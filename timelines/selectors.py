@@ -1,0 +1,93 @@
+"""Reads of a person's timeline. Every query starts from the person: nobody sees another's rows."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+
+from aggregator.models import Subscription, SubscriptionTag
+
+from .cursor import decode_cursor, encode_cursor
+from .models import TimelineEntry
+
+MAX_LIMIT = 200
+
+
+@dataclass
+class TimelinePage:
+    entries: list[TimelineEntry]
+    next_cursor: str | None
+
+
+def entries_in_scope(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None) -> QuerySet:
+    entries = TimelineEntry.objects.filter(user=user)
+    if source_id is not None:
+        entries = entries.filter(source_id=source_id)
+    if tag:
+        tagged = SubscriptionTag.objects.filter(subscription__user=user, name=tag).values("subscription__source_id")
+        entries = entries.filter(source_id__in=tagged)
+    return entries
+
+
+def older_than(published: datetime, post_id: int, *, inclusive: bool = False) -> Q:
+    """Entries after this position in newest-first order (and the position itself when ``inclusive``)."""
+    same_time = Q(post_id__lte=post_id) if inclusive else Q(post_id__lt=post_id)
+    # The leading ``published <=`` gives the database an index range bound, so deep pages stay cheap.
+    return Q(published__lte=published) & (Q(published__lt=published) | same_time)
+
+
+def timeline_for(*, user: AbstractBaseUser, before: str | None = None, limit: int = 50, tag: str | None = None,
+                 source_id: int | None = None, unread_only: bool = False) -> TimelinePage:  # fmt: skip
+    """One page of the merged river, newest first; ``before`` is the ``next_cursor`` of the previous page.
+
+    Raises ``BadCursor`` for a cursor this module did not write.
+    """
+    limit = max(1, min(limit, MAX_LIMIT))
+    entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
+    if unread_only:
+        entries = entries.filter(is_read=False)
+    if before:
+        entries = entries.filter(older_than(*decode_cursor(before)))
+    rows = list(
+        entries.select_related("post", "post__source").order_by("-published", "-post_id")[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].published, rows[-1].post_id)
+    return TimelinePage(entries=rows, next_cursor=next_cursor)
+
+
+def cursor_of(entry: TimelineEntry) -> str:
+    """The position of one entry; "mark all read" uses the newest shown entry's position."""
+    return encode_cursor(entry.published, entry.post_id)
+
+
+def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
+    """Unread posts per source id (sources with none are left out)."""
+    rows = TimelineEntry.objects.filter(user=user, is_read=False).values("source_id").annotate(n=Count("id"))
+    return {row["source_id"]: row["n"] for row in rows}
+
+
+def tag_unread_counts(*, user: AbstractBaseUser, per_source: dict[int, int]) -> dict[str, int]:
+    """Unread posts per tag, from the per-source counts."""
+    counts: Counter[str] = Counter()
+    for name, source_id in SubscriptionTag.objects.filter(subscription__user=user).values_list(
+        "name", "subscription__source_id"
+    ):
+        counts[name] += per_source.get(source_id, 0)
+    return dict(counts)
+
+
+def subscriptions_for(*, user: AbstractBaseUser) -> list[Subscription]:
+    return list(
+        Subscription.objects.filter(user=user).select_related("source").prefetch_related("tags").order_by("source__title", "id")
+    )
+
+
+def tags_for(*, user: AbstractBaseUser) -> list[str]:
+    return sorted(
+        set(SubscriptionTag.objects.filter(subscription__user=user).values_list("name", flat=True)), key=str.casefold
+    )
