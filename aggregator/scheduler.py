@@ -36,15 +36,16 @@ def _jitter(delay: timedelta) -> timedelta:
     return delay * random.uniform(1 - JITTER, 1 + JITTER)
 
 
-def _free() -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
+def _free(now: datetime) -> Q:
+    """Nobody holds the lease (or its holder ran out of time)."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
 
 
 def claim_due_sources(*, limit: int = 100, now: datetime | None = None) -> list[int]:
     """Claim up to ``limit`` sources whose poll is due; returns the ids this caller now holds."""
     now = now or timezone.now()
     candidates = list(
-        Source.objects.filter(next_poll_at__lte=now).filter(_free()).order_by("next_poll_at").values_list("id", flat=True)[:limit]
+        Source.objects.filter(next_poll_at__lte=now).filter(_free(now)).order_by("next_poll_at").values_list("id", flat=True)[:limit]
     )
     return [source_id for source_id in candidates if claim_source(source_id=source_id, now=now, due_only=True)]
 
@@ -52,7 +53,7 @@ def claim_due_sources(*, limit: int = 100, now: datetime | None = None) -> list[
 def claim_source(*, source_id: int, now: datetime | None = None, due_only: bool = False) -> bool:
     """Take the lease on one source. False if someone else holds it (or, with ``due_only``, it is not due)."""
     now = now or timezone.now()
-    query = Source.objects.filter(pk=source_id).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    query = Source.objects.filter(pk=source_id).filter(_free(now))
     if due_only:
         query = query.filter(next_poll_at__lte=now)
     return query.update(lease_until=now + LEASE) == 1

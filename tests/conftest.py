@@ -39,3 +39,10 @@ def bob(django_user_model):
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``with committed(): ...`` runs what the block registered with ``transaction.on_commit``, as a real
+    commit would (tests run inside a transaction that never commits)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
