@@ -73,10 +73,7 @@ def next_poll_delay(*, posts_per_day: float, subscribers: int, min_delay: timede
 
     Clamped to the configured bounds; ``min_delay`` is what the server asked for (Cache-Control max-age).
     """
-    if posts_per_day > 0:
-        delay = timedelta(days=1) / posts_per_day
-    else:
-        delay = _bounds()[1]
+    delay = timedelta(days=1) / posts_per_day if posts_per_day > 0 else _bounds()[1]
     delay = delay / (1 + math.log10(max(subscribers, 1)))
     delay = _clamp(_jitter(delay))
     if min_delay:

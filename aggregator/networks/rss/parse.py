@@ -1,9 +1,9 @@
 """Feed bytes -> ``ParsedFeed``. Pure: no I/O, tested on the fixture files in ``testdata/``."""
 
 import calendar
+from datetime import UTC, datetime
 from html import escape
 from urllib.parse import urljoin
-from datetime import UTC, datetime
 
 import feedparser
 
