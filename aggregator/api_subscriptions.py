@@ -2,8 +2,10 @@
 
 from datetime import datetime
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, File, Router, Schema
+from ninja.files import UploadedFile
 from ninja.errors import HttpError
 
 from timelines.selectors import subscriptions_for, unread_counts_for
@@ -11,6 +13,8 @@ from timelines.selectors import subscriptions_for, unread_counts_for
 from . import subscriptions as services
 from .models import Source, Subscription
 from .networks.rss.discover import DiscoveryError
+from .opml import MAX_BYTES as MAX_OPML_BYTES
+from .opml import OPMLError
 
 router = Router(tags=["subscriptions"])
 
@@ -125,3 +129,35 @@ def refresh_source(request, source_id: int):
     if services.request_refresh(source_id=source.pk):
         return 202, RefreshOut(queued=True, detail="refresh queued")
     return 409, RefreshOut(queued=False, detail="this source is being fetched right now")
+
+
+class ImportFailure(Schema):
+    address: str
+    reason: str
+
+
+class ImportOut(Schema):
+    followed: int
+    already_followed: int
+    failed: list[ImportFailure]
+
+
+@router.post("/opml", response={200: ImportOut})
+def import_opml(request, file: File[UploadedFile]):
+    """Follow every feed in an OPML file (multipart field ``file``); nested outlines become tags."""
+    if file.size and file.size > MAX_OPML_BYTES:
+        raise HttpError(400, f"the file is larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB")
+    try:
+        summary = services.import_opml(user=request.user, body=file.read(MAX_OPML_BYTES + 1))
+    except OPMLError as error:
+        raise HttpError(400, str(error)) from error
+    return ImportOut(followed=len(summary.followed), already_followed=len(summary.already_followed),
+                     failed=[ImportFailure(address=a, reason=r) for a, r in summary.failed])  # fmt: skip
+
+
+@router.get("/opml", response={200: None}, openapi_extra={"responses": {200: {"content": {"text/x-opml": {}}}}})
+def export_opml(request):
+    """The follow list as OPML 2.0 (tags become outlines)."""
+    response = HttpResponse(services.export_opml(user=request.user), content_type="text/x-opml; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="chorus-subscriptions.opml"'
+    return response

@@ -1,6 +1,7 @@
 """Following and unfollowing: the write paths for a person's follow list."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -12,6 +13,7 @@ from . import scheduler
 from .fetch import normalize_url
 from .models import Source, Subscription, SubscriptionTag
 from .networks.rss.discover import discover_feed
+from .opml import OPMLFeed, read_opml, write_opml
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 100
@@ -39,6 +41,9 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
 def source_for_feed_url(url: str, *, title: str = "") -> tuple[Source, bool]:
     """The one Source for a feed's canonical address, created (due now) if nobody followed it yet."""
     address = normalize_url(url)
+    moved = Source.objects.filter(url=address).exclude(address=address).first()
+    if moved is not None:  # the feed the address names has moved here permanently: same source
+        return moved, False
     return Source.objects.get_or_create(
         address=address,
         defaults={"url": address, "title": title[:500], "kind": Source.Kind.RSS, "next_poll_at": timezone.now()},
@@ -65,6 +70,48 @@ def subscribe(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ())
         if source.last_fetch_at is None:
             transaction.on_commit(lambda: request_refresh(source_id=source.pk))
     return subscription
+
+
+@dataclass
+class ImportSummary:
+    followed: list[str] = field(default_factory=list)
+    already_followed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (address, reason)
+
+
+def import_opml(*, user: AbstractBaseUser, body: bytes) -> ImportSummary:
+    """Follow every feed of an OPML file (nested outlines become tags), all or nothing.
+
+    The whole file is read and checked before anything is stored; new sources are due at once and the
+    scheduler fetches them. Raises ``OPMLError`` with a message for the person.
+    """
+    document = read_opml(body)
+    summary = ImportSummary(failed=list(document.rejected))
+    with transaction.atomic():
+        for feed in document.feeds:
+            source, _ = source_for_feed_url(feed.url, title=feed.title)
+            subscription, created = Subscription.objects.get_or_create(user=user, source=source)
+            for name in clean_tags(feed.tags[:MAX_TAGS]):
+                SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+            if created:
+                backfill(user_id=user.pk, source_id=source.pk)
+                summary.followed.append(feed.url)
+            else:
+                summary.already_followed.append(feed.url)
+        Source.objects.filter(subscriptions__user=user, next_poll_at__isnull=True).exclude(
+            status=Source.Status.GONE
+        ).update(next_poll_at=timezone.now())
+    return summary
+
+
+def export_opml(*, user: AbstractBaseUser) -> bytes:
+    """The person's follow list as OPML 2.0; tags become outlines. Round-trips through ``import_opml``."""
+    subscriptions = Subscription.objects.filter(user=user).select_related("source").prefetch_related("tags")
+    feeds = [
+        OPMLFeed(url=s.source.url, title=s.display_title, tags=sorted(t.name for t in s.tags.all()))
+        for s in subscriptions.order_by("source__title", "id")
+    ]
+    return write_opml(title=f"{user.get_username()}'s subscriptions in Chorus", feeds=feeds)
 
 
 def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,6 +13,8 @@ from .celery import app as celery_app
 from .fetch import FetchError
 from .models import Source, Subscription
 from .networks.rss.discover import DiscoveryError
+from .opml import MAX_BYTES as MAX_OPML_BYTES
+from .opml import OPMLError
 
 
 def _tags_from(text: str) -> list[str]:
@@ -83,3 +86,29 @@ def refresh(request, source_id: int):
     else:
         messages.info(request, "This source is being fetched right now.")
     return redirect("source", source_id=source.pk)
+
+
+@login_required
+@require_POST
+def opml_import(request):
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose an OPML file to import.")
+        return redirect("subscriptions")
+    try:
+        summary = services.import_opml(user=request.user, body=upload.read(MAX_OPML_BYTES + 1))
+    except OPMLError as error:
+        messages.error(request, f"Nothing was imported: {error}")
+        return redirect("subscriptions")
+    messages.success(request, f"Imported: {len(summary.followed)} followed, {len(summary.already_followed)} already "
+                              f"followed, {len(summary.failed)} failed.")  # fmt: skip
+    for address, reason in summary.failed[:20]:
+        messages.warning(request, f"{address}: {reason}")
+    return redirect("subscriptions")
+
+
+@login_required
+def opml_export(request):
+    response = HttpResponse(services.export_opml(user=request.user), content_type="text/x-opml; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="chorus-subscriptions.opml"'
+    return response
