@@ -13,7 +13,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -172,13 +172,25 @@ def _ipv4_number(label: str) -> int | None:
 
 def _is_internal(ip: IPAddress) -> bool:
     """Anything but a global unicast address, including IPv6 forms that carry an internal IPv4 address."""
-    if ip.version == 6:
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo or (None, None))[1]
-        if embedded is None and (ip in _NAT64 or int(ip) >> 32 == 0):  # NAT64 and IPv4-compatible ::a.b.c.d
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None and _is_internal(embedded):
-            return True
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None and _is_internal(embedded):
+        return True
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback
+
+
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside an IPv4-mapped, IPv4-compatible, 6to4, Teredo or NAT64 IPv6 address."""
+    if ip.version == 4:
+        return None
+    embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo or (None, None))[1]
+    if embedded is None and (ip in _NAT64 or 1 < int(ip) < 2**32):  # NAT64, IPv4-compatible ::a.b.c.d
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return embedded
+
+
+def _describe(ip: IPAddress) -> str:
+    embedded = _embedded_ipv4(ip)
+    return f"{ip} ({embedded})" if embedded is not None else str(ip)
 
 
 def _check_host(url: str) -> None:
@@ -191,13 +203,13 @@ def _check_host(url: str) -> None:
         literal = None
     if literal is not None:
         if _is_internal(literal):
-            raise BlockedURL(f"refused: {literal} is a private address")
+            raise BlockedURL(f"refused: {_describe(literal)} is a private address")
         return
     if host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost"):
         raise BlockedURL(f"refused: {host} is a private address")
     for address in _resolve(host, parts.port or _DEFAULT_PORTS[parts.scheme]):
         if _is_internal(address):
-            raise BlockedURL(f"refused: {host} resolves to private address {address}")
+            raise BlockedURL(f"refused: {host} resolves to private address {_describe(address)}")
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:
@@ -265,7 +277,7 @@ class _Guard:
             peer = ipaddress.ip_address(sock.getpeername()[0])
             if _is_internal(peer):
                 sock.close()
-                raise BlockedURL(f"refused: {connection.host} connected to private address {peer}")
+                raise BlockedURL(f"refused: {connection.host} connected to private address {_describe(peer)}")
 
     def _expire(self) -> None:
         with self._lock:
@@ -274,10 +286,8 @@ class _Guard:
         for connection, raw in sockets:
             for sock in (connection.sock, raw):  # after a TLS wrap, connection.sock is the live one
                 if sock is not None:
-                    try:  # the plain socket call, so an SSLSocket is not torn down under its reader's feet
+                    with suppress(OSError):  # the plain socket call: don't unwrap an SSLSocket under its reader
                         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
 
 class _GuardedConnection:
@@ -439,22 +449,23 @@ def _parse_retry_after(value: str) -> float | None:
 
 
 def _transport_error(error: Exception, guard: _Guard) -> FetchError:
-    if guard.expired or isinstance(error, (TimeoutError, urllib3.exceptions.TimeoutError)) and not isinstance(
-        error, NewConnectionError
-    ):
+    """A short, transient error for a failure below HTTP (the watchdog's shutdown counts as a timeout)."""
+    if guard.expired:
         return guard.timed_out()
     if isinstance(error, NameResolutionError):
         return FetchError(f"could not resolve {error.conn.host}")
+    if isinstance(error, NewConnectionError):
+        reason = getattr(error.__cause__, "strerror", None) or "connection failed"
+        return FetchError(f"could not connect to {error.conn.host}: {reason.lower()}")
+    if isinstance(error, TimeoutError | urllib3.exceptions.TimeoutError):
+        return guard.timed_out()
     if isinstance(error, SSLError):
-        if "CERTIFICATE_VERIFY_FAILED" in str(error):
-            return FetchError("TLS certificate verification failed")
-        return FetchError("TLS handshake failed")
-    cause = error
-    while isinstance(cause.__cause__ or cause.__context__, Exception) and not isinstance(cause, OSError):
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(error, NewConnectionError) and isinstance(cause, OSError) and cause.strerror:
-        return FetchError(f"could not connect: {cause.strerror.lower()}")
-    return FetchError(f"connection failed ({type(cause).__name__})")
+        verify = "CERTIFICATE_VERIFY_FAILED" in str(error)
+        return FetchError("TLS certificate verification failed" if verify else "TLS handshake failed")
+    root = error
+    while isinstance(root, urllib3.exceptions.ProtocolError) and len(root.args) > 1:
+        root = root.args[1]
+    return FetchError(f"connection failed ({type(root).__name__})")
 
 
 # --- Body: capped, decoded by us in bounded steps ---------------------------------------------------------------

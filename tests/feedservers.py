@@ -141,8 +141,8 @@ def gzip_bomb(decoded_size: int = 1 << 30) -> bytes:
 class FakeInternet:
     """Stands in for DNS and routing, the true outside world, so a "public" host can be a local test server.
 
-    ``dns[name]`` lists the answers to successive lookups, the last one repeating: public-then-private is
-    DNS rebinding; an empty list is NXDOMAIN. ``routes[(ip, port)]`` carries connections for a made-up
+    ``dns[name]`` lists the answers to successive lookups, the last one repeating; an answer holds one or
+    more addresses separated by spaces. Public-then-private is DNS rebinding; an empty list is NXDOMAIN. ``routes[(ip, port)]`` carries connections for a made-up
     address to a local server, and the socket then reports that made-up address as its peer, as the real
     internet would.
     """
@@ -161,8 +161,9 @@ class FakeInternet:
                 return real_getaddrinfo(host, port, family, type, proto, flags)
             if not answers:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-            address = answers.pop(0) if len(answers) > 1 else answers[0]
-            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))]
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))
+                    for address in answer.split()]  # fmt: skip
 
         def connect(sock, address):
             route = self.routes.get(tuple(address[:2]))
@@ -179,7 +180,7 @@ class FakeInternet:
         monkeypatch.setattr(socket.socket, "getpeername", getpeername)
 
     def host(self, name: str, *answers: str, server: RawServer | None = None, port: int = 80) -> None:
-        """``name`` resolves to ``answers`` in turn; connections to the last answer reach ``server``."""
+        """``name`` resolves to ``answers`` in turn; connections to the last answer's addresses reach ``server``."""
         self.dns[name] = list(answers)
-        if server is not None:
-            self.routes[(answers[-1], port)] = ("127.0.0.1", server.port)
+        for address in answers[-1].split() if server is not None else ():
+            self.routes[(address, port)] = ("127.0.0.1", server.port)
