@@ -5,8 +5,8 @@ from datetime import datetime
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, File, Router, Schema
-from ninja.files import UploadedFile
 from ninja.errors import HttpError
+from ninja.files import UploadedFile
 
 from timelines.selectors import subscriptions_for, unread_counts_for
 
@@ -92,14 +92,13 @@ def create_subscription(request, payload: SubscriptionIn):
 
 @router.patch("/subscriptions/{subscription_id}", response=SubscriptionOut)
 def update_subscription(request, subscription_id: int, payload: SubscriptionPatch):
-    subscription = get_object_or_404(Subscription, pk=subscription_id, user=request.user)
     try:
-        if payload.tags is not None:
-            services.set_tags(user=request.user, subscription_id=subscription.pk, tags=payload.tags)
+        subscription = services.update_subscription(user=request.user, subscription_id=subscription_id,
+                                                    tags=payload.tags, title=payload.title)  # fmt: skip
+    except services.SubscriptionNotFound as error:
+        raise HttpError(404, str(error)) from error
     except services.SubscriptionError as error:
         raise HttpError(400, str(error)) from error
-    if payload.title is not None:
-        Subscription.objects.filter(pk=subscription.pk).update(title=payload.title.strip())
     subscription = Subscription.objects.select_related("source").get(pk=subscription.pk)
     return _subscription_out(subscription, unread_counts_for(user=request.user))
 

@@ -46,7 +46,6 @@ _HOST_NAME = re.compile(r"[a-z0-9_.-]+")
 _PATH_SAFE = "/%:@!$&'()*+,;=~"  # reserved characters keep their meaning; everything else is percent-encoded
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _GZIP_MAGIC = b"\x1f\x8b"
-_TLS = {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where() if certifi else None}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -231,7 +230,7 @@ class _Guard:
     """Per-fetch state its connections share: the address policy and the deadline.
 
     A per-read timeout cannot stop a server that sends one byte a second, so a watchdog thread shuts the
-    fetch's sockets down when the deadline passes; the blocked read then returns and the fetch fails.
+    fetch's connections down when the deadline passes; the blocked read then returns and the fetch fails.
     """
 
     def __init__(self, seconds: float, *, allow_private: bool) -> None:
@@ -240,7 +239,7 @@ class _Guard:
         self._started = time.monotonic()
         self._ends = self._started + seconds
         self._lock = threading.Lock()
-        self._sockets: list[tuple[HTTPConnection, socket.socket]] = []
+        self._sockets: list[socket.socket] = []  # duplicates of every connected socket, for the watchdog
         self._watchdog = threading.Timer(seconds, self._expire)
         self._watchdog.daemon = True
 
@@ -250,6 +249,10 @@ class _Guard:
 
     def __exit__(self, *exc_info) -> None:
         self._watchdog.cancel()
+        with self._lock:  # the lock keeps the watchdog from using a descriptor as it is closed
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
 
     def timeout(self) -> urllib3.Timeout:
         self.check()
@@ -272,7 +275,9 @@ class _Guard:
             if self.expired:
                 sock.close()
                 raise self.timed_out()
-            self._sockets.append((connection, sock))
+            # shutdown() acts on the connection, not the descriptor, so a duplicate still reaches it after
+            # a TLS wrap or after http.client hands the socket over to a Connection: close response.
+            self._sockets.append(sock.dup())
         if not self.allow_private:
             peer = ipaddress.ip_address(sock.getpeername()[0])
             if _is_internal(peer):
@@ -282,12 +287,9 @@ class _Guard:
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            sockets = list(self._sockets)
-        for connection, raw in sockets:
-            for sock in (connection.sock, raw):  # after a TLS wrap, connection.sock is the live one
-                if sock is not None:
-                    with suppress(OSError):  # the plain socket call: don't unwrap an SSLSocket under its reader
-                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            for sock in self._sockets:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 class _GuardedConnection:
@@ -388,7 +390,7 @@ def _follow(request: _Request, *, guard: _Guard, max_bytes: int) -> FetchResult:
 def _open(request: _Request, guard: _Guard) -> Iterator[urllib3.BaseHTTPResponse]:
     """One request on a fresh connection (no pooling across hops, no proxies from the environment)."""
     target = urllib3.util.parse_url(request.url)
-    pool_class, tls = (_HTTPSPool, _TLS) if target.scheme == "https" else (_HTTPPool, {})
+    pool_class, tls = (_HTTPSPool, _tls_options()) if target.scheme == "https" else (_HTTPPool, {})
     timeout = guard.timeout()
     pool = pool_class(target.host, target.port, timeout=timeout, maxsize=1, retries=False, fetch_guard=guard, **tls)
     try:
@@ -401,6 +403,11 @@ def _open(request: _Request, guard: _Guard) -> Iterator[urllib3.BaseHTTPResponse
             response.close()
     finally:
         pool.close()
+
+
+def _tls_options() -> dict[str, str | None]:
+    # Verification always on: certifi's bundle when installed (looked up per fetch), else the system's store.
+    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where() if certifi else None}
 
 
 def _redirected(request: _Request, *, status: int, url: str) -> _Request:

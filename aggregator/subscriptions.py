@@ -23,6 +23,10 @@ class SubscriptionError(ValueError):
     """The request cannot be done; the message is for the person."""
 
 
+class SubscriptionNotFound(SubscriptionError):
+    """No such subscription for this person (someone else's counts as none)."""
+
+
 def clean_tags(tags: Iterable[str]) -> list[str]:
     """Tags as a person typed them, trimmed and deduplicated (case-insensitively), in their order."""
     seen: dict[str, str] = {}
@@ -119,7 +123,7 @@ def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().filter(pk=subscription_id, user=user).first()
         if subscription is None:
-            raise SubscriptionError("no such subscription")
+            raise SubscriptionNotFound("no such subscription")
         source_id = subscription.source_id
         subscription.delete()
         withdraw(user_id=user.pk, source_id=source_id)
@@ -127,16 +131,21 @@ def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:
             Source.objects.filter(pk=source_id).update(next_poll_at=None)
 
 
-def set_tags(*, user: AbstractBaseUser, subscription_id: int, tags: Iterable[str]) -> Subscription:
-    """Replace a subscription's tags."""
-    names = clean_tags(tags)
+def update_subscription(*, user: AbstractBaseUser, subscription_id: int, tags: Iterable[str] | None = None,
+                        title: str | None = None) -> Subscription:  # fmt: skip
+    """Replace a subscription's tags and/or set the person's own title for it (blank: the source's)."""
+    names = clean_tags(tags) if tags is not None else None
     with transaction.atomic():
-        subscription = Subscription.objects.filter(pk=subscription_id, user=user).first()
+        subscription = Subscription.objects.select_for_update().filter(pk=subscription_id, user=user).first()
         if subscription is None:
-            raise SubscriptionError("no such subscription")
-        subscription.tags.exclude(name__in=names).delete()
-        for name in names:
-            SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+            raise SubscriptionNotFound("no such subscription")
+        if names is not None:
+            subscription.tags.exclude(name__in=names).delete()
+            for name in names:
+                SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+        if title is not None:
+            subscription.title = " ".join(title.split())[:500]
+            subscription.save(update_fields=["title"])
     return subscription
 
 

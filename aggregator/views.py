@@ -50,7 +50,7 @@ def subscription_list(request):
 @require_POST
 def subscription_tags(request, subscription_id: int):
     try:
-        services.set_tags(user=request.user, subscription_id=subscription_id,
+        services.update_subscription(user=request.user, subscription_id=subscription_id,
                           tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
     except services.SubscriptionError as error:
         messages.error(request, str(error))

@@ -4,7 +4,10 @@ Each server listens on 127.0.0.1, counts connections and records request heads, 
 nothing at all reached it.
 """
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -18,8 +21,9 @@ Respond = Callable[[socket.socket, bytes, threading.Event], None]
 class RawServer:
     """Answers every connection with ``respond(conn, request_head, stopping)`` on its own thread."""
 
-    def __init__(self, respond: Respond) -> None:
+    def __init__(self, respond: Respond, *, tls: ssl.SSLContext | None = None) -> None:
         self.respond = respond
+        self.tls = tls
         self.connections = 0
         self.requests: list[bytes] = []
         self._stopping = threading.Event()
@@ -29,7 +33,7 @@ class RawServer:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def url(self, path: str = "/", *, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{path}"
 
     def close(self) -> None:
         self._stopping.set()
@@ -51,6 +55,8 @@ class RawServer:
             conn.settimeout(5)
             head = b""
             try:
+                if self.tls:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
                 while b"\r\n\r\n" not in head:
                     data = conn.recv(4096)
                     if not data:
@@ -58,7 +64,7 @@ class RawServer:
                     head += data
                 self.requests.append(head)
                 self.respond(conn, head, self._stopping)
-            except OSError:  # the client hung up, as fetch() does when it gives up
+            except OSError:  # the client hung up (or refused our certificate), as fetch() does when it gives up
                 pass
 
 
@@ -75,20 +81,23 @@ def send(head: bytes, body: bytes = b"") -> Respond:
     return respond
 
 
-def drip(prefix: bytes, *, interval: float) -> Respond:
-    """Send ``prefix`` at once, then one byte every ``interval`` seconds, for ever."""
+def drip(prefix: bytes, *, interval: float, lasting: float = 5.0) -> Respond:
+    """Send ``prefix`` at once, then one byte every ``interval`` seconds for ``lasting`` seconds.
+
+    The drip ends (a clean close) so that a fetch without a working deadline fails its test instead of hanging.
+    """
 
     def respond(conn: socket.socket, request: bytes, stopping: threading.Event) -> None:
         conn.sendall(prefix)
-        while not stopping.wait(interval):
+        ends = time.monotonic() + lasting
+        while time.monotonic() < ends and not stopping.wait(interval):
             conn.sendall(b"a")
 
     return respond
 
 
-def endless(head: bytes, *, chunked: bool = False) -> Respond:
-    """Send ``head``, then a body that never ends (chunked, or delimited only by a close that never comes)."""
-    block = b"<item>spam</item>" * 4000
+def endless(head: bytes, *, block: bytes = b"<item>spam</item>" * 4000, chunked: bool = False) -> Respond:
+    """Send ``head``, then ``block`` again and again: a body whose end never comes."""
 
     def respond(conn: socket.socket, request: bytes, stopping: threading.Event) -> None:
         conn.sendall(head)
@@ -99,11 +108,11 @@ def endless(head: bytes, *, chunked: bool = False) -> Respond:
     return respond
 
 
-def silent() -> Respond:
-    """Accept the request, then say nothing."""
+def silent(*, lasting: float = 5.0) -> Respond:
+    """Accept the request, then say nothing for ``lasting`` seconds."""
 
     def respond(conn: socket.socket, request: bytes, stopping: threading.Event) -> None:
-        stopping.wait(30)
+        stopping.wait(lasting)
 
     return respond
 
@@ -136,6 +145,36 @@ def gzip_bomb(decoded_size: int = 1 << 30) -> bytes:
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     trailer = struct.pack("<II", crc, decoded_size & 0xFFFFFFFF)
     return header + block * (decoded_size // mib) + final + trailer
+
+
+def localhost_tls(directory) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context with a fresh self-signed certificate for localhost, and that certificate's path."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = f"{directory}/localhost.pem", f"{directory}/localhost.key"
+    with open(cert_path, "wb") as cert_file:
+        cert_file.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as key_file:
+        key_file.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()))  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
 
 
 class FakeInternet:

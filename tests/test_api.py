@@ -188,3 +188,15 @@ def test_the_openapi_schema_is_served(client):
     for path in ("/api/v1/timeline", "/api/v1/subscriptions", "/api/v1/subscriptions/{subscription_id}",
                  "/api/v1/sources/{source_id}/refresh", "/api/v1/read"):  # fmt: skip
         assert path in schema["paths"]
+
+
+def test_tags_and_title_are_edited_through_the_api(api, alice, bob):
+    carol = followed_source(alice, "carol", 1, tags=["old"])
+    subscription_id = Subscription.objects.get(user=alice, source=carol).pk
+    response = api("patch", f"/subscriptions/{subscription_id}", {"tags": ["friends", "astro"], "title": " Carol  C. "})
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["astro", "friends"] and response.json()["title"] == "Carol C."
+    too_many = api("patch", f"/subscriptions/{subscription_id}", {"tags": [f"t{n}" for n in range(20)] + ["x" * 101]})
+    assert too_many.status_code == 400 and too_many.json()["detail"]
+    bobs = Subscription.objects.get(user=bob, source=followed_source(bob, "dave", 0)).pk
+    assert api("patch", f"/subscriptions/{bobs}", {"tags": ["mine"]}).status_code == 404

@@ -29,6 +29,17 @@ def _embedded_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
+def _wait_for_port(port: int, *, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
 def _manage(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)  # fmt: skip
@@ -59,6 +70,7 @@ def test_serve_runs_the_whole_hub_on_sqlite_without_a_broker(tmp_path, httpserve
             time.sleep(0.3)
             stored = database.execute("SELECT title FROM aggregator_post").fetchall()
         assert stored == [("embedded hello",)], "the embedded scheduler did not poll the due source"
+        _wait_for_port(port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as response:
             assert response.status == 200 and b"Chorus" in response.read()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/chorus.css", timeout=10) as response:

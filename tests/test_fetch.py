@@ -9,9 +9,10 @@ import os
 import time
 import tracemalloc
 import zlib
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
+import certifi
 import pytest
 from werkzeug import Response
 
@@ -24,6 +25,7 @@ from .feedservers import (
     drip,
     endless,
     gzip_bomb,
+    localhost_tls,
     response_head,
     send,
     silent,
@@ -44,8 +46,8 @@ def loopback_allowed(settings):
 def raw_server():
     servers = []
 
-    def start(respond) -> RawServer:
-        servers.append(RawServer(respond))
+    def start(respond, tls=None) -> RawServer:
+        servers.append(RawServer(respond, tls=tls))
         return servers[-1]
 
     yield start
@@ -56,6 +58,20 @@ def raw_server():
 @pytest.fixture
 def internet(monkeypatch):
     return FakeInternet(monkeypatch)
+
+
+@pytest.fixture
+def tls(tmp_path):
+    pytest.importorskip("cryptography")
+    return localhost_tls(tmp_path)
+
+
+@pytest.fixture
+def trusted_tls(tls, monkeypatch):
+    """The test certificate in the trust store: the only CA fetch() believes, as on a machine that installed it."""
+    context, cert_path = tls
+    monkeypatch.setattr(certifi, "where", lambda: cert_path)
+    return context
 
 
 @pytest.fixture(scope="module")
@@ -363,6 +379,16 @@ def test_it_caps_an_endless_body_without_content_length(raw_server, chunked):
         fetch(server.url(), max_bytes=MIB, deadline=5)
 
 
+def test_it_caps_the_raw_body_even_when_it_decodes_to_nothing(raw_server):
+    empty_block = b"\x00\x00\x00\xff\xff"  # a deflate stored block of length 0
+    assert zlib.decompressobj(-zlib.MAX_WBITS).decompress(empty_block * 3) == b""
+    gzip_header = gzip.compress(b"")[:10]
+    head = response_head(content_encoding="gzip", connection="close") + gzip_header
+    server = raw_server(endless(head, block=empty_block * 20000))
+    with pytest.raises(FetchError, match=f"response larger than {MIB} bytes"):
+        fetch(server.url(), max_bytes=MIB, deadline=5)
+
+
 def test_the_body_cap_comes_from_settings_and_a_body_at_the_cap_is_fine(settings, httpserver):
     settings.CHORUS_FETCH_MAX_BYTES = len(RSS)
     httpserver.expect_request("/fits.xml").respond_with_data(RSS)
@@ -386,6 +412,14 @@ def test_it_stops_a_slow_drip_at_the_overall_deadline(raw_server, prefix):
         fetch(server.url(), deadline=1.5)
     assert 1.4 < time.monotonic() - started < 2.5
     assert not error.value.permanent
+
+
+def test_it_stops_a_slow_drip_over_tls_at_the_overall_deadline(raw_server, trusted_tls):
+    server = raw_server(drip(response_head(connection="close"), interval=0.25), tls=trusted_tls)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"^timed out after 1\.\ds$"):
+        fetch(server.url(host="localhost"), deadline=1.5)
+    assert time.monotonic() - started < 2.5
 
 
 def test_the_deadline_comes_from_settings_and_covers_a_silent_server(settings, raw_server):
@@ -471,6 +505,19 @@ def test_it_sends_the_user_agent_and_accept_it_is_given(settings, httpserver):
     assert default.headers["User-Agent"] == "Chorus-test/1.0 (+https://chorus.example)"
     assert "application/rss+xml" in default.headers["Accept"]
     assert custom.headers["User-Agent"] == "Chorus-favicons" and custom.headers["Accept"] == "image/*"
+
+
+def test_it_verifies_tls_certificates(raw_server, tls):
+    context, _ = tls
+    server = raw_server(send(response_head(content_length=str(len(RSS))), RSS), tls=context)
+    with pytest.raises(FetchError, match="^TLS certificate verification failed$") as error:
+        fetch(server.url(host="localhost"))
+    assert not error.value.permanent
+
+
+def test_it_fetches_over_tls_from_a_trusted_server(raw_server, trusted_tls):
+    server = raw_server(send(response_head(content_length=str(len(RSS))), RSS), tls=trusted_tls)
+    assert fetch(server.url(host="localhost")).body == RSS
 
 
 def test_a_refused_connection_is_transient(raw_server):

@@ -79,7 +79,7 @@ def test_subscriptions_carry_any_number_of_tags(httpserver, alice):
     subscription = subscriptions.subscribe(user=alice, address=httpserver.url_for("/feed.xml"),
                                            tags=["friends", " Friends ", "xmpp", ""])  # fmt: skip
     assert sorted(subscription.tags.values_list("name", flat=True)) == ["friends", "xmpp"]
-    subscriptions.set_tags(user=alice, subscription_id=subscription.pk, tags=["news"])
+    subscriptions.update_subscription(user=alice, subscription_id=subscription.pk, tags=["news"])
     assert list(subscription.tags.values_list("name", flat=True)) == ["news"]
 
 
