@@ -6,6 +6,7 @@ at most five redirects, a cap on the body after decompression, and one deadline 
 """
 
 import http
+import http.client
 import ipaddress
 import re
 import socket
@@ -57,7 +58,7 @@ class FetchError(Exception):
                  retry_after: float | None = None) -> None:  # fmt: skip
         super().__init__(message)
         self.status = status
-        self.permanent = permanent  # retrying soon will not help: 4xx, refused by policy, too big, redirect trouble
+        self.permanent = permanent  # retrying soon won't help: 4xx, refused, too big, redirect trouble
         self.retry_after = retry_after
 
 
@@ -74,18 +75,18 @@ class FetchResult:
     status: int  # 2xx or 304
     headers: dict[str, str]  # lower-case names
     body: bytes  # after Content-Encoding; b"" on 304
-    permanent_redirect: str | None = None  # the final URL when every hop of a non-empty chain was 301/308
+    permanent_redirect: str | None = None  # the final URL if there were hops and all were 301/308
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
 
 
-# --- URL policy ----------------------------------------------------------------------------------------------
+# --- URL policy
 
 
 def normalize_url(url: str) -> str:
-    """The canonical form of an http(s) URL. Raises ``BlockedURL`` for other schemes, credentials, no host."""
+    """The canonical form of an http(s) URL; ``BlockedURL`` for other schemes, credentials or no host."""
     url = _unwrap_feed_scheme(url.strip())
     try:
         parts = urlsplit(url)
@@ -104,7 +105,7 @@ def normalize_url(url: str) -> str:
 
 
 def check_url(url: str, *, allow_private: bool | None = None) -> None:
-    """Raise ``BlockedURL`` if ``url`` may not be fetched. Resolves the host (``FetchError`` if that fails)."""
+    """Raise ``BlockedURL`` if ``url`` may not be fetched. Resolves the host (``FetchError`` if it can't)."""
     url = normalize_url(url)
     if not _private_allowed(allow_private):
         _check_host(url)
@@ -223,7 +224,7 @@ def _private_allowed(allow_private: bool | None) -> bool:
     return settings.CHORUS_FETCH_ALLOW_PRIVATE if allow_private is None else allow_private
 
 
-# --- One fetch: deadline watchdog and connections that vet their peer ------------------------------------------
+# --- One fetch: deadline watchdog and connections that vet their peer
 
 
 class _Guard:
@@ -282,7 +283,8 @@ class _Guard:
             peer = ipaddress.ip_address(sock.getpeername()[0])
             if _is_internal(peer):
                 sock.close()
-                raise BlockedURL(f"refused: {connection.host} connected to private address {_describe(peer)}")
+                message = f"refused: {connection.host} connected to private address {_describe(peer)}"
+                raise BlockedURL(message)
 
     def _expire(self) -> None:
         with self._lock:
@@ -381,9 +383,10 @@ def _follow(request: _Request, *, guard: _Guard, max_bytes: int) -> FetchResult:
                 raise _status_error(status, response.headers.get("retry-after", ""))
             no_body = status in (204, 304) or request.method == "HEAD"
             body = b"" if no_body else _read_body(response, guard=guard, max_bytes=max_bytes)
-            moved = hops and all(hop in (301, 308) for hop in hops)
-            return FetchResult(url=request.url, status=status, body=body, permanent_redirect=request.url if moved else None,
-                               headers={name.lower(): value for name, value in response.headers.itermerged()})  # fmt: skip
+            moved = bool(hops) and all(hop in (301, 308) for hop in hops)
+            headers = {name.lower(): value for name, value in response.headers.itermerged()}
+            permanent_redirect = request.url if moved else None
+            return FetchResult(request.url, status, headers, body, permanent_redirect=permanent_redirect)
 
 
 @contextmanager
@@ -392,11 +395,12 @@ def _open(request: _Request, guard: _Guard) -> Iterator[urllib3.BaseHTTPResponse
     target = urllib3.util.parse_url(request.url)
     pool_class, tls = (_HTTPSPool, _tls_options()) if target.scheme == "https" else (_HTTPPool, {})
     timeout = guard.timeout()
-    pool = pool_class(target.host, target.port, timeout=timeout, maxsize=1, retries=False, fetch_guard=guard, **tls)
+    pool = pool_class(target.host, target.port, timeout=timeout, retries=False, fetch_guard=guard, **tls)
     try:
-        response = pool.urlopen(request.method, target.request_uri, body=request.body, headers=request.headers,
-                                retries=False, redirect=False, assert_same_host=False, timeout=timeout,
-                                preload_content=False, decode_content=False)  # fmt: skip
+        response = pool.urlopen(
+            request.method, target.request_uri, body=request.body, headers=request.headers, timeout=timeout,
+            retries=False, redirect=False, assert_same_host=False, preload_content=False, decode_content=False
+        )  # fmt: skip
         try:
             yield response
         finally:
@@ -475,11 +479,11 @@ def _transport_error(error: Exception, guard: _Guard) -> FetchError:
     return FetchError(f"connection failed ({type(root).__name__})")
 
 
-# --- Body: capped, decoded by us in bounded steps ---------------------------------------------------------------
+# --- Body: capped, decoded by us in bounded steps
 
 
 def _read_body(response: urllib3.BaseHTTPResponse, *, guard: _Guard, max_bytes: int) -> bytes:
-    """The body after Content-Encoding, refused as soon as either its raw or decoded size passes ``max_bytes``."""
+    """The body after Content-Encoding; refused as soon as its raw or decoded size passes ``max_bytes``."""
     length = response.headers.get("content-length", "").strip()
     if length.isascii() and length.isdigit() and int(length) > max_bytes:
         raise _too_large(max_bytes)

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 REDIRECT_CONFIRMATIONS = 2  # a 301/308 is stored only once it has been seen this many polls in a row
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _EWMA = 0.5
+_POLL_STATE_FIELDS = [
+    "title", "site_url", "description", "status", "etag", "last_modified", "last_fetch_at", "last_success_at",
+    "next_poll_at", "lease_until", "error_count", "last_error", "last_status_code", "url",
+    "pending_redirect_url", "pending_redirect_count", "posts_per_day",
+]  # fmt: skip
 
 
 @dataclass
@@ -104,7 +109,7 @@ def _record_success(source: Source, response: FetchResult, *, posts_per_day: flo
     source.last_fetch_at = source.last_success_at = now
     source.next_poll_at = now + delay
     source.lease_until = None
-    source.save()
+    source.save(update_fields=_POLL_STATE_FIELDS)
 
 
 def _record_error(source: Source, *, error: str, status_code: int | None, permanent: bool,

@@ -64,13 +64,15 @@ class RawServer:
                     head += data
                 self.requests.append(head)
                 self.respond(conn, head, self._stopping)
-            except OSError:  # the client hung up (or refused our certificate), as fetch() does when it gives up
+            except OSError:  # the client gave up, hung up or refused our certificate
                 pass
 
 
 def response_head(status: str = "200 OK", **headers: str) -> bytes:
     """``content_type="text/xml"`` becomes ``Content-Type: text/xml``."""
-    lines = [f"HTTP/1.1 {status}"] + [f"{name.replace('_', '-').title()}: {value}" for name, value in headers.items()]
+    lines = [f"HTTP/1.1 {status}"] + [
+        f"{name.replace('_', '-').title()}: {value}" for name, value in headers.items()
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -84,7 +86,7 @@ def send(head: bytes, body: bytes = b"") -> Respond:
 def drip(prefix: bytes, *, interval: float, lasting: float = 5.0) -> Respond:
     """Send ``prefix`` at once, then one byte every ``interval`` seconds for ``lasting`` seconds.
 
-    The drip ends (a clean close) so that a fetch without a working deadline fails its test instead of hanging.
+    The drip ends (a clean close) so a fetch without a working deadline fails its test rather than hang.
     """
 
     def respond(conn: socket.socket, request: bytes, stopping: threading.Event) -> None:
@@ -130,7 +132,7 @@ def slow_redirects(*, delay: float) -> Respond:
 
 
 def gzip_bomb(decoded_size: int = 1 << 30) -> bytes:
-    """A valid single-member gzip of ``decoded_size`` zero bytes (1 GiB -> about 1 MB), built in well under a second.
+    """A valid one-member gzip of ``decoded_size`` zero bytes (1 GiB -> about 1 MB), built in half a second.
 
     Compressing a gibibyte takes seconds. After a full flush deflate starts again with an empty window, so
     each MiB of zeros compresses to the very same bytes: compress one MiB, repeat the block, add the trailer.
@@ -148,7 +150,7 @@ def gzip_bomb(decoded_size: int = 1 << 30) -> bytes:
 
 
 def localhost_tls(directory) -> tuple[ssl.SSLContext, str]:
-    """A server TLS context with a fresh self-signed certificate for localhost, and that certificate's path."""
+    """A server TLS context with a fresh self-signed certificate for localhost, and the certificate's path."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -181,9 +183,9 @@ class FakeInternet:
     """Stands in for DNS and routing, the true outside world, so a "public" host can be a local test server.
 
     ``dns[name]`` lists the answers to successive lookups, the last one repeating; an answer holds one or
-    more addresses separated by spaces. Public-then-private is DNS rebinding; an empty list is NXDOMAIN. ``routes[(ip, port)]`` carries connections for a made-up
-    address to a local server, and the socket then reports that made-up address as its peer, as the real
-    internet would.
+    more addresses separated by spaces. Public-then-private is DNS rebinding; an empty list is NXDOMAIN.
+    ``routes[(ip, port)]`` carries connections for a made-up address to a local server, and the socket then
+    reports that made-up address as its peer, as the real internet would.
     """
 
     def __init__(self, monkeypatch) -> None:
@@ -219,7 +221,7 @@ class FakeInternet:
         monkeypatch.setattr(socket.socket, "getpeername", getpeername)
 
     def host(self, name: str, *answers: str, server: RawServer | None = None, port: int = 80) -> None:
-        """``name`` resolves to ``answers`` in turn; connections to the last answer's addresses reach ``server``."""
+        """``name`` resolves to ``answers`` in turn; connections to the last answer reach ``server``."""
         self.dns[name] = list(answers)
         for address in answers[-1].split() if server is not None else ():
             self.routes[(address, port)] = ("127.0.0.1", server.port)

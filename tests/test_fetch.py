@@ -68,7 +68,7 @@ def tls(tmp_path):
 
 @pytest.fixture
 def trusted_tls(tls, monkeypatch):
-    """The test certificate in the trust store: the only CA fetch() believes, as on a machine that installed it."""
+    """The test certificate as the trust store: the only CA fetch() believes in for this test."""
     context, cert_path = tls
     monkeypatch.setattr(certifi, "where", lambda: cert_path)
     return context
@@ -87,11 +87,23 @@ def requests_to(httpserver, path: str):
     return [request for request, _ in httpserver.log if request.path == path]
 
 
-# --- 1 and 10: private and internal addresses -----------------------------------------------------------------
+# --- 1 and 10: private and internal addresses
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.1", "0x7f000001", "2130706433", "017700000001", "0177.0.0.01",
-                                  "0.0.0.0", "[::1]", "[::ffff:127.0.0.1]", "localhost", "LOCALHOST.", "alice.localhost"])  # fmt: skip
+LOOPBACK_SPELLINGS = [
+    "127.0.0.1", "127.1", "0x7f000001", "2130706433", "017700000001", "0177.0.0.01", "0.0.0.0",
+    "[::1]", "[::ffff:127.0.0.1]", "localhost", "LOCALHOST.", "alice.localhost",
+]  # fmt: skip
+INTERNAL_URLS = [
+    "http://10.1.2.3/", "http://172.16.5.4/", "http://192.168.0.1/", "http://169.254.169.254/latest/",
+    "http://100.64.0.1/", "http://0.0.0.0/", "http://224.0.0.1/", "http://255.255.255.255/",
+    "http://[fc00::1]/", "http://[fd12:3456::1]/", "http://[fe80::1]/", "http://[::]/",
+    "http://[::ffff:10.0.0.1]/", "http://[::10.0.0.1]/", "http://[64:ff9b::169.254.169.254]/",
+    "http://[2002:c0a8:101::]/", "https://10.0.0.1:8443/feed",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("host", LOOPBACK_SPELLINGS)
 def test_it_refuses_loopback_spellings_before_connecting(settings, raw_server, host):
     settings.CHORUS_FETCH_ALLOW_PRIVATE = False
     server = raw_server(send(response_head(content_length=str(len(RSS))), RSS))
@@ -101,12 +113,7 @@ def test_it_refuses_loopback_spellings_before_connecting(settings, raw_server, h
     assert server.connections == 0
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.1.2.3/", "http://172.16.5.4/", "http://192.168.0.1/", "http://169.254.169.254/latest/meta-data/",
-    "http://100.64.0.1/", "http://0.0.0.0/", "http://224.0.0.1/", "http://255.255.255.255/", "http://[fc00::1]/",
-    "http://[fd12:3456::1]/", "http://[fe80::1]/", "http://[::]/", "http://[::ffff:10.0.0.1]/", "http://[::10.0.0.1]/",
-    "http://[64:ff9b::169.254.169.254]/", "http://[2002:c0a8:101::]/", "https://10.0.0.1:8443/feed",
-])  # fmt: skip
+@pytest.mark.parametrize("url", INTERNAL_URLS)
 def test_it_refuses_internal_ranges_and_their_ipv6_forms(url):
     with pytest.raises(BlockedURL, match="is a private address"):
         check_url(url, allow_private=False)
@@ -124,7 +131,8 @@ def test_it_lets_public_addresses_through():
 
 def test_it_refuses_a_name_that_resolves_to_a_private_address(settings, internet):
     settings.CHORUS_FETCH_ALLOW_PRIVATE = False
-    internet.host("intranet.example", "93.184.216.34 10.0.0.7")  # one private address among public ones is enough
+    # One private address among public ones is enough.
+    internet.host("intranet.example", "93.184.216.34 10.0.0.7")
     with pytest.raises(BlockedURL, match="refused: intranet.example resolves to private address 10.0.0.7"):
         check_url("http://intranet.example/feed")
 
@@ -136,8 +144,8 @@ def test_private_addresses_are_allowed_only_by_the_setting(settings, httpserver)
         fetch(httpserver.url_for("/feed.xml"))
     settings.CHORUS_FETCH_ALLOW_PRIVATE = True
     assert fetch(httpserver.url_for("/feed.xml")).body == RSS
-    with pytest.raises(BlockedURL):
-        fetch(httpserver.url_for("/feed.xml"), allow_private=False)  # an explicit argument wins over the setting
+    with pytest.raises(BlockedURL):  # an explicit argument wins over the setting
+        fetch(httpserver.url_for("/feed.xml"), allow_private=False)
 
 
 @pytest.mark.skipif("CHORUS_FETCH_ALLOW_PRIVATE" in os.environ, reason="the environment sets it explicitly")
@@ -145,16 +153,20 @@ def test_private_addresses_are_refused_by_default():
     assert project_settings.CHORUS_FETCH_ALLOW_PRIVATE is False
 
 
-# --- 2 and 3: redirect hops and DNS rebinding ----------------------------------------------------------------
+# --- 2 and 3: redirect hops and DNS rebinding
 
 
 def test_it_blocks_a_public_feed_that_redirects_to_an_internal_name(settings, raw_server, internet):
     settings.CHORUS_FETCH_ALLOW_PRIVATE = False
-    public = raw_server(send(response_head("302 Found", location="http://intranet.example/admin", content_length="0")))
+    public = raw_server(
+        send(response_head("302 Found", location="http://intranet.example/admin", content_length="0"))
+    )
     internal = raw_server(send(response_head(content_length="6"), b"secret"))
     internet.host("feeds.example.com", "93.184.216.34", server=public)
     internet.host("intranet.example", "10.0.0.7", server=internal)
-    with pytest.raises(BlockedURL, match=r"^refused: intranet.example resolves to private address 10\.0\.0\.7$"):
+    with pytest.raises(
+        BlockedURL, match=r"^refused: intranet.example resolves to private address 10\.0\.0\.7$"
+    ):
         fetch("http://feeds.example.com/feed.xml")
     assert b"Host: feeds.example.com" in public.requests[0]  # the first hop really went out
     assert internal.connections == 0  # refused at the hop, before connecting
@@ -175,8 +187,11 @@ def test_it_blocks_a_public_feed_that_redirects_to_the_metadata_address(settings
 def test_it_checks_the_address_actually_connected_when_dns_rebinds(settings, raw_server, internet):
     settings.CHORUS_FETCH_ALLOW_PRIVATE = False
     internal = raw_server(send(response_head(content_length="6"), b"secret"))
-    internet.host("rebind.example", "93.184.216.34", "10.0.0.7", server=internal)  # public for the check only
-    with pytest.raises(BlockedURL, match=r"^refused: rebind.example connected to private address 10\.0\.0\.7$"):
+    # Public for the check before connecting, private for the connect itself.
+    internet.host("rebind.example", "93.184.216.34", "10.0.0.7", server=internal)
+    with pytest.raises(
+        BlockedURL, match=r"^refused: rebind.example connected to private address 10\.0\.0\.7$"
+    ):
         fetch("http://rebind.example/feed.xml")
     assert internal.requests == []  # not one byte of the request was sent
 
@@ -188,12 +203,17 @@ def test_a_public_host_is_fetched_with_the_guard_on(settings, raw_server, intern
     assert fetch("http://feeds.example.com/feed.xml").body == RSS
 
 
-# --- 4: schemes and canonical URLs ----------------------------------------------------------------------------
+# --- 4: schemes and canonical URLs
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/feed.xml", "gopher://example.com:70/1",
-                                 "data:application/rss+xml,<rss/>", "javascript:alert(1)", "//example.com/feed",
-                                 "example.com/feed", "feed:file:///etc/passwd"])  # fmt: skip
+OTHER_SCHEMES = [
+    "file:///etc/passwd", "ftp://example.com/feed.xml", "gopher://example.com:70/1",
+    "data:application/rss+xml,<rss/>", "javascript:alert(1)", "//example.com/feed", "example.com/feed",
+    "feed:file:///etc/passwd",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", OTHER_SCHEMES)
 def test_it_rejects_schemes_other_than_http_and_https(url):
     with pytest.raises(BlockedURL, match="only http and https"):
         normalize_url(url)
@@ -227,13 +247,15 @@ def test_it_writes_urls_in_one_canonical_form(given, canonical):
     assert normalize_url(given) == canonical
 
 
-@pytest.mark.parametrize("url", ["http:///feed", "http://exa mple.com/", "http://example.com:99999/", "http://[::1/"])
+@pytest.mark.parametrize(
+    "url", ["http:///feed", "http://exa mple.com/", "http://example.com:99999/", "http://[::1/"]
+)
 def test_it_rejects_urls_without_a_usable_host(url):
     with pytest.raises(BlockedURL):
         normalize_url(url)
 
 
-# --- 5 and 38: redirects --------------------------------------------------------------------------------------
+# --- 5 and 38: redirects
 
 
 def test_it_stops_a_redirect_loop(httpserver):
@@ -280,12 +302,14 @@ def test_a_303_after_a_post_becomes_a_get_and_a_307_keeps_the_post(httpserver):
     httpserver.expect_request("/hub", method="POST").respond_with_response(redirect("/see-other", 303))
     httpserver.expect_request("/see-other", method="GET").respond_with_data("ok")
     httpserver.expect_request("/moved", method="POST").respond_with_response(redirect("/hub2", 307))
-    httpserver.expect_request("/hub2", method="POST", data=b"hub.mode=subscribe").respond_with_data("accepted")
+    httpserver.expect_request("/hub2", method="POST", data=b"hub.mode=subscribe").respond_with_data(
+        "accepted"
+    )
     assert fetch(httpserver.url_for("/hub"), method="POST", data=b"hub.mode=subscribe").body == b"ok"
     assert fetch(httpserver.url_for("/moved"), method="POST", data=b"hub.mode=subscribe").body == b"accepted"
 
 
-# --- 6: credentials -------------------------------------------------------------------------------------------
+# --- 6: credentials
 
 
 def test_it_never_sends_credentials_written_in_the_url(raw_server):
@@ -308,7 +332,7 @@ def test_it_drops_credentials_on_a_redirect_to_another_host(httpserver):
     assert "Authorization" not in other.headers and "Cookie" not in other.headers
 
 
-# --- 7 and 8: decoding and size caps --------------------------------------------------------------------------
+# --- 7 and 8: decoding and size caps
 
 
 def deflate_raw(data: bytes) -> bytes:
@@ -334,13 +358,17 @@ def test_it_decodes_gzip_deflate_and_stacked_encodings(httpserver, encoding, bod
 
 
 def test_it_rejects_an_encoding_it_did_not_ask_for(httpserver):
-    httpserver.expect_request("/feed.xml").respond_with_data(b"\x0b\x02\x80", headers={"Content-Encoding": "br"})
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        b"\x0b\x02\x80", headers={"Content-Encoding": "br"}
+    )
     with pytest.raises(FetchError, match="unsupported Content-Encoding 'br'"):
         fetch(httpserver.url_for("/feed.xml"))
 
 
 def test_it_rejects_corrupt_gzip(httpserver):
-    httpserver.expect_request("/feed.xml").respond_with_data(b"\x1f\x8bnot gzip at all", headers={"Content-Encoding": "gzip"})
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        b"\x1f\x8bnot gzip at all", headers={"Content-Encoding": "gzip"}
+    )
     with pytest.raises(FetchError, match="invalid gzip data"):
         fetch(httpserver.url_for("/feed.xml"))
 
@@ -348,7 +376,9 @@ def test_it_rejects_corrupt_gzip(httpserver):
 @pytest.mark.parametrize("stacked", [False, True])
 def test_it_aborts_a_decompression_bomb_quickly_with_bounded_memory(raw_server, bomb, stacked):
     body, encoding = (gzip.compress(bomb), "gzip, gzip") if stacked else (bomb, "gzip")
-    head = response_head(content_type="application/rss+xml", content_encoding=encoding, content_length=str(len(body)))
+    head = response_head(
+        content_type="application/rss+xml", content_encoding=encoding, content_length=str(len(body))
+    )
     server = raw_server(send(head, body))
     tracemalloc.start()
     started = time.monotonic()
@@ -392,13 +422,15 @@ def test_it_caps_the_raw_body_even_when_it_decodes_to_nothing(raw_server):
 def test_the_body_cap_comes_from_settings_and_a_body_at_the_cap_is_fine(settings, httpserver):
     settings.CHORUS_FETCH_MAX_BYTES = len(RSS)
     httpserver.expect_request("/fits.xml").respond_with_data(RSS)
-    httpserver.expect_request("/big.xml").respond_with_data(gzip.compress(RSS + b" "), headers={"Content-Encoding": "gzip"})
+    httpserver.expect_request("/big.xml").respond_with_data(
+        gzip.compress(RSS + b" "), headers={"Content-Encoding": "gzip"}
+    )
     assert fetch(httpserver.url_for("/fits.xml")).body == RSS
     with pytest.raises(FetchError, match=f"response larger than {len(RSS)} bytes"):
         fetch(httpserver.url_for("/big.xml"))
 
 
-# --- 9: one deadline for the whole fetch ----------------------------------------------------------------------
+# --- 9: one deadline for the whole fetch
 
 
 @pytest.mark.parametrize("prefix", [
@@ -406,7 +438,8 @@ def test_the_body_cap_comes_from_settings_and_a_body_at_the_cap_is_fine(settings
     b"HTTP/1.1 200 OK\r\nX-Slow: ",  # headers that never end
 ])  # fmt: skip
 def test_it_stops_a_slow_drip_at_the_overall_deadline(raw_server, prefix):
-    server = raw_server(drip(prefix, interval=0.25))  # every read succeeds: only an overall deadline stops this
+    # Every read succeeds in time: only an overall deadline stops this.
+    server = raw_server(drip(prefix, interval=0.25))
     started = time.monotonic()
     with pytest.raises(FetchError, match=r"^timed out after 1\.\ds$") as error:
         fetch(server.url(), deadline=1.5)
@@ -439,7 +472,7 @@ def test_the_deadline_covers_the_whole_redirect_chain(raw_server):
     assert time.monotonic() - started < 2.5
 
 
-# --- Statuses, conditional GET, headers, transport errors -----------------------------------------------------
+# --- Statuses, conditional GET, headers, transport errors
 
 
 def test_it_makes_a_conditional_get_and_reports_not_modified(httpserver):
@@ -452,7 +485,9 @@ def test_it_makes_a_conditional_get_and_reports_not_modified(httpserver):
 
 
 def test_a_fresh_response_carries_lower_case_headers(httpserver):
-    httpserver.expect_request("/feed.xml").respond_with_data(RSS, headers={"ETag": '"v2"', "Cache-Control": "max-age=60"})
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        RSS, headers={"ETag": '"v2"', "Cache-Control": "max-age=60"}
+    )
     result = fetch(httpserver.url_for("/feed.xml"))
     assert not result.not_modified and result.status == 200
     assert result.headers["etag"] == '"v2"' and result.headers["cache-control"] == "max-age=60"

@@ -26,8 +26,12 @@ def entries_in_scope(*, user: AbstractBaseUser, tag: str | None = None, source_i
     if source_id is not None:
         entries = entries.filter(source_id=source_id)
     if tag:
-        tagged = SubscriptionTag.objects.filter(subscription__user=user, name=tag).values("subscription__source_id")
-        entries = entries.filter(source_id__in=tagged)
+        # Resolved to a list first: with literal ids the planner sees how few sources a tag has, and a
+        # one-source tag becomes an equality on the (user, source, published) index.
+        tagged = list(
+            SubscriptionTag.objects.filter(subscription__user=user, name=tag).values_list("subscription__source_id", flat=True)
+        )
+        entries = entries.filter(source_id=tagged[0]) if len(tagged) == 1 else entries.filter(source_id__in=tagged)
     return entries
 
 
