@@ -552,7 +552,7 @@ class _Inflater:
         else:
             raise FetchError(f"unsupported Content-Encoding {name!r}", permanent=True)
         self._name = name
-        self._inflater: zlib._Decompress | None = zlib.decompressobj(self._wbits)
+        self._inflater = zlib.decompressobj(self._wbits)  # None between gzip members
         self._pending = b""
         self._started = False
         self._done = False

@@ -319,6 +319,14 @@ def test_it_never_sends_credentials_written_in_the_url(raw_server):
     assert server.connections == 0
 
 
+def test_it_refuses_a_redirect_to_a_url_with_credentials(httpserver):
+    target = httpserver.url_for("/landing").replace("http://", "http://alice:correct-horse@")
+    httpserver.expect_request("/feed.xml").respond_with_response(redirect(target))
+    with pytest.raises(BlockedURL, match="user name or password"):
+        fetch(httpserver.url_for("/feed.xml"))
+    assert requests_to(httpserver, "/landing") == []
+
+
 def test_it_drops_credentials_on_a_redirect_to_another_host(httpserver):
     other_host = httpserver.url_for("/landing").replace("localhost", "127.0.0.1")
     httpserver.expect_request("/elsewhere").respond_with_response(redirect(other_host))
@@ -531,7 +539,7 @@ def test_unavailable_carries_retry_after_given_as_a_date(httpserver):
     assert 590 <= error.value.retry_after <= 600 and not error.value.permanent
 
 
-def test_it_sends_the_user_agent_and_accept_it_is_given(settings, httpserver):
+def test_it_sends_the_configured_user_agent_and_the_callers_headers(settings, httpserver):
     settings.CHORUS_USER_AGENT = "Chorus-test/1.0 (+https://chorus.example)"
     httpserver.expect_request("/feed.xml").respond_with_data(RSS)
     fetch(httpserver.url_for("/feed.xml"))
