@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from timelines.delivery import deliver_posts
+from timelines.delivery import announce_new_posts, deliver_posts
 
 from .entry import Entry
 from .models import Post, Source
@@ -156,4 +156,5 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
         result.created = [post.id for post in created]
         result.updated = [post.id for post in to_update]
         deliver_posts(source_id=source.pk, post_ids=result.created)
+        announce_new_posts(source_id=source.pk, post_ids=result.created)
     return result

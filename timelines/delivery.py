@@ -6,11 +6,13 @@ idempotent: a post already on a timeline is skipped, so a repeated ingest never 
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 
 from aggregator.models import Post, Subscription
 
+from . import events
 from .models import TimelineEntry
+from .serializers import post_json
 
 
 def _tables() -> dict[str, str]:
@@ -57,3 +59,19 @@ def withdraw(*, user_id: int, source_id: int) -> int:
     """Remove a source's posts from one person's timeline (they unfollowed it)."""
     deleted, _ = TimelineEntry.objects.filter(user_id=user_id, source_id=source_id).delete()
     return deleted
+
+
+def announce_new_posts(*, source_id: int, post_ids: Sequence[int]) -> None:
+    """After the commit, send ``post.new`` for these posts to every subscriber's live stream."""
+    if post_ids:
+        ids = list(post_ids)
+        transaction.on_commit(lambda: _announce(source_id=source_id, post_ids=ids))
+
+
+def _announce(*, source_id: int, post_ids: list[int]) -> None:
+    subscribers = list(Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True))
+    if not subscribers:
+        return
+    posts = Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source")
+    for post in sorted(posts, key=lambda p: (p.published, p.pk)):
+        events.send_now(user_ids=subscribers, event={"type": "post.new", "post": post_json(post)})

@@ -1,0 +1,30 @@
+"""The one outbound HTTP helper: every server-side fetch in Chorus goes through ``fetch()``.
+
+It enforces HOSTILE.md 1-10 in one place: only http(s), no credentials in URLs, no private or internal
+addresses (checked before connecting, on every redirect hop, and again on the address actually connected),
+at most five redirects, a cap on the body after decompression, and one deadline for the whole fetch.
+
+The package is split by subdomain: ``errors`` (what a fetch returns or raises), ``urls`` (URL and address
+policy), ``guard`` (the deadline watchdog and the connections that vet their peer), ``body`` (capped, bounded
+decoding) and ``client`` (``fetch()`` itself: requests, redirects, statuses). Import from here, not from them.
+"""
+
+from .body import CHUNK, MAX_ENCODINGS
+from .client import DEFAULT_ACCEPT, MAX_REDIRECTS, fetch
+from .errors import BlockedURL, FetchError, FetchResult
+from .guard import OPERATION_TIMEOUT
+from .urls import check_url, normalize_url
+
+__all__ = [
+    "CHUNK",
+    "DEFAULT_ACCEPT",
+    "MAX_ENCODINGS",
+    "MAX_REDIRECTS",
+    "OPERATION_TIMEOUT",
+    "BlockedURL",
+    "FetchError",
+    "FetchResult",
+    "check_url",
+    "fetch",
+    "normalize_url",
+]

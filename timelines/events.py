@@ -1,0 +1,37 @@
+"""Live events: published to each person's group ``user.<id>`` only after the database commit.
+
+Write paths call ``send_on_commit``; the WebSocket consumer forwards whatever reaches its group. In embedded
+mode the in-memory channel layer lives inside ``serve``; in production channels_redis carries events from
+workers to the web processes.
+"""
+
+from collections.abc import Iterable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+EVENT_MESSAGE_TYPE = "stream.event"  # dispatched to StreamConsumer.stream_event
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def send_on_commit(*, user_ids: Iterable[int], event: dict) -> None:
+    """Send ``event`` to these people once the surrounding transaction commits (never if it rolls back)."""
+    recipients = sorted(set(user_ids))
+    if recipients:
+        transaction.on_commit(lambda: send_now(user_ids=recipients, event=event))
+
+
+def send_now(*, user_ids: Iterable[int], event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(_send_all)(layer, list(user_ids), {"type": EVENT_MESSAGE_TYPE, "event": event})
+
+
+async def _send_all(layer, user_ids: list[int], message: dict) -> None:
+    for user_id in user_ids:
+        await layer.group_send(user_group(user_id), message)

@@ -1,0 +1,54 @@
+"""Who is on the other end of a WebSocket, and may they connect from there (HOSTILE.md 28, 30).
+
+Browsers authenticate with their session cookie, so the Origin must be one of ours (a cross-site page
+would otherwise ride on the victim's cookies). Other clients send ``Authorization: Bearer <token>``, which
+a browser cannot attach to a WebSocket, so for them the Origin is not needed.
+"""
+
+from urllib.parse import urlsplit
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import validate_host
+
+from accounts.tokens import user_for_token
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin1")
+    return ""
+
+
+def _bearer(scope) -> str:
+    scheme, _, token = _header(scope, b"authorization").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _origin_allowed(origin: str) -> bool:
+    if not origin:
+        return False
+    host = urlsplit(origin).hostname or ""
+    return validate_host(host, settings.ALLOWED_HOSTS) or origin in settings.CSRF_TRUSTED_ORIGINS
+
+
+class StreamAuthMiddleware:
+    """Bearer token -> that user (Origin not required); otherwise the session, from an allowed Origin only."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.session_stack = AuthMiddlewareStack(inner)
+
+    async def __call__(self, scope, receive, send):
+        token = _bearer(scope)
+        if token:
+            user = await database_sync_to_async(user_for_token)(token)
+            if user is None:
+                return await WebsocketDenier()(scope, receive, send)
+            return await self.inner(dict(scope, user=user), receive, send)
+        if not _origin_allowed(_header(scope, b"origin")):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.session_stack(scope, receive, send)
