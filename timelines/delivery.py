@@ -73,5 +73,5 @@ def _announce(*, source_id: int, post_ids: list[int]) -> None:
     if not subscribers:
         return
     posts = Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source")
-    for post in sorted(posts, key=lambda p: (p.published, p.pk)):
-        events.send_now(user_ids=subscribers, event={"type": "post.new", "post": post_json(post)})
+    ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
+    events.send_many(user_ids=subscribers, events=[{"type": "post.new", "post": post_json(p)} for p in ordered])

@@ -26,12 +26,20 @@ def send_on_commit(*, user_ids: Iterable[int], event: dict) -> None:
 
 
 def send_now(*, user_ids: Iterable[int], event: dict) -> None:
+    send_many(user_ids=user_ids, events=[event])
+
+
+def send_many(*, user_ids: Iterable[int], events: list[dict]) -> None:
+    """Send several events to several people in one hop into the event loop (one call per batch, not per event)."""
     layer = get_channel_layer()
-    if layer is None:
+    recipients = list(user_ids)
+    if layer is None or not recipients or not events:
         return
-    async_to_sync(_send_all)(layer, list(user_ids), {"type": EVENT_MESSAGE_TYPE, "event": event})
+    messages = [{"type": EVENT_MESSAGE_TYPE, "event": event} for event in events]
+    async_to_sync(_send_all)(layer, recipients, messages)
 
 
-async def _send_all(layer, user_ids: list[int], message: dict) -> None:
-    for user_id in user_ids:
-        await layer.group_send(user_group(user_id), message)
+async def _send_all(layer, user_ids: list[int], messages: list[dict]) -> None:
+    for message in messages:
+        for user_id in user_ids:
+            await layer.group_send(user_group(user_id), message)
