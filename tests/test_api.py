@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
@@ -200,3 +201,21 @@ def test_tags_and_title_are_edited_through_the_api(api, alice, bob):
     assert too_many.status_code == 400 and too_many.json()["detail"]
     bobs = Subscription.objects.get(user=bob, source=followed_source(bob, "dave", 0)).pk
     assert api("patch", f"/subscriptions/{bobs}", {"tags": ["mine"]}).status_code == 404
+
+
+def test_a_client_catches_up_on_what_it_missed_with_an_after_cursor(api, alice):
+    carol = followed_source(alice, "carol", 3)
+    newest = api("get", "/timeline", limit=1).json()["items"][0]
+    seen_up_to = encode_cursor(datetime.fromisoformat(newest["published"]), newest["id"])
+    later = timezone.now() - timedelta(hours=1)  # after carol's posts, and not in the future (that is clamped)
+    store_entries(carol, [Entry(guid=f"late-{n}", title=f"late {n}", published=later + timedelta(minutes=n))
+                          for n in range(5)])  # fmt: skip
+    caught_up, cursor = [], seen_up_to
+    while cursor:
+        page = api("get", "/timeline", after=cursor, limit=2).json()
+        caught_up += [p["title"] for p in page["items"]]
+        cursor = page["next"]
+        if not page["items"]:
+            break
+    assert caught_up == [f"late {n}" for n in range(5)]  # no gap, no duplicate, oldest first
+    assert api("get", "/timeline", after=seen_up_to, before=seen_up_to).status_code == 400

@@ -45,6 +45,10 @@ class TimelineOut(Schema):
 class TimelineFilters(Schema):
     limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
     before: str | None = Field(None, max_length=64, description="the `next` cursor of the previous page")
+    after: str | None = Field(
+        None, max_length=64,
+        description="catch up: posts newer than this cursor, oldest first; `next` continues past the newest",
+    )  # fmt: skip
     tag: str | None = Field(None, max_length=100)
     source: int | None = Field(None, ge=1)
     unread: bool = False
@@ -72,7 +76,7 @@ class UnreadOut(Schema):
 @router.get("/timeline", response=TimelineOut)
 def timeline(request, filters: Query[TimelineFilters]):
     page = selectors.timeline_for(
-        user=request.user, before=filters.before, limit=filters.limit, tag=filters.tag,
+        user=request.user, before=filters.before, after=filters.after, limit=filters.limit, tag=filters.tag,
         source_id=filters.source, unread_only=filters.unread,
     )  # fmt: skip
     return {"items": [post_json(e.post, entry=e) for e in page.entries], "next": page.next_cursor}

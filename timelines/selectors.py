@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from aggregator.models import Subscription, SubscriptionTag
 
-from .cursor import decode_cursor, encode_cursor
+from .cursor import BadCursor, decode_cursor, encode_cursor
 from .models import TimelineEntry
 
 MAX_LIMIT = 200
@@ -42,21 +42,31 @@ def older_than(published: datetime, post_id: int, *, inclusive: bool = False) ->
     return Q(published__lte=published) & (Q(published__lt=published) | same_time)
 
 
-def timeline_for(*, user: AbstractBaseUser, before: str | None = None, limit: int = 50, tag: str | None = None,
-                 source_id: int | None = None, unread_only: bool = False) -> TimelinePage:  # fmt: skip
-    """One page of the merged river, newest first; ``before`` is the ``next_cursor`` of the previous page.
+def newer_than(published: datetime, post_id: int) -> Q:
+    """Entries before this position in newest-first order: what arrived after it."""
+    return Q(published__gte=published) & (Q(published__gt=published) | Q(post_id__gt=post_id))
 
-    Raises ``BadCursor`` for a cursor this module did not write.
+
+def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: str | None = None, limit: int = 50,
+                 tag: str | None = None, source_id: int | None = None, unread_only: bool = False) -> TimelinePage:  # fmt: skip
+    """One page of the merged river. Newest first, ``before`` being the ``next_cursor`` of the previous page;
+    or, with ``after`` (a client catching up on what it missed), the posts newer than that position, oldest
+    first, ``next_cursor`` then pointing past the newest returned.
+
+    Raises ``BadCursor`` for a cursor this module did not write, or for both cursors at once.
     """
+    if before and after:
+        raise BadCursor("give either `before` or `after`, not both")
     limit = max(1, min(limit, MAX_LIMIT))
     entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
     if unread_only:
         entries = entries.filter(is_read=False)
     if before:
         entries = entries.filter(older_than(*decode_cursor(before)))
-    rows = list(
-        entries.select_related("post", "post__source").order_by("-published", "-post_id")[: limit + 1]
-    )
+    if after:
+        entries = entries.filter(newer_than(*decode_cursor(after)))
+    order = ("published", "post_id") if after else ("-published", "-post_id")
+    rows = list(entries.select_related("post", "post__source").order_by(*order)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
