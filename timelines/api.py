@@ -39,7 +39,7 @@ class PostOut(Schema):
 
 class TimelineOut(Schema):
     items: list[PostOut]
-    next: str | None = Field(description="cursor for the next (older) page, or null at the end")
+    next: str | None = Field(description="cursor for the next page (older; null at the end), or with `after` the tail cursor")
 
 
 class TimelineFilters(Schema):
@@ -47,7 +47,8 @@ class TimelineFilters(Schema):
     before: str | None = Field(None, max_length=64, description="the `next` cursor of the previous page")
     after: str | None = Field(
         None, max_length=64,
-        description="catch up: posts newer than this cursor, oldest first; `next` continues past the newest",
+        description="catch up: posts newer than this cursor, oldest first; `next` is then a tail cursor "
+        "(past the newest returned, never null); an empty page means caught up",
     )  # fmt: skip
     tag: str | None = Field(None, max_length=100)
     source: int | None = Field(None, ge=1)

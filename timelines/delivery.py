@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from aggregator.models import Post, Subscription
 
 from . import events
+from .cursor import encode_cursor
 from .models import TimelineEntry
 from .serializers import post_json
 
@@ -74,4 +75,6 @@ def _announce(*, source_id: int, post_ids: list[int]) -> None:
         return
     posts = Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source")
     ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
-    events.send_many(user_ids=subscribers, events=[{"type": "post.new", "post": post_json(p)} for p in ordered])
+    events.send_many(user_ids=subscribers, events=[
+        {"type": "post.new", "post": post_json(p), "cursor": encode_cursor(p.published, p.pk)} for p in ordered
+    ])  # fmt: skip

@@ -51,7 +51,7 @@ def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: st
                  tag: str | None = None, source_id: int | None = None, unread_only: bool = False) -> TimelinePage:  # fmt: skip
     """One page of the merged river. Newest first, ``before`` being the ``next_cursor`` of the previous page;
     or, with ``after`` (a client catching up on what it missed), the posts newer than that position, oldest
-    first, ``next_cursor`` then pointing past the newest returned.
+    first, ``next_cursor`` then being a tail cursor: past the newest returned, never null (an empty page ends).
 
     Raises ``BadCursor`` for a cursor this module did not write, or for both cursors at once.
     """
@@ -67,10 +67,12 @@ def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: st
         entries = entries.filter(newer_than(*decode_cursor(after)))
     order = ("published", "post_id") if after else ("-published", "-post_id")
     rows = list(entries.select_related("post", "post__source").order_by(*order)[: limit + 1])
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].published, rows[-1].post_id)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if after:  # a tail cursor: where to ask next time, even when nothing newer exists yet
+        next_cursor = encode_cursor(rows[-1].published, rows[-1].post_id) if rows else after
+    else:
+        next_cursor = encode_cursor(rows[-1].published, rows[-1].post_id) if more else None
     return TimelinePage(entries=rows, next_cursor=next_cursor)
 
 
