@@ -2,56 +2,23 @@
 and the production settings pass `check --deploy`."""
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from .feeds import RSS, rss
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _embedded_env(var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    env.update(CHORUS_VAR_DIR=str(var_dir), CHORUS_FETCH_ALLOW_PRIVATE="true")
-    return env
-
-
-def _wait_for_port(port: int, *, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port} after {timeout} s")
-
-
-def _manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+from .processes import ROOT, embedded_env, free_port, manage, start_serve, stop
 
 
 def test_serve_runs_the_whole_hub_on_sqlite_without_a_broker(tmp_path, httpserver):
     httpserver.expect_request("/feed.xml").respond_with_data(rss(("e1", "embedded hello")), content_type=RSS)
-    env = _embedded_env(tmp_path)
-    _manage("migrate", "--noinput", env=env)
-    _manage("shell", "-c", (
+    env = embedded_env(tmp_path)
+    manage("migrate", "--noinput", env=env)
+    manage("shell", "-c", (
         "from django.contrib.auth.models import User; from django.utils import timezone;"
         "from aggregator.models import Source, Subscription;"
         "u = User.objects.create_user('alice', 'alice@example.org', 'pw');"
@@ -59,9 +26,8 @@ def test_serve_runs_the_whole_hub_on_sqlite_without_a_broker(tmp_path, httpserve
         " next_poll_at=timezone.now());"
         "Subscription.objects.create(user=u, source=s)"
     ), env=env)  # fmt: skip
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port), "--poll-interval", "0.5"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    port = free_port()
+    server = start_serve(port=port, env=env)
     try:
         database = sqlite3.connect(tmp_path / "chorus.sqlite3")
         deadline = time.monotonic() + 30
@@ -70,7 +36,6 @@ def test_serve_runs_the_whole_hub_on_sqlite_without_a_broker(tmp_path, httpserve
             time.sleep(0.3)
             stored = database.execute("SELECT title FROM aggregator_post").fetchall()
         assert stored == [("embedded hello",)], "the embedded scheduler did not poll the due source"
-        _wait_for_port(port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as response:
             assert response.status == 200 and b"Chorus" in response.read()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/chorus.css", timeout=10) as response:
@@ -78,13 +43,11 @@ def test_serve_runs_the_whole_hub_on_sqlite_without_a_broker(tmp_path, httpserve
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=10) as response:
             assert b'"/api/v1/timeline"' in response.read()
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=20)
-        print(output[-3000:])
+        print(stop(server)[-3000:])
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
-    env = _embedded_env(tmp_path)
+    env = embedded_env(tmp_path)
     env.update(
         DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
@@ -97,13 +60,13 @@ def test_production_settings_pass_check_deploy(tmp_path):
 
 
 def test_debug_is_off_unless_asked(tmp_path):
-    env = _embedded_env(tmp_path)
+    env = embedded_env(tmp_path)
     env.pop("DEBUG", None)
-    assert _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)", env=env).splitlines()[-1] == "False"
+    assert manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)", env=env).splitlines()[-1] == "False"
 
 
 def test_a_bad_setting_fails_loudly(tmp_path):
-    env = _embedded_env(tmp_path) | {"DEBUG": "maybe"}
+    env = embedded_env(tmp_path) | {"DEBUG": "maybe"}
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)  # fmt: skip
     assert result.returncode != 0 and "DEBUG must be one of" in result.stderr
