@@ -6,6 +6,8 @@ import secrets
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from timelines.events import close_streams_on_commit, token_group
+
 from .models import ApiToken
 
 _PREFIX = "chorus_"
@@ -24,6 +26,12 @@ def issue_token(*, user: AbstractBaseUser, name: str = "") -> str:
 
 def user_for_token(raw: str) -> AbstractBaseUser | None:
     """The active user a live token belongs to, or None."""
+    token = live_token(raw)
+    return token.user if token else None
+
+
+def live_token(raw: str) -> ApiToken | None:
+    """The unrevoked token of an active user with this secret (its ``user`` loaded), or None."""
     if not raw or len(raw) > 200:
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash(raw), revoked_at__isnull=True).first()
@@ -32,8 +40,12 @@ def user_for_token(raw: str) -> AbstractBaseUser | None:
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # throttled: not one write per request
-    return token.user
+    return token
 
 
 def revoke_token(*, user: AbstractBaseUser, token_id: int) -> bool:
-    return ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now()) == 1
+    """Revoke one of the person's tokens; WebSockets opened with it are closed after the commit."""
+    revoked = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if revoked:
+        close_streams_on_commit(group=token_group(token_id))
+    return revoked == 1

@@ -141,3 +141,34 @@ def test_events_are_sent_only_after_the_commit(alice):
         await communicator.disconnect()
 
     run(scenario)
+
+
+def test_revoking_a_token_closes_its_sockets(alice):
+    token = issue_token(user=alice)
+    token_id = ApiToken.objects.get(prefix=token[7:15]).pk
+
+    async def scenario():
+        communicator, connected = await connect([(b"authorization", f"Bearer {token}".encode())])
+        assert connected
+        await database_sync_to_async(revoke_token)(user=alice, token_id=token_id)
+        assert (await communicator.receive_output(timeout=5))["type"] == "websocket.close"
+
+    run(scenario)
+
+
+def test_logging_out_closes_that_sessions_sockets_only(alice):
+    browser = Client()
+    browser.force_login(alice)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    other_token = issue_token(user=alice)
+
+    async def scenario():
+        session_socket, connected = await connect([(b"origin", b"http://localhost"), (b"cookie", cookie)])
+        token_socket, _ = await connect([(b"authorization", f"Bearer {other_token}".encode())])
+        assert connected
+        await database_sync_to_async(browser.post)("/accounts/logout/")
+        assert (await session_socket.receive_output(timeout=5))["type"] == "websocket.close"
+        assert await token_socket.receive_nothing(timeout=0.5)  # another client of alice's stays connected
+        await token_socket.disconnect()
+
+    run(scenario)

@@ -2,26 +2,34 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .events import user_group
+from .events import session_group, token_group, user_group
 
 UNAUTHENTICATED = 4401
 
 
 class StreamConsumer(AsyncJsonWebsocketConsumer):
-    group: str | None = None
+    groups_joined: tuple[str, ...] = ()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHENTICATED)
             return
-        self.group = user_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Events reach the person's group; logout or revocation closes the session's or token's group.
+        session = self.scope.get("session")
+        credential = (token_group(self.scope["token_id"]) if self.scope.get("token_id")
+                      else session_group(session.session_key) if session is not None and session.session_key else None)  # fmt: skip
+        self.groups_joined = tuple(group for group in (user_group(user.pk), credential) if group)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def stream_close(self, message: dict) -> None:
+        await self.close(code=UNAUTHENTICATED)
 
     async def receive_json(self, content, **kwargs) -> None:
         """Clients only listen; anything they send is ignored."""

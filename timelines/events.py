@@ -12,10 +12,28 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 EVENT_MESSAGE_TYPE = "stream.event"  # dispatched to StreamConsumer.stream_event
+CLOSE_MESSAGE_TYPE = "stream.close"  # dispatched to StreamConsumer.stream_close
 
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The sockets a browser session opened: closed when that session logs out."""
+    return f"session.{session_key}"
+
+
+def token_group(token_id: int) -> str:
+    """The sockets an API token opened: closed when the token is revoked."""
+    return f"token.{token_id}"
+
+
+def close_streams_on_commit(*, group: str) -> None:
+    """Close every socket in ``group`` once the surrounding transaction commits (HOSTILE.md 30)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": CLOSE_MESSAGE_TYPE}))
 
 
 def send_on_commit(*, user_ids: Iterable[int], event: dict) -> None:

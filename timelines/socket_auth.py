@@ -13,7 +13,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import validate_host
 
-from accounts.tokens import user_for_token
+from accounts.tokens import live_token
 
 
 def _header(scope, name: bytes) -> str:
@@ -45,10 +45,10 @@ class StreamAuthMiddleware:
     async def __call__(self, scope, receive, send):
         token = _bearer(scope)
         if token:
-            user = await database_sync_to_async(user_for_token)(token)
-            if user is None:
+            api_token = await database_sync_to_async(live_token)(token)
+            if api_token is None:
                 return await WebsocketDenier()(scope, receive, send)
-            return await self.inner(dict(scope, user=user), receive, send)
+            return await self.inner(dict(scope, user=api_token.user, token_id=api_token.pk), receive, send)
         if not _origin_allowed(_header(scope, b"origin")):
             return await WebsocketDenier()(scope, receive, send)
         return await self.session_stack(scope, receive, send)
