@@ -12,10 +12,13 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
+from timelines.events import send_on_commit
+from timelines.serializers import source_status_json
+
 from . import scheduler
 from .fetch import FetchError, FetchResult, fetch
 from .ingest import StoreResult, store_entries
-from .models import Source
+from .models import Source, Subscription
 from .networks.rss import NotAFeed, parse
 from .xmlsafety import UnsafeXML
 
@@ -39,7 +42,26 @@ class PollOutcome:
 
 
 def poll_source(*, source_id: int) -> PollOutcome:
-    """Poll one source now and release its lease. The caller should hold the lease (see ``scheduler``)."""
+    """Poll one source now and release its lease. The caller should hold the lease (see ``scheduler``).
+
+    Followers' open pages hear of it (``source.status``) when the source's health changed.
+    """
+    health_before = Source.objects.filter(pk=source_id).values_list("status", "last_error").first()
+    outcome = _poll(source_id=source_id)
+    if health_before is not None:
+        _announce_health_change(source_id=source_id, before=health_before)
+    return outcome
+
+
+def _announce_health_change(*, source_id: int, before: tuple[str, str]) -> None:
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None or (source.status, source.last_error) == tuple(before):
+        return
+    followers = Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True)
+    send_on_commit(user_ids=followers, event={"type": "source.status", "source": source_status_json(source)})
+
+
+def _poll(*, source_id: int) -> PollOutcome:
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
         return PollOutcome(status="missing")

@@ -114,6 +114,13 @@
     socket.addEventListener("message", (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "post.new") receive(event.post, event.cursor);
+      else if (event.type === "source.status") {
+        const link = document.querySelector(`.sidebar a[href="?source=${event.source.id}"]`);
+        if (link) {
+          link.classList.toggle("failing", event.source.status === "error" || event.source.status === "gone");
+          link.title = event.source.last_error || "";
+        }
+      }
     });
     socket.addEventListener("close", (close) => {
       if (close.code === 4401) return; // logged out: nothing to reconnect to

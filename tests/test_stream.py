@@ -172,3 +172,25 @@ def test_logging_out_closes_that_sessions_sockets_only(alice):
         await token_socket.disconnect()
 
     run(scenario)
+
+
+def test_followers_hear_when_a_source_starts_failing(alice, httpserver):
+    from aggregator.polling import poll_source
+
+    httpserver.expect_request("/feed.xml").respond_with_data("down for maintenance", status=503)
+    source = Source.objects.create(address=httpserver.url_for("/feed.xml"), url=httpserver.url_for("/feed.xml"),
+                                   status=Source.Status.OK)  # fmt: skip
+    Subscription.objects.create(user=alice, source=source)
+    headers = bearer(alice)
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await database_sync_to_async(poll_source)(source_id=source.pk)
+        event = await communicator.receive_json_from(timeout=5)
+        assert event["type"] == "source.status" and event["source"]["status"] == "error"
+        assert "503" in event["source"]["last_error"]
+        await database_sync_to_async(poll_source)(source_id=source.pk)  # still failing the same way: no event
+        assert await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+
+    run(scenario)

@@ -9,6 +9,17 @@ def source_json(source: Source) -> dict:
     return {"id": source.pk, "kind": source.kind, "title": source.display_title}
 
 
+def source_status_json(source: Source) -> dict:
+    """What a follower's page shows about a source's health (the ``source.status`` event)."""
+    return {
+        **source_json(source),
+        "status": source.status,
+        "last_fetch_at": source.last_fetch_at.isoformat() if source.last_fetch_at else None,
+        "next_poll_at": source.next_poll_at.isoformat() if source.next_poll_at else None,
+        "last_error": source.last_error,
+    }
+
+
 def post_json(post: Post, *, entry: TimelineEntry | None = None) -> dict:
     data = {
         "id": post.pk,
