@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,8 +16,8 @@ from aggregator.models import Post, Source, Subscription
 from timelines.selectors import timeline_for
 
 from .feeds import RSS, rss
+from .processes import ROOT, stop
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
 
@@ -59,13 +58,7 @@ def worker():
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     yield process
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    print(output[-4000:])  # shown by pytest when the test failed
+    print(stop(process)[-4000:])  # shown by pytest when the test failed
 
 
 def _wait_for(predicate, *, timeout: float = 60.0) -> bool:
