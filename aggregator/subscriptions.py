@@ -72,7 +72,8 @@ def subscribe(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ())
             if source.next_poll_at is None and source.status != Source.Status.GONE:
                 Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
         if source.last_fetch_at is None:
-            transaction.on_commit(lambda: request_refresh(source_id=source.pk))
+            # robust: if the broker is unreachable the scheduler still finds the source due now
+            transaction.on_commit(lambda: request_refresh(source_id=source.pk), robust=True)
     return subscription
 
 

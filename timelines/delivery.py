@@ -66,7 +66,8 @@ def announce_new_posts(*, source_id: int, post_ids: Sequence[int]) -> None:
     """After the commit, send ``post.new`` for these posts to every subscriber's live stream."""
     if post_ids:
         ids = list(post_ids)
-        transaction.on_commit(lambda: _announce(source_id=source_id, post_ids=ids))
+        # Best effort (robust): a lost event is caught up by the page through the `after` cursor.
+        transaction.on_commit(lambda: _announce(source_id=source_id, post_ids=ids), robust=True)
 
 
 def _announce(*, source_id: int, post_ids: list[int]) -> None:

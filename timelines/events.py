@@ -1,5 +1,8 @@
 """Live events: published to each person's group ``user.<id>`` only after the database commit.
 
+Sending is best effort (``robust`` on-commit hooks): a channel layer that is down never fails the write that
+caused the event, and a page that missed events catches up through the timeline's ``after`` cursor.
+
 Write paths call ``send_on_commit``; the WebSocket consumer forwards whatever reaches its group. In embedded
 mode the in-memory channel layer lives inside ``serve``; in production channels_redis carries events from
 workers to the web processes.
@@ -33,14 +36,14 @@ def close_streams_on_commit(*, group: str) -> None:
     """Close every socket in ``group`` once the surrounding transaction commits (HOSTILE.md 30)."""
     layer = get_channel_layer()
     if layer is not None:
-        transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": CLOSE_MESSAGE_TYPE}))
+        transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": CLOSE_MESSAGE_TYPE}), robust=True)
 
 
 def send_on_commit(*, user_ids: Iterable[int], event: dict) -> None:
     """Send ``event`` to these people once the surrounding transaction commits (never if it rolls back)."""
     recipients = sorted(set(user_ids))
     if recipients:
-        transaction.on_commit(lambda: send_now(user_ids=recipients, event=event))
+        transaction.on_commit(lambda: send_now(user_ids=recipients, event=event), robust=True)
 
 
 def send_now(*, user_ids: Iterable[int], event: dict) -> None:
