@@ -46,25 +46,26 @@ def poll_source(*, source_id: int) -> PollOutcome:
 
     Followers' open pages hear of it (``source.status``) when the source's health changed.
     """
-    health_before = Source.objects.filter(pk=source_id).values_list("status", "last_error").first()
-    outcome = _poll(source_id=source_id)
-    if health_before is not None:
-        _announce_health_change(source_id=source_id, before=health_before)
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None:
+        return PollOutcome(status="missing")
+    health_before = (source.status, source.last_error)
+    outcome = _poll(source)
+    _announce_health_change(source_id=source_id, before=health_before)
     return outcome
 
 
 def _announce_health_change(*, source_id: int, before: tuple[str, str]) -> None:
-    source = Source.objects.filter(pk=source_id).first()
-    if source is None or (source.status, source.last_error) == tuple(before):
+    """One small read per poll; the source and its followers are loaded only when its health changed."""
+    after = Source.objects.filter(pk=source_id).values_list("status", "last_error").first()
+    if after is None or tuple(after) == before:
         return
+    source = Source.objects.get(pk=source_id)
     followers = Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True)
     send_on_commit(user_ids=followers, event={"type": "source.status", "source": source_status_json(source)})
 
 
-def _poll(*, source_id: int) -> PollOutcome:
-    source = Source.objects.filter(pk=source_id).first()
-    if source is None:
-        return PollOutcome(status="missing")
+def _poll(source: Source) -> PollOutcome:
     now = timezone.now()
     try:
         response = fetch(source.url, etag=source.etag, last_modified=source.last_modified)
