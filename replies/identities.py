@@ -1,0 +1,149 @@
+"""A person's identities: services to add, verify and remove them, and the selector that lists them.
+
+Verification, kept simple but real:
+- ``url`` (a blog or profile page): verified when that page links back to the person's Chorus profile page with
+  ``rel="me"`` (``<a rel="me" href="https://chorus.example/people/alice/">`` or the same in a ``<link>``), the
+  IndieWeb way. The page is fetched through ``aggregator.fetch`` (the one HTTP helper).
+- every other kind (X, fediverse, Bluesky, XMPP) stays unverified and is shown as such, until an administrator
+  marks it (``manage.py verify_identity USER KIND VALUE``, or the admin site): those networks' own checks
+  (Mastodon's rel=me fields, Bluesky's DNS/.well-known, an XMPP challenge) are not built yet.
+
+A verified ``(kind, value)`` has one owner: verifying a handle someone else already verified fails.
+"""
+
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from aggregator.fetch import FetchError, fetch
+
+from .mentions import Mention, author_mentions, bare_jid, handles_in, normalize_link
+from .models import Identity
+
+MAX_IDENTITIES = 50
+MAX_PAGE_BYTES = 1024 * 1024
+
+
+class IdentityError(ValueError):
+    """Something the person should be told: a handle that is not one, one too many, one already taken."""
+
+
+def normalize_identity(*, kind: str, value: str) -> str:
+    """The form mentions are extracted in (replies/mentions.py); raises ``IdentityError`` when it is no handle."""
+    value = value.strip()
+    if kind == Identity.Kind.URL:
+        normalized = normalize_link(value if "://" in value else f"https://{value}")
+    elif kind == Identity.Kind.XMPP:
+        normalized = bare_jid(value.removeprefix("xmpp:")) or None
+    elif kind in (Identity.Kind.X, Identity.Kind.FEDIVERSE, Identity.Kind.BLUESKY):
+        bare = value.removeprefix("@").lower()
+        found = handles_in(f"@{bare}")
+        normalized = bare if Mention(kind, bare) in found else None  # the whole value is the handle
+    else:
+        raise IdentityError(f"unknown kind {kind!r}: one of {', '.join(Identity.Kind.values)}")
+    if not normalized:
+        raise IdentityError(f"{value!r} is not a {Identity.Kind(kind).label}")
+    return normalized
+
+
+def identity_create(*, user: AbstractBaseUser, kind: str, value: str, verified: bool = False) -> Identity:
+    """Add a handle to the person's identities (unverified unless ``verified``: admin and test data)."""
+    normalized = normalize_identity(kind=kind, value=value)
+    if Identity.objects.filter(user=user).count() >= MAX_IDENTITIES:
+        raise IdentityError(f"at most {MAX_IDENTITIES} identities per person")
+    try:
+        with transaction.atomic():
+            identity, _ = Identity.objects.get_or_create(user=user, kind=kind, value=normalized)
+            if verified and not identity.verified:
+                _mark_verified(identity)
+    except IntegrityError:
+        raise IdentityError(f"{normalized} is already verified by someone else") from None
+    return identity
+
+
+def identity_delete(*, user: AbstractBaseUser, identity_id: int) -> bool:
+    deleted, _ = Identity.objects.filter(user=user, pk=identity_id).delete()
+    return bool(deleted)
+
+
+def identities_for(*, user: AbstractBaseUser) -> list[Identity]:
+    return list(Identity.objects.filter(user=user).order_by("kind", "value"))
+
+
+def verify_url_identity(*, identity: Identity, profile_url: str) -> bool:
+    """Fetch the identity's page; verified when it links ``rel="me"`` to ``profile_url``. Records why not."""
+    if identity.kind != Identity.Kind.URL:
+        raise IdentityError("only blog and profile URLs can be verified here; ask an administrator for the rest")
+    try:
+        page = fetch(identity.value, accept="text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+                     max_bytes=MAX_PAGE_BYTES)  # fmt: skip
+    except FetchError as error:
+        return _not_verified(identity, f"could not fetch the page: {error}")
+    wanted = normalize_link(profile_url)
+    if wanted not in {normalize_link(urljoin(page.url, href)) for href in rel_me_links(page.body)}:
+        return _not_verified(identity, f'the page has no rel="me" link to {profile_url}')
+    try:
+        with transaction.atomic():
+            _mark_verified(identity)
+    except IntegrityError:
+        return _not_verified(identity, "this URL is already verified by someone else")
+    return True
+
+
+def mark_verified(*, user_id: int, kind: str, value: str) -> Identity:
+    """An administrator vouches for a handle (the kinds Chorus cannot check itself yet)."""
+    normalized = normalize_identity(kind=kind, value=value)
+    with transaction.atomic():
+        identity, _ = Identity.objects.get_or_create(user_id=user_id, kind=kind, value=normalized)
+        _mark_verified(identity)
+    return identity
+
+
+def author_handle_forms(mention: Mention) -> list[str]:
+    """How a post's ``author_handle``/``author_uri`` spells an identity (for blocking a person on every network)."""
+    if mention.kind in ("x", "fediverse", "bluesky"):
+        return [f"@{mention.value}"]
+    if mention.kind == "xmpp":
+        return [mention.value, f"xmpp:{mention.value}"]
+    return [mention.value]
+
+
+def owner_of_author(*, handle: str, uri: str) -> int | None:
+    """The person whose verified identity wrote a post with this author handle/URI, if Chorus knows them."""
+    keys = author_mentions(handle=handle, uri=uri)
+    if not keys:
+        return None
+    rows = Identity.objects.filter(verified=True, kind__in={k.kind for k in keys}, value__in={k.value for k in keys})
+    owners = {user_id for user_id, kind, value in rows.values_list("user_id", "kind", "value") if (kind, value) in keys}
+    return owners.pop() if len(owners) == 1 else None
+
+
+class _RelMe(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: (value or "") for name, value in attrs}
+        if tag in ("a", "link") and "me" in values.get("rel", "").lower().split() and values.get("href"):
+            self.hrefs.append(values["href"].strip())
+
+
+def rel_me_links(body: bytes) -> list[str]:
+    parser = _RelMe()
+    parser.feed(body.decode("utf-8", errors="replace"))
+    return parser.hrefs
+
+
+def _mark_verified(identity: Identity) -> None:
+    identity.verified, identity.verified_at, identity.last_check_error = True, timezone.now(), ""
+    identity.save(update_fields=["verified", "verified_at", "last_check_error"])
+
+
+def _not_verified(identity: Identity, reason: str) -> bool:
+    identity.last_check_error = reason[:500]
+    identity.save(update_fields=["last_check_error"])
+    return False

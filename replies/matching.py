@@ -1,0 +1,153 @@
+"""Matching: new posts -> the people they mention or answer -> ``Reply`` rows and ``reply.new`` events.
+
+Called by ``aggregator.ingest.store_entries`` with the posts a batch created, inside its transaction. The work
+is batched: one query resolves every extracted handle against verified identities (a dict lookup per mention
+afterwards, never a loop over identities), at most one finds whose posts replies answer (``KnownPost``), and
+two bulk inserts store the replies and the posts written under verified identities. Rows are made whatever
+the person blocked (blocks apply when reading, so an undone block brings them back); the live event is not
+sent to a person who blocked the post.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from django.db import transaction
+
+from aggregator.models import Post
+from timelines import events
+from timelines.cursor import encode_cursor
+from timelines.serializers import post_json
+
+from .blocks import blocks_of
+from .mentions import Mention, author_mentions, extract_mentions
+from .models import Identity, KnownPost, Reply
+
+MAX_URL_ANCESTORS = 8
+_ACCOUNT_KINDS = {"x", "fediverse", "bluesky", "xmpp"}
+_POST_COLUMNS = ("id", "source_id", "guid", "url", "title", "text", "content_html", "in_reply_to", "published",
+                 "author_handle", "author_uri")  # fmt: skip
+
+
+def match_posts(*, post_ids: Sequence[int]) -> int:
+    """Find the people these posts mention or answer; store their replies; announce them after commit.
+    Returns the number of (person, post) pairs found."""
+    if not post_ids:
+        return 0
+    return match_new_posts(posts=list(Post.objects.filter(pk__in=list(post_ids), retracted_at__isnull=True)
+                                      .only(*_POST_COLUMNS)))  # fmt: skip
+
+
+def match_new_posts(*, posts: Sequence[Post]) -> int:
+    """``match_posts`` for posts already in memory (ingest has just created them: no query to read them)."""
+    if not posts:
+        return 0
+    mentioned = {p.pk: extract_mentions(text=p.text, html=p.content_html, url=p.url) for p in posts}
+    answered = {p.pk: extract_mentions(in_reply_to=p.in_reply_to) for p in posts if p.in_reply_to}
+    authors = {p.pk: author_mentions(handle=p.author_handle, uri=p.author_uri) for p in posts}
+    owners = _owners(set().union(*mentioned.values(), *answered.values(), *authors.values()))
+    writers = {p.pk: _owners_of(authors[p.pk], owners) for p in posts}
+    answered_people = _answered_people(posts, answered, writers)
+    found: dict[tuple[int, int], str] = {}
+    for post in posts:
+        for user_id in _owners_of(mentioned[post.pk], owners) - writers[post.pk]:
+            found[(user_id, post.pk)] = Reply.Reason.MENTION
+        answers = _owners_of(answered.get(post.pk, set()), owners) | answered_people.get(post.in_reply_to, set())
+        for user_id in answers - writers[post.pk]:
+            found[(user_id, post.pk)] = Reply.Reason.REPLY
+    published = {p.pk: p.published for p in posts}
+    Reply.objects.bulk_create([
+        Reply(user_id=user_id, post_id=post_id, published=published[post_id], reason=reason)
+        for (user_id, post_id), reason in found.items()
+    ], ignore_conflicts=True)  # fmt: skip
+    _remember_known_posts(posts, writers)
+    if found:
+        pairs = sorted(found.items(), key=lambda item: (published[item[0][1]], item[0][1]))
+        transaction.on_commit(lambda: announce_replies(pairs=pairs), robust=True)
+    return len(found)
+
+
+def announce_replies(*, pairs: list[tuple[tuple[int, int], str]]) -> None:
+    """Send ``reply.new`` (oldest first) to each person, except for posts they blocked. Best effort."""
+    posts = Post.objects.filter(pk__in={post_id for (_, post_id), _ in pairs}, retracted_at__isnull=True)
+    by_id = {post.pk: post for post in posts.select_related("source")}
+    blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
+    batch = []
+    for (user_id, post_id), reason in pairs:
+        post = by_id.get(post_id)
+        if post is None or (user_id in blocks and blocks[user_id].hides(post)):
+            continue
+        event = {"type": "reply.new", "reason": reason, "post": post_json(post),
+                 "cursor": encode_cursor(post.published, post.pk)}  # fmt: skip
+        batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
+    events.publish(batch)
+
+
+def _owners(keys: set[Mention]) -> dict[Mention, int]:
+    """Verified identities among these handles (URLs also by their ancestors: a link to a post on alice's
+    blog names alice's blog), in one query."""
+    wanted = set(keys)
+    for key in keys:
+        if key.kind == "url":
+            wanted.update(Mention("url", ancestor) for ancestor in url_ancestors(key.value))
+    if not wanted:
+        return {}
+    rows = Identity.objects.filter(verified=True, kind__in={k.kind for k in wanted}, value__in={k.value for k in wanted})
+    owners = {Mention(kind, value): user_id for kind, value, user_id in rows.values_list("kind", "value", "user_id")}
+    for key in keys:
+        if key.kind == "url" and key not in owners:
+            owner = next((owners[Mention("url", a)] for a in url_ancestors(key.value) if Mention("url", a) in owners), None)
+            if owner is not None:
+                owners[key] = owner
+    return owners
+
+
+def _owners_of(keys: set[Mention], owners: dict[Mention, int]) -> set[int]:
+    return {owners[key] for key in keys if key in owners}
+
+
+def url_ancestors(url: str) -> list[str]:
+    """``https://h/a/b/c`` -> ``https://h/a/b/``, ``https://h/a/b``, ``https://h/a/``, ``https://h/a``, ``https://h/``."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s][:MAX_URL_ANCESTORS]
+    found = []
+    for depth in range(len(segments) - 1, -1, -1):
+        path = "/" + "/".join(segments[:depth])
+        found.extend([path.rstrip("/") + "/", path] if depth else ["/"])
+    return [urlunsplit((parts.scheme, parts.netloc, path, "", "")) for path in dict.fromkeys(found)]
+
+
+def _answered_people(posts: Sequence[Post], answered: dict[int, set[Mention]],
+                     writers: dict[int, set[int]]) -> dict[str, set[int]]:  # fmt: skip
+    """For replies whose target names no account (a blog post's link, an Atom id), the people who wrote that
+    target, when Chorus stored it under their verified identity: one indexed query (``KnownPost``), plus the
+    posts of this very batch. Keyed by the ``in_reply_to`` value."""
+    open_targets = {
+        p.in_reply_to for p in posts
+        if p.in_reply_to and not any(m.kind in _ACCOUNT_KINDS for m in answered.get(p.pk, ()))
+    }  # fmt: skip
+    if not open_targets:
+        return {}
+    found: dict[str, set[int]] = defaultdict(set)
+    for post in posts:
+        for key in {post.url, post.guid} & open_targets:
+            found[key] |= writers[post.pk]
+    by_hash = {key_hash(target): target for target in open_targets}
+    for digest, user_id in KnownPost.objects.filter(key_hash__in=by_hash).values_list("key_hash", "user_id"):
+        found[by_hash[digest]].add(user_id)
+    return dict(found)
+
+
+def _remember_known_posts(posts: Sequence[Post], writers: dict[int, set[int]]) -> None:
+    """Index the links and GUIDs of posts written under verified identities, for the replies they will get."""
+    rows = [
+        KnownPost(key_hash=key_hash(key), user_id=user_id, post_id=post.pk)
+        for post in posts for user_id in writers[post.pk] for key in {post.url, post.guid} if key
+    ]  # fmt: skip
+    if rows:
+        KnownPost.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("replies/", views.replies, name="replies"),
+    path("replies/read/", views.replies_read, name="replies_read"),
+    path("identities/", views.identity_list, name="identities"),
+    path("identities/<int:identity_id>/verify/", views.identity_verify, name="identity_verify"),
+    path("identities/<int:identity_id>/remove/", views.identity_remove, name="identity_remove"),
+    path("blocks/", views.block_list, name="blocks"),
+    path("blocks/<int:block_id>/undo/", views.block_undo, name="block_undo"),
+    path("people/<str:username>/", views.profile, name="profile"),
+]

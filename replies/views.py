@@ -1,0 +1,116 @@
+"""Pages: the replies view, the person's identities, their blocks, and the public profile rel="me" points to."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from timelines.cursor import BadCursor
+
+from . import blocks, identities, selectors, services
+from .models import Identity
+
+PAGE_SIZE = 30
+
+
+@login_required
+def replies(request):
+    try:
+        page = selectors.replies_for(user=request.user, before=request.GET.get("before") or None, limit=PAGE_SIZE)
+    except BadCursor:
+        return HttpResponseBadRequest("That page link is broken; go back to the first page.")
+    return render(request, "replies/replies.html", {
+        "page": page,
+        "unread": selectors.unread_replies_count(user=request.user),
+        "identities": identities.identities_for(user=request.user),
+        "here": request.get_full_path(),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def replies_read(request):
+    if request.POST.get("all") == "1":
+        services.mark_all_replies_read(user=request.user)
+    elif request.POST.get("post_id", "").isdigit():
+        services.mark_replies_read(user=request.user, post_ids=[int(request.POST["post_id"])],
+                                   read=request.POST.get("read", "1") == "1")  # fmt: skip
+    return _back(request, "replies")
+
+
+@login_required
+def identity_list(request):
+    if request.method == "POST":
+        try:
+            identities.identity_create(user=request.user, kind=request.POST.get("kind", ""),
+                                       value=request.POST.get("value", ""))  # fmt: skip
+        except identities.IdentityError as error:
+            messages.error(request, str(error))
+        return redirect("identities")
+    return render(request, "replies/identities.html", {
+        "identities": identities.identities_for(user=request.user), "kinds": Identity.Kind.choices,
+        "profile_url": _profile_url(request),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def identity_verify(request, identity_id: int):
+    identity = get_object_or_404(Identity, user=request.user, pk=identity_id)
+    try:
+        ok = identities.verify_url_identity(identity=identity, profile_url=_profile_url(request))
+    except identities.IdentityError as error:
+        messages.error(request, str(error))
+    else:
+        (messages.success if ok else messages.error)(request, "Verified." if ok else identity.last_check_error)
+    return redirect("identities")
+
+
+@login_required
+@require_POST
+def identity_remove(request, identity_id: int):
+    identities.identity_delete(user=request.user, identity_id=identity_id)
+    return redirect("identities")
+
+
+@login_required
+def block_list(request):
+    if request.method == "POST":  # the spam button on a post, or the form on this page
+        try:
+            made = blocks.block_create(user=request.user, kind=request.POST.get("kind", ""),
+                                       value=request.POST.get("value", ""))  # fmt: skip
+        except blocks.BlockError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Blocked: " + ", ".join(b.value for b in made) + ". Undo it under Blocks.")
+        return _back(request, "blocks")
+    return render(request, "replies/blocks.html", {"blocks": blocks.blocks_for(user=request.user)})
+
+
+@login_required
+@require_POST
+def block_undo(request, block_id: int):
+    blocks.block_delete(user=request.user, block_id=block_id)
+    return redirect("blocks")
+
+
+def profile(request, username: str):
+    """Public: the person's verified identities, each linked rel="me" (their pages link back here)."""
+    person = get_object_or_404(get_user_model(), username=username, is_active=True)
+    verified = Identity.objects.filter(user=person, verified=True).order_by("kind", "value")
+    return render(request, "replies/profile.html", {"person": person, "identities": verified})
+
+
+def _profile_url(request) -> str:
+    return request.build_absolute_uri(reverse("profile", args=[request.user.get_username()]))
+
+
+def _back(request, fallback: str):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(reverse(fallback))

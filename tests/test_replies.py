@@ -1,0 +1,243 @@
+"""Replies: identities, matching new posts to the people they mention or answer, the replies view and API,
+and blocks (timeline, replies, live events, undo). Real PostgreSQL; pages fetched from a local HTTP server."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tokens import issue_token
+from aggregator.entry import Entry
+from aggregator.ingest import store_entries
+from aggregator.models import Source, Subscription
+from replies.blocks import block_create, block_delete
+from replies.identities import identity_create, verify_url_identity
+from replies.matching import match_posts
+from replies.models import Identity, Reply
+from replies.selectors import replies_for, unread_replies_count
+from timelines.selectors import timeline_for
+
+pytestmark = pytest.mark.django_db
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def carol_source():
+    return Source.objects.create(address="https://carol.example/feed", url="https://carol.example/feed", title="carol")
+
+
+@pytest.fixture
+def api(client, alice, django_capture_on_commit_callbacks):
+    token = issue_token(user=alice, name="tests")
+
+    def call(method: str, path: str, body=None, **params):
+        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        if body is not None:
+            kwargs.update(data=body, content_type="application/json")
+        elif params:
+            kwargs["data"] = params
+        with django_capture_on_commit_callbacks(execute=True):
+            return getattr(client, method)(f"/api/v1{path}", **kwargs)
+
+    return call
+
+
+def post(guid: str, html: str, *, minutes: int = 0, **fields) -> Entry:
+    fields.setdefault("author_handle", "@carol@carol.example")
+    return Entry(guid=guid, content_html=html, published=START + timedelta(minutes=minutes),
+                 base_url="https://carol.example/feed", **fields)  # fmt: skip
+
+
+def reply_post_ids(user) -> list[int]:
+    return [reply.post_id for reply in replies_for(user=user).replies]
+
+
+def test_a_post_by_carol_mentioning_alice_reaches_alices_replies_though_she_does_not_follow_carol(
+    alice, carol_source, committed
+):
+    identity_create(user=alice, kind="fediverse", value="@alice@example.social", verified=True)
+    with committed() as callbacks:
+        result = store_entries(carol_source, [post("1", "<p>hey @alice@example.social, look</p>")])
+    reply = Reply.objects.get()
+    assert (reply.user, reply.post_id, reply.reason) == (alice, result.created[0], "mention")
+    assert reply_post_ids(alice) == result.created and unread_replies_count(user=alice) == 1
+    assert len(callbacks) >= 1
+
+
+def test_unverified_handles_do_not_match(alice, carol_source):
+    identity = identity_create(user=alice, kind="x", value="@Alice")
+    store_entries(carol_source, [post("1", "<p>@alice hi</p>")])
+    assert identity.value == "alice" and not identity.verified and Reply.objects.count() == 0
+
+
+def test_a_reply_to_alices_stored_post_is_a_reply_with_its_thread(alice, bob, carol_source):
+    identity_create(user=alice, kind="xmpp", value="alice@jabber.example", verified=True)
+    alices = Source.objects.create(address="xmpp:alice@jabber.example", url="xmpp:alice@jabber.example", kind="xmpp")
+    [original] = store_entries(alices, [post("tag:alice,1", "<p>my post</p>", author_handle="alice@jabber.example",
+                                             url="https://alice.example/1")]).created  # fmt: skip
+    [answer] = store_entries(carol_source, [post("2", "<p>I disagree</p>", minutes=1, in_reply_to="tag:alice,1")]).created
+    page = replies_for(user=alice)
+    assert [(r.post_id, r.reason) for r in page.replies] == [(answer, "reply")]
+    assert page.replies[0].answers.pk == original  # the thread view: the post it answers
+    assert not Reply.objects.filter(post_id=original).exists()  # her own post is not a reply to her
+
+
+def test_links_to_a_persons_blog_are_mentions_of_them(alice, carol_source):
+    identity_create(user=alice, kind="url", value="https://Alice.example/", verified=True)
+    store_entries(carol_source, [
+        post("1", '<p>read <a href="https://alice.example/2026/11/post#c">this</a></p>'),
+        post("2", '<p>read <a href="https://alice.example.evil/">that</a> and mail alice@example.social</p>'),
+    ])  # fmt: skip
+    assert Reply.objects.count() == 1 and Reply.objects.get().post.guid == "1"
+
+
+def test_matching_a_batch_takes_a_fixed_number_of_queries(alice, bob, carol_source):
+    identity_create(user=alice, kind="x", value="alice", verified=True)
+    identity_create(user=bob, kind="fediverse", value="bob@example.social", verified=True)
+    batch = [post(str(n), f"<p>@alice and @bob@example.social #{n}</p>", minutes=n, in_reply_to=f"tag:x,{n}")
+             for n in range(40)]  # fmt: skip
+    ids = store_entries(carol_source, batch[:1]).created + store_entries(carol_source, batch[1:]).created
+    Reply.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        found = match_posts(post_ids=ids)
+    assert found == 80 and Reply.objects.count() == 80
+    assert len(queries) <= 5  # posts, identities, replied-to posts (KnownPost), two bulk inserts
+
+
+def test_a_handle_verified_by_one_person_cannot_be_verified_by_another(alice, bob):
+    from replies.identities import IdentityError
+
+    identity_create(user=alice, kind="x", value="alice", verified=True)
+    with pytest.raises(IdentityError):
+        identity_create(user=bob, kind="x", value="@ALICE", verified=True)
+
+
+def test_a_blog_is_verified_by_its_rel_me_link_to_the_chorus_profile(alice, httpserver):
+    profile = "http://chorus.test/people/alice/"
+    httpserver.expect_request("/").respond_with_data(f'<html><a rel="me" href="{profile}">me on Chorus</a></html>',
+                                                     content_type="text/html")  # fmt: skip
+    httpserver.expect_request("/other").respond_with_data('<a href="http://chorus.test/people/alice/">no rel</a>',
+                                                          content_type="text/html")  # fmt: skip
+    good = identity_create(user=alice, kind="url", value=httpserver.url_for("/"))
+    bad = identity_create(user=alice, kind="url", value=httpserver.url_for("/other"))
+    assert verify_url_identity(identity=good, profile_url=profile)
+    assert not verify_url_identity(identity=bad, profile_url=profile)
+    good.refresh_from_db(), bad.refresh_from_db()
+    assert good.verified and not bad.verified and "rel=" in bad.last_check_error
+
+
+def test_blocking_an_author_hides_them_from_timeline_and_replies_until_undone(alice, carol_source):
+    Subscription.objects.create(user=alice, source=carol_source)
+    identity_create(user=alice, kind="x", value="alice", verified=True)
+    store_entries(carol_source, [
+        post("spam", "<p>@alice buy now</p>", author_handle="@Spammer"),
+        post("ok", "<p>@alice hello</p>", minutes=1),
+    ])  # fmt: skip
+    assert len(timeline_for(user=alice).entries) == 2 and len(reply_post_ids(alice)) == 2
+    [block] = block_create(user=alice, kind="author", value="@spammer")
+    assert [e.post.guid for e in timeline_for(user=alice).entries] == ["ok"]
+    assert [r.post.guid for r in replies_for(user=alice).replies] == ["ok"]
+    assert unread_replies_count(user=alice) == 1
+    store_entries(carol_source, [post("spam2", "<p>@alice again</p>", minutes=2, author_handle="@SPAMMER")])
+    assert [e.post.guid for e in timeline_for(user=alice).entries] == ["ok"]  # it does not come back
+    block_delete(user=alice, block_id=block.pk)
+    assert len(timeline_for(user=alice).entries) == 3 and len(reply_post_ids(alice)) == 3
+
+
+def test_blocking_a_known_person_blocks_them_on_every_network(alice, bob, carol_source):
+    Subscription.objects.create(user=alice, source=carol_source)
+    identity_create(user=bob, kind="x", value="bob", verified=True)
+    identity_create(user=bob, kind="fediverse", value="bob@example.social", verified=True)
+    store_entries(carol_source, [post("x", "<p>on x</p>", author_handle="@bob"),
+                                 post("m", "<p>on mastodon</p>", author_handle="@bob@example.social")])  # fmt: skip
+    values = {b.value for b in block_create(user=alice, kind="author", value="@Bob")}
+    assert values == {"@bob", "@bob@example.social"}
+    assert timeline_for(user=alice).entries == []
+
+
+def test_muting_a_word_or_a_source_hides_their_posts(alice, carol_source):
+    dave = Source.objects.create(address="https://dave.example/feed", url="https://dave.example/feed")
+    for source in (carol_source, dave):
+        Subscription.objects.create(user=alice, source=source)
+    store_entries(carol_source, [post("c1", "<p>Crypto giveaway</p>"), post("c2", "<p>tea</p>", minutes=1)])
+    store_entries(dave, [post("d1", "<p>dave here</p>", minutes=2)])
+    block_create(user=alice, kind="word", value="CRYPTO")
+    assert [e.post.guid for e in timeline_for(user=alice).entries] == ["d1", "c2"]
+    block_create(user=alice, kind="source", value=str(dave.pk))
+    assert [e.post.guid for e in timeline_for(user=alice).entries] == ["c2"]
+
+
+def test_the_replies_api_pages_newest_first_with_unread_count(api, alice, carol_source):
+    identity_create(user=alice, kind="x", value="alice", verified=True)
+    store_entries(carol_source, [post(str(n), f"<p>@alice {n}</p>", minutes=n) for n in range(3)])
+    first = api("get", "/replies", limit=2).json()
+    assert [p["text"] for p in first["items"]] == ["@alice 2", "@alice 1"] and first["unread"] == 3
+    assert first["items"][0]["reason"] == "mention" and first["items"][0]["answers"] is None
+    rest = api("get", "/replies", limit=2, before=first["next"]).json()
+    assert [p["text"] for p in rest["items"]] == ["@alice 0"] and rest["next"] is None
+    assert api("post", "/replies/read", {"post_ids": [first["items"][0]["id"]]}).json() == {"updated": 1}
+    assert api("get", "/replies").json()["unread"] == 2
+
+
+def test_the_identities_and_blocks_api_lists_creates_and_undoes(api, alice):
+    made = api("post", "/identities", {"kind": "fediverse", "value": "@Alice@Example.Social"})
+    assert made.status_code == 201 and made.json()["value"] == "alice@example.social" and not made.json()["verified"]
+    assert api("post", "/identities", {"kind": "x", "value": "not a handle!"}).status_code == 400
+    assert [i["value"] for i in api("get", "/identities").json()] == ["alice@example.social"]
+    assert api("delete", f"/identities/{made.json()['id']}").status_code == 204
+    blocked = api("post", "/blocks", {"kind": "word", "value": "Crypto"})
+    assert blocked.status_code == 201 and blocked.json()[0]["value"] == "crypto"
+    assert api("post", "/blocks", {"kind": "colour", "value": "red"}).status_code == 400
+    assert len(api("get", "/blocks").json()) == 1
+    assert api("delete", f"/blocks/{blocked.json()[0]['id']}").status_code == 204
+    assert api("get", "/blocks").json() == [] and api("delete", "/blocks/999999").status_code == 404
+
+
+def test_the_replies_page_shows_the_answered_post_and_the_unread_count(client, alice, carol_source):
+    identity_create(user=alice, kind="url", value="https://alice.example/", verified=True)
+    alices = Source.objects.create(address="https://alice.example/feed", url="https://alice.example/feed")
+    store_entries(alices, [post("p", "<p>the original</p>", url="https://alice.example/p", author_handle="",
+                                author_uri="https://alice.example/")])  # fmt: skip
+    store_entries(carol_source, [post("r", "<p>my answer</p>", minutes=1, in_reply_to="https://alice.example/p")])
+    client.force_login(alice)
+    page = client.get("/replies/").content.decode()
+    assert "(1) Replies" in page and "In reply to" in page and "the original" in page and "my answer" in page
+    assert Identity.objects.get().verified
+
+
+def test_a_reply_in_the_same_batch_as_the_post_it_answers_is_found(alice, carol_source):
+    identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
+    alices = Source.objects.create(address="https://example.social/@alice.rss", url="https://example.social/@alice.rss")
+    store_entries(alices, [post("a1", "<p>original</p>", author_handle="@alice@example.social", url="https://blog.example/1"),
+                           post("c1", "<p>answer</p>", minutes=1, in_reply_to="https://blog.example/1")])  # fmt: skip
+    assert [(r.post.guid, r.reason) for r in replies_for(user=alice).replies] == [("c1", "reply")]
+
+
+def test_an_administrator_verifies_handles_chorus_cannot_check(alice):
+    from django.core.management import call_command
+
+    call_command("verify_identity", "alice", "x", "@Alice")
+    assert Identity.objects.get(user=alice).verified
+
+
+def test_the_public_profile_links_verified_identities_rel_me(client, alice):
+    identity_create(user=alice, kind="url", value="https://alice.example/", verified=True)
+    identity_create(user=alice, kind="url", value="https://unverified.example/")
+    page = client.get("/people/alice/").content.decode()
+    assert 'rel="me" href="https://alice.example/"' in page and "unverified.example" not in page
+
+
+def test_the_spam_button_blocks_from_the_page_and_the_blocks_page_undoes_it(client, alice, carol_source):
+    Subscription.objects.create(user=alice, source=carol_source)
+    store_entries(carol_source, [post("s", "<p>spam</p>", author_handle="@Spammer")])
+    client.force_login(alice)
+    assert "Block @Spammer" in client.get("/").content.decode()
+    client.post("/blocks/", {"kind": "author", "value": "@Spammer", "next": "/"})
+    assert "<p>spam</p>" not in client.get("/").content.decode()
+    page = client.get("/blocks/").content.decode()
+    assert "@spammer" in page and "Undo" in page
+    client.post(f"/blocks/{alice.blocks.get().pk}/undo/")
+    assert "<p>spam</p>" in client.get("/").content.decode()
+    client.post("/identities/", {"kind": "fediverse", "value": "@alice@example.social"})
+    assert "unverified" in client.get("/identities/").content.decode()
