@@ -1,0 +1,72 @@
+"""Source pictures: the account's avatar (X, fediverse) or the site's favicon, fetched through the one HTTP
+helper, checked, and cached, then served from Chorus' own origin (readers' browsers never contact the source).
+
+Only raster formats recognised by their first bytes are served (PNG, JPEG, GIF, WebP, ICO): never SVG or
+anything a browser could run, whatever the server's Content-Type says.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.core.cache import cache
+
+from .fetch import FetchError, fetch
+from .models import Source
+
+MAX_BYTES = 256 * 1024
+DEADLINE = 5.0
+CACHED_SECONDS = 24 * 3600
+MISSING_SECONDS = 3600  # a source without a usable picture is asked again after this long
+_KEY = "chorus:avatar:{}:{}"
+_ACCEPT = "image/png, image/jpeg, image/gif, image/webp, image/x-icon;q=0.9, image/*;q=0.5"
+
+
+@dataclass(frozen=True)
+class Avatar:
+    content_type: str
+    body: bytes
+
+
+def sniff(body: bytes) -> str:
+    """The image type by its first bytes, or "" for anything else (SVG, HTML, ...)."""
+    if body.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if body.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if body[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return "image/webp"
+    if body[:4] == b"\x00\x00\x01\x00":
+        return "image/x-icon"
+    return ""
+
+
+def picture_url(source: Source) -> str:
+    """Where the source's picture is: its avatar if known, else ``/favicon.ico`` of its site."""
+    if source.avatar_url:
+        return source.avatar_url
+    site = source.site_url or source.url
+    return urljoin(site, "/favicon.ico") if urlsplit(site).scheme in ("http", "https") else ""
+
+
+def avatar_for(source: Source) -> Avatar | None:
+    """The source's picture, from the cache or fetched now (at most ``DEADLINE`` seconds); None without one."""
+    url = picture_url(source)
+    if not url:
+        return None
+    key = _KEY.format(source.pk, hashlib.sha1(url.encode()).hexdigest()[:16])  # same key in every process
+    cached = cache.get(key)
+    if cached is not None:
+        return Avatar(*cached) if cached else None
+    try:
+        response = fetch(url, accept=_ACCEPT, max_bytes=MAX_BYTES, deadline=DEADLINE)
+        kind = sniff(response.body)
+    except FetchError:
+        kind = ""
+    if not kind:
+        cache.set(key, (), MISSING_SECONDS)
+        return None
+    cache.set(key, (kind, response.body), CACHED_SECONDS)
+    return Avatar(kind, response.body)

@@ -1,0 +1,11 @@
+"""Bluesky accounts: followed through the public RSS feed of their profile (``/profile/<handle>/rss``)."""
+
+from .address import (
+    NotABlueskyAddress,
+    feed_url,
+    is_bluesky_url,
+    looks_like_bluesky_handle,
+    parse_bluesky_address,
+)
+
+__all__ = ["NotABlueskyAddress", "feed_url", "is_bluesky_url", "looks_like_bluesky_handle", "parse_bluesky_address"]

@@ -1,0 +1,38 @@
+"""A Mastodon-like server for tests: WebFinger (RFC 7033) JSON, a profile page, and the profile's RSS feed."""
+
+import json
+from pathlib import Path
+
+from werkzeug import Response
+
+from .feeds import RSS
+
+MASTODON_RSS = (Path(__file__).resolve().parent.parent / "aggregator" / "networks" / "fediverse" / "testdata"
+                / "mastodon_profile.rss").read_bytes()  # fmt: skip
+
+
+def mastodon(httpserver, *, advertise: bool = True) -> str:
+    """A Mastodon-like server on loopback: WebFinger, a profile page (advertising its feed) and the feed."""
+    host = f"127.0.0.1:{httpserver.port}"
+    base = f"http://{host}"
+
+    def webfinger(request):
+        if request.args.get("resource") != f"acct:alice@{host}":
+            return Response(status=404)
+        return Response(json.dumps({
+            "subject": f"acct:alice@{host}",
+            "links": [
+                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": f"{base}/@alice"},
+                {"rel": "self", "type": "application/activity+json", "href": f"{base}/users/alice"},
+                {"rel": "http://webfinger.net/rel/avatar", "type": "image/png", "href": f"{base}/avatars/alice.png"},
+            ],
+        }), content_type="application/jrd+json; charset=utf-8")  # fmt: skip
+
+    link = '<link rel="alternate" type="application/rss+xml" href="/@alice.rss">' if advertise else ""
+    httpserver.expect_request("/.well-known/webfinger").respond_with_handler(webfinger)
+    httpserver.expect_request("/@alice").respond_with_data(f"<html><head>{link}</head><body>Alice</body></html>",
+                                                           content_type="text/html")  # fmt: skip
+    httpserver.expect_request("/@alice.rss").respond_with_data(MASTODON_RSS, content_type=RSS)
+    httpserver.expect_request("/feed").respond_with_data(b"<rss version='2.0'><channel><title>the server</title></channel></rss>",
+                                                         content_type=RSS)  # fmt: skip
+    return host
