@@ -18,11 +18,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the suite drives for real: Chromium for the browser tests (Playwright uses it, no download).
+# Debian packages the suite drives for real: Chromium for the browser tests (Playwright uses it, no download)
+# and Prosody, the XMPP server the XMPP tests start.
+DEBIAN_DEPS := chromium prosody lua-unbound
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
-	  else echo "chromium is missing: browser tests will skip (sudo apt-get install chromium)"; fi; }
+	@missing=""; for pkg in $(DEBIAN_DEPS); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing Debian packages:$$missing (browser/XMPP tests will skip; sudo apt-get install$$missing)"; fi; fi
+	@# Node and the pinned npm packages of tests/oidc: the real OpenID Connect provider of the sign-in tests
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; \
+	  else echo "node/npm missing: OpenID Connect sign-in tests will skip (sudo apt-get install nodejs npm)"; fi; }
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/oidc/node_modules/oidc-provider ]; then \
+	  cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -37,6 +46,7 @@ lint: install
 bench: install  # each script uses its own database (see bench/README.md)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/timeline.py
+	$(BIN)/python bench/xmpp_push.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

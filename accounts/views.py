@@ -1,10 +1,12 @@
-"""Settings pages: API tokens."""
+"""Settings pages: API tokens, sign-in methods."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from .logins import password_remove
 from .models import ApiToken
 from .tokens import issue_token, revoke_token
 
@@ -26,3 +28,22 @@ def revoke(request, token_id: int):
     if revoke_token(user=request.user, token_id=token_id):
         messages.success(request, "Token revoked.")
     return redirect("tokens")
+
+
+@login_required
+def logins(request):
+    """Sign-in methods live on allauth's connections page (linked logins, link another, unlink)."""
+    return redirect("socialaccount_connections")
+
+
+@login_required
+@require_POST
+def remove_password(request):
+    if not request.user.has_usable_password():
+        messages.info(request, "This account has no password.")
+    elif password_remove(user=request.user):
+        update_session_auth_hash(request, request.user)  # this session stays signed in
+        messages.success(request, "Password removed: sign in with one of your linked logins from now on.")
+    else:
+        messages.error(request, "The password stays: it is the only way in to this account.")
+    return redirect("socialaccount_connections")

@@ -4,19 +4,35 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, File, Router, Schema
+from django.urls import reverse
+from ninja import Field, File, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from timelines.selectors import subscriptions_for, unread_counts_for
 
+from . import imports
 from . import subscriptions as services
-from .models import Source, Subscription
+from .follow_box import FollowBoxError
+from .follow_lists import MAX_IMPORT_BYTES as MAX_LIST_BYTES
+from .follow_lists import FollowListError
+from .models import FollowImport, Source, Subscription
 from .networks.rss.discover import DiscoveryError
 from .opml import MAX_BYTES as MAX_OPML_BYTES
 from .opml import OPMLError
+from .preview import preview
 
 router = Router(tags=["subscriptions"])
+
+
+class PushOut(Schema):
+    """The source's push path (XMPP PubSub), when it has one."""
+
+    jid: str
+    node: str
+    state: str = Field(description="pending, subscribed, error, or empty when nobody needs the push")
+    error: str
+    last_push_at: datetime | None
 
 
 class SourceOut(Schema):
@@ -31,6 +47,8 @@ class SourceOut(Schema):
     next_poll_at: datetime | None
     last_error: str
     error_count: int
+    push: PushOut | None
+    avatar: str = Field(description="the source's picture (avatar or favicon), served by Chorus; 404 if none")
 
 
 class SubscriptionOut(Schema):
@@ -61,6 +79,9 @@ def _source_out(source: Source) -> SourceOut:
         id=source.pk, kind=source.kind, title=source.display_title, url=source.url, site_url=source.site_url,
         status=source.status, last_fetch_at=source.last_fetch_at, last_success_at=source.last_success_at,
         next_poll_at=source.next_poll_at, last_error=source.last_error, error_count=source.error_count,
+        push=PushOut(jid=source.push_jid, node=source.push_node, state=source.push_state, error=source.push_error,
+                     last_push_at=source.last_push_at) if source.has_push else None,
+        avatar=reverse("source_avatar", args=[source.pk]),
     )  # fmt: skip
 
 
@@ -152,6 +173,72 @@ def import_opml(request, file: File[UploadedFile]):
         raise HttpError(400, str(error)) from error
     return ImportOut(followed=len(summary.followed), already_followed=len(summary.already_followed),
                      failed=[ImportFailure(address=a, reason=r) for a, r in summary.failed])  # fmt: skip
+
+
+class PreviewPostOut(Schema):
+    url: str
+    title: str
+    text: str
+    published: datetime | None
+
+
+class PreviewOut(Schema):
+    kind: str
+    title: str
+    address: str = Field(description="what following would follow: a feed URL, an xmpp: URI or x:name")
+    handle: str
+    avatar_url: str
+    posts: list[PreviewPostOut]
+    problem: str = Field(description="why no posts are shown, when they could not be read")
+
+
+@router.get("/follow-preview", response=PreviewOut)
+def follow_preview(request, address: str = Query(..., min_length=1, max_length=2048)):
+    """What ``POST /subscriptions`` with this address would follow — name, avatar, last posts — without following."""
+    try:
+        result = preview(address=address)
+    except (DiscoveryError, services.SubscriptionError, FollowBoxError) as error:
+        raise HttpError(400, str(error)) from error
+    return PreviewOut(kind=result.kind, title=result.title, address=result.address, handle=result.handle,
+                      avatar_url=result.avatar_url, problem=result.problem,
+                      posts=[PreviewPostOut(**vars(post)) for post in result.posts])  # fmt: skip
+
+
+class FollowImportOut(Schema):
+    id: int
+    kind: str = Field(description="opml, mastodon or x")
+    status: str = Field(description="queued, running, done or failed")
+    total: int
+    done: int
+    followed: int
+    already_followed: int
+    failed: int
+    error: str
+    failures: list[ImportFailure] = Field(default_factory=list, description="each failed account, once it ended")
+
+
+@router.post("/follow-lists", response={202: FollowImportOut})
+def import_follow_list(request, file: File[UploadedFile]):
+    """Import OPML, a Mastodon following CSV or an X archive's ``following.js`` (multipart ``file``) in the
+    background.
+
+    The file is checked whole first (400 with the reason, nothing followed); then each account is looked up
+    (WebFinger, the X API) and followed on its own. Progress arrives on ``/ws/stream/`` as ``import.progress``.
+    """
+    if file.size and file.size > MAX_LIST_BYTES:
+        raise HttpError(400, f"the file is larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB")
+    try:
+        job = imports.start_import(user=request.user, body=file.read(MAX_LIST_BYTES + 1))
+    except FollowListError as error:
+        raise HttpError(400, str(error)) from error
+    return 202, imports.import_json(job)
+
+
+@router.get("/follow-lists/{import_id}", response=FollowImportOut)
+def get_follow_list_import(request, import_id: int):
+    """How an import is going; once it ended, why each failed account failed."""
+    job = get_object_or_404(FollowImport, pk=import_id, user=request.user)
+    return imports.import_json(job, final=job.status in (FollowImport.Status.DONE, FollowImport.Status.FAILED))
 
 
 @router.get("/opml", response={200: None}, openapi_extra={"responses": {200: {"content": {"text/x-opml": {}}}}})

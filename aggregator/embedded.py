@@ -1,7 +1,8 @@
 """The embedded worker and scheduler that ``manage.py serve`` runs beside the web server.
 
 Without a broker, Celery tasks run eagerly; this thread claims due sources like ``celery beat`` +
-``schedule_due_polls`` would, and runs the same ``poll_source`` task on a small thread pool.
+``schedule_due_polls`` would, and runs the same ``poll_source`` task on a small thread pool. Queued follow-list
+imports run on the same pool (not inside the request that queued them).
 """
 
 import logging
@@ -12,8 +13,27 @@ from django.db import close_old_connections
 
 from . import scheduler, tasks
 from .celery import app as celery_app
+from .models import FollowImport
 
 log = logging.getLogger(__name__)
+
+
+_active = threading.Event()
+
+
+def running() -> bool:
+    """True inside ``serve``: queued background work (follow-list imports) is left to this scheduler's pool
+    instead of running eagerly inside the request that queued it."""
+    return _active.is_set()
+
+
+def _run_import(import_id: int) -> None:
+    try:
+        tasks.run_follow_import(import_id)
+    except Exception:
+        log.exception("follow list import %s failed", import_id)
+    finally:
+        close_old_connections()
 
 
 def _run_poll(source_id: int) -> None:
@@ -35,11 +55,13 @@ class EmbeddedScheduler(threading.Thread):
         self._running: set = set()
 
     def stop(self) -> None:
+        _active.clear()
         self._stop_event.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self) -> None:
         log.info("embedded scheduler started (%s poll threads)", self.workers)
+        _active.set()
         while not self._stop_event.is_set():
             try:
                 self.tick()
@@ -57,5 +79,9 @@ class EmbeddedScheduler(threading.Thread):
         free = self.workers - len(self._running)
         if free <= 0:
             return
+        # run_import claims an import (queued -> running) itself: one left over here is simply skipped there
+        for import_id in FollowImport.objects.filter(status=FollowImport.Status.QUEUED).values_list("id", flat=True)[:free]:
+            self._running.add(self._pool.submit(_run_import, import_id))
+            free -= 1
         for source_id in scheduler.claim_due_sources(limit=free):
             self._running.add(self._pool.submit(_run_poll, source_id))

@@ -31,6 +31,7 @@ class FeedInfo:
     title: str = ""
     site_url: str = ""
     description: str = ""
+    xmpp_uri: str = ""  # the XMPP PubSub node that pushes this feed's entries, if the feed names one
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from timelines.delivery import announce_new_posts, deliver_posts
+from replies.matching import match_new_posts
+from timelines.delivery import announce_new_posts, announce_retracted_posts, deliver_posts, withdraw_posts
 
 from .entry import Entry
 from .models import Post, Source
@@ -79,7 +80,7 @@ def _published(entry: Entry, *, fetched_at: datetime, position: int) -> datetime
 
 def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes: list[str]) -> list[dict | None]:
     """The stored post each entry is, matched by key, then (for GUIDs that change) by unique link or content."""
-    columns = ("id", "guid", "url", "content_hash", "retracted_at")
+    columns = ("id", "guid", "url", "content_hash", "retracted_at", "updated")
     by_guid = {row["guid"]: row for row in Post.objects.filter(source=source, guid__in=set(keys)).values(*columns)}
     found: list[dict | None] = [by_guid.get(key) for key in keys]
     missing = [i for i, row in enumerate(found) if row is None]
@@ -102,6 +103,11 @@ def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes
     return found
 
 
+def _is_stale(entry: Entry, row: dict) -> bool:
+    """An older version of a stored post (an edit overtaken by a later one, e.g. two workers): not applied."""
+    return bool(entry.updated and row["updated"] and entry.updated < row["updated"])
+
+
 def _post_fields(entry: Entry, content_hash: str) -> dict:
     base = entry.base_url
     content_html = clean_html(entry.content_html, base_url=base)
@@ -110,7 +116,7 @@ def _post_fields(entry: Entry, content_hash: str) -> dict:
         "title": html_to_text(entry.title)[:1000],
         "author_name": html_to_text(entry.author_name)[:300],
         "author_handle": html_to_text(entry.author_handle)[:300],
-        "author_uri": safe_url(entry.author_uri, base_url=base)[:2048],
+        "author_uri": safe_url(entry.author_uri, base_url=base, allow_xmpp=True)[:2048],
         "content_html": content_html,
         "text": html_to_text(content_html),
         "in_reply_to": entry.in_reply_to[:2048],
@@ -146,7 +152,7 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
                     )  # fmt: skip
             elif row["retracted_at"] is not None:
                 result.tombstoned += 1
-            elif row["content_hash"] != digest:
+            elif row["content_hash"] != digest and not _is_stale(entry, row):
                 to_update.append(Post(id=row["id"], **_post_fields(entry, digest)))
             else:
                 result.unchanged += 1
@@ -156,5 +162,34 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
         result.created = [post.id for post in created]
         result.updated = [post.id for post in to_update]
         deliver_posts(source_id=source.pk, post_ids=result.created)
+        match_new_posts(posts=created)
         announce_new_posts(source_id=source.pk, post_ids=result.created)
     return result
+
+
+def retract_posts(source: Source, guids: list[str], *, at: datetime | None = None) -> list[int]:
+    """Delete posts the publisher retracted (by GUID); returns the ids of posts that were visible.
+
+    The rows stay as tombstones without content, so the same entry never comes back from a later poll or
+    history fetch; a GUID not stored yet gets its tombstone now (its retraction may overtake its publication).
+    """
+    at = at or timezone.now()
+    keys = {guid if len(guid) <= MAX_GUID_LENGTH else "sha1:" + _digest(guid) for guid in guids if guid}
+    if not keys:
+        return []
+    with transaction.atomic():
+        Source.objects.select_for_update().filter(pk=source.pk).values_list("pk").first()
+        rows = dict(Post.objects.filter(source=source, guid__in=keys).values_list("guid", "retracted_at"))
+        visible = list(
+            Post.objects.filter(source=source, guid__in=keys, retracted_at__isnull=True).values_list("id", flat=True)
+        )
+        Post.objects.filter(id__in=visible).update(
+            retracted_at=at, title="", content_html="", text="", url="", author_name="", in_reply_to=""
+        )
+        Post.objects.bulk_create([
+            Post(source=source, guid=key, published=at, fetched_at=at, content_hash="", retracted_at=at)
+            for key in sorted(keys - rows.keys())
+        ], ignore_conflicts=True)  # fmt: skip
+        withdrawn = withdraw_posts(post_ids=visible)
+        announce_retracted_posts(post_ids=visible, user_ids=withdrawn)
+    return visible

@@ -12,6 +12,14 @@ from django.db.models import Q
 class Source(models.Model):
     class Kind(models.TextChoices):
         RSS = "rss", "RSS/Atom feed"
+        XMPP = "xmpp", "XMPP microblog / PubSub node"
+        X = "x", "X (Twitter) account over the X API"
+
+    class PushState(models.TextChoices):
+        NONE = "", "no push"
+        PENDING = "pending", "subscription pending"
+        SUBSCRIBED = "subscribed", "subscribed"
+        ERROR = "error", "push failing"
 
     class Status(models.TextChoices):
         NEW = "new", "waiting for its first fetch"
@@ -41,10 +49,28 @@ class Source(models.Model):
     pending_redirect_count = models.PositiveSmallIntegerField(default=0)
     posts_per_day = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Sources read through a network's API (X) rather than a feed: who they are there, and where polling got to.
+    remote_id = models.CharField(
+        max_length=100, blank=True, help_text="the account's id on its network (X user id; @user@host for a feed)"
+    )
+    poll_cursor = models.CharField(max_length=100, blank=True, help_text="X: newest post id seen (since_id)")
+    avatar_url = models.CharField(max_length=2048, blank=True, help_text="the account's picture, if known")
+
+    # Push (XMPP PubSub): the node this source is pushed over, if any, and how that push path is doing.
+    push_jid = models.CharField(max_length=1023, blank=True, help_text="PubSub service (a person's JID for PEP)")
+    push_node = models.CharField(max_length=500, blank=True)
+    push_state = models.CharField(max_length=12, choices=PushState.choices, blank=True, default=PushState.NONE)
+    push_error = models.TextField(blank=True)
+    push_state_at = models.DateTimeField(null=True, blank=True)
+    last_push_at = models.DateTimeField(null=True, blank=True, help_text="last item pushed to the hub")
+    history_synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="last fetch of the node's items; null: the listener fetches them next"
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["next_poll_at"], name="source_due_idx", condition=Q(next_poll_at__isnull=False)),
+            models.Index(fields=["push_jid", "push_node"], name="source_push_idx", condition=~Q(push_jid="")),
         ]
 
     def __str__(self) -> str:
@@ -53,6 +79,10 @@ class Source(models.Model):
     @property
     def display_title(self) -> str:
         return self.title or self.address
+
+    @property
+    def has_push(self) -> bool:
+        return bool(self.push_jid)
 
 
 class Subscription(models.Model):
@@ -116,3 +146,30 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.url or self.guid
+
+
+class FollowImport(models.Model):
+    """A follow list (OPML, Mastodon CSV, X following.js) imported in the background; progress goes to the
+    person's pages as ``import.progress`` events."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_imports")
+    kind = models.CharField(max_length=16, help_text="opml, mastodon or x")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    body = models.BinaryField(blank=True, help_text="the uploaded file, kept until the import ends")
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    followed = models.JSONField(default=list, blank=True)
+    already_followed = models.JSONField(default=list, blank=True)
+    failed = models.JSONField(default=list, blank=True, help_text="[address, reason] pairs")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} import of {self.user} ({self.status})"

@@ -5,8 +5,9 @@ way only changes that source's status (HOSTILE.md 37).
 """
 
 import logging
+import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.db.models import F
@@ -15,15 +16,19 @@ from django.utils import timezone
 from timelines.events import send_on_commit
 from timelines.serializers import source_status_json
 
-from . import scheduler
+from . import push, scheduler
+from .entry import Entry
 from .fetch import FetchError, FetchResult, fetch
 from .ingest import StoreResult, store_entries
 from .models import Source, Subscription
+from .networks import x
 from .networks.rss import NotAFeed, parse
+from .networks.xmpp import NotAnXmppAddress, parse_xmpp_address
 from .xmlsafety import UnsafeXML
 
 log = logging.getLogger(__name__)
 
+X_MAX_PAGES = 5  # 500 posts of one X account between two polls; older ones beyond that are skipped
 REDIRECT_CONFIRMATIONS = 2  # a 301/308 is stored only once it has been seen this many polls in a row
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _EWMA = 0.5
@@ -36,7 +41,8 @@ _POLL_STATE_FIELDS = [
 
 @dataclass
 class PollOutcome:
-    status: str  # "stored", "not_modified", "error", "gone", "missing"
+    status: str  # "stored", "not_modified", "error", "gone", "missing", "resync" (XMPP: items fetched again),
+    # "rate_limited" (X: the shared budget is spent; due again after its reset)
     stored: StoreResult | None = None
     error: str = ""
 
@@ -50,7 +56,12 @@ def poll_source(*, source_id: int) -> PollOutcome:
     if source is None:
         return PollOutcome(status="missing")
     health_before = (source.status, source.last_error)
-    outcome = _poll(source)
+    if source.kind == Source.Kind.XMPP:
+        outcome = _resync_node(source)
+    elif source.kind == Source.Kind.X:
+        outcome = _poll_x(source)
+    else:
+        outcome = _poll(source)
     _announce_health_change(source_id=source_id, before=health_before)
     return outcome
 
@@ -65,22 +76,87 @@ def _announce_health_change(*, source_id: int, before: tuple[str, str]) -> None:
     send_on_commit(user_ids=followers, event={"type": "source.status", "source": source_status_json(source)})
 
 
+def _resync_node(source: Source) -> PollOutcome:
+    """An XMPP node is not fetched over HTTP: its "poll" asks the listener to fetch the node's items again."""
+    push.request_history(source_id=source.pk)
+    Source.objects.filter(pk=source.pk).update(
+        next_poll_at=timezone.now() + scheduler.xmpp_resync_interval(), lease_until=None
+    )
+    return PollOutcome(status="resync")
+
+
+def _poll_x(source: Source) -> PollOutcome:
+    """An X account: its posts after the newest one seen, through the X API and the shared rate budget.
+
+    A spent budget is no error of this source: it is simply due again after the budget's reset.
+    """
+    now = timezone.now()
+    try:
+        response, entries, newest_id = _fetch_x_posts(source)
+    except x.XRateLimited as error:
+        Source.objects.filter(pk=source.pk).update(
+            next_poll_at=now + timedelta(seconds=error.retry_after + random.uniform(1, 30)), lease_until=None
+        )
+        return PollOutcome(status="rate_limited", error=str(error))
+    except (x.XNotConfigured, x.BadXResponse) as error:
+        return _record_error(source, error=str(error), status_code=None, permanent=True)
+    except FetchError as error:
+        return _record_error(source, error=f"X API: {error}", status_code=error.status, permanent=error.permanent,
+                             retry_after=error.retry_after)  # fmt: skip
+    try:
+        stored = store_entries(source, entries, fetched_at=now)
+    except Exception as error:  # as in _poll: record it, retry later
+        log.exception("storing posts of X source %s failed", source.pk)
+        return _record_error(source, error=f"internal error while storing posts: {type(error).__name__}",
+                             status_code=response.status, permanent=False)  # fmt: skip
+    if newest_id:
+        Source.objects.filter(pk=source.pk).update(poll_cursor=newest_id)
+    posts_per_day = scheduler.observed_posts_per_day(entries, now=now)
+    _record_success(source, response, posts_per_day=posts_per_day, now=now)
+    return PollOutcome(status="stored", stored=stored)
+
+
+def _fetch_x_posts(source: Source) -> tuple[FetchResult, list[Entry], str]:
+    """Every post since the newest seen (up to ``X_MAX_PAGES`` pages); the first poll takes one page.
+
+    Returns the last response, the entries and the newest post id. A rate limit midway loses nothing: the
+    cursor has not moved, so the next poll asks again from the same ``since_id``.
+    """
+    author = x.XUser(id=source.remote_id, username=x.profile_username(source.url), name=source.title)
+    entries: list[Entry] = []
+    newest_id = token = ""
+    for _ in range(X_MAX_PAGES):
+        response = x.fetch_user_posts(source.remote_id, since_id=source.poll_cursor, pagination_token=token)
+        page = x.parse_posts(response.body, author=author)
+        entries += page.entries
+        newest_id, token = newest_id or page.newest_id, page.next_token
+        if not token or not source.poll_cursor:
+            break
+    else:
+        log.info("X source %s: over %d pages of new posts; the oldest were skipped", source.pk, X_MAX_PAGES)
+    return response, entries, newest_id
+
+
 def _poll(source: Source) -> PollOutcome:
     now = timezone.now()
+    push_covered = push.push_covers(source, now=now)
     try:
         response = fetch(source.url, etag=source.etag, last_modified=source.last_modified)
     except FetchError as error:
         return _record_error(source, error=str(error), status_code=error.status, permanent=error.permanent,
                              retry_after=error.retry_after, gone=error.status == 410)  # fmt: skip
     if response.not_modified:
-        _record_success(source, response, posts_per_day=None, now=now)
+        _record_success(source, response, posts_per_day=None, now=now, push_covered=push_covered)
         return PollOutcome(status="not_modified")
     try:
         feed = parse(response.body, base_url=response.url, content_type=response.headers.get("content-type", ""))
     except (NotAFeed, UnsafeXML) as error:
         return _record_error(source, error=str(error), status_code=response.status, permanent=True)
+    entries = feed.entries
+    if source.remote_id:  # one account's feed (fediverse, Bluesky): the posts are that account's
+        entries = [e if e.author_handle else replace(e, author_handle=source.remote_id) for e in entries]
     try:
-        stored = store_entries(source, feed.entries, fetched_at=now)
+        stored = store_entries(source, entries, fetched_at=now)
     except Exception as error:  # a bug or a database fault must not wedge the source: record it, retry later
         log.exception("storing entries of source %s failed", source.pk)
         return _record_error(source, error=f"internal error while storing posts: {type(error).__name__}",
@@ -89,8 +165,26 @@ def _poll(source: Source) -> PollOutcome:
         source.title = feed.info.title[:500]
     source.site_url = feed.info.site_url[:2048] or source.site_url
     source.description = feed.info.description
-    _record_success(source, response, posts_per_day=scheduler.observed_posts_per_day(feed.entries, now=now), now=now)
+    _adopt_push_node(source, feed.info.xmpp_uri)
+    if push_covered and stored.created:
+        log.info("source %s: the safety-net poll found %d posts the pushes missed", source.pk, len(stored.created))
+    _record_success(source, response, posts_per_day=scheduler.observed_posts_per_day(feed.entries, now=now), now=now,
+                    push_covered=push_covered and not stored.created)  # fmt: skip
     return PollOutcome(status="stored", stored=stored)
+
+
+def _adopt_push_node(source: Source, xmpp_uri: str) -> None:
+    """A feed that names its XMPP node (an Atom ``<link rel="alternate" href="xmpp:...">``) gets pushes too."""
+    if not xmpp_uri or source.push_jid:
+        return
+    try:
+        node = parse_xmpp_address(xmpp_uri)
+    except NotAnXmppAddress:
+        return
+    # A conditional update: the listener owns the push state once it is set.
+    Source.objects.filter(pk=source.pk, push_jid="").update(
+        push_jid=node.jid, push_node=node.node, push_state=Source.PushState.PENDING
+    )
 
 
 def _cache_max_age(response: FetchResult) -> timedelta | None:
@@ -114,7 +208,8 @@ def _follow_permanent_redirect(source: Source, response: FetchResult) -> None:
         source.pending_redirect_url, source.pending_redirect_count = "", 0
 
 
-def _record_success(source: Source, response: FetchResult, *, posts_per_day: float | None, now) -> None:
+def _record_success(source: Source, response: FetchResult, *, posts_per_day: float | None, now,
+                    push_covered: bool = False) -> None:  # fmt: skip
     if posts_per_day is not None:
         previous = source.posts_per_day
         source.posts_per_day = posts_per_day if previous <= 0 else _EWMA * posts_per_day + (1 - _EWMA) * previous
@@ -125,6 +220,8 @@ def _record_success(source: Source, response: FetchResult, *, posts_per_day: flo
     subscribers = source.subscriptions.count()
     delay = scheduler.next_poll_delay(posts_per_day=source.posts_per_day, subscribers=subscribers,
                                       min_delay=_cache_max_age(response))  # fmt: skip
+    if push_covered:  # pushes carry this source: the poll is only the safety net
+        delay = max(delay, push.SAFETY_NET_INTERVAL)
     source.status = Source.Status.OK
     source.last_status_code = response.status
     source.error_count = 0

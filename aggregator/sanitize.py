@@ -5,6 +5,7 @@ from stored fields pass ``safe_url`` again at render time.
 """
 
 import html
+import re
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -29,14 +30,20 @@ _URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 _SAFE_SCHEMES = {"http", "https"}
 
 
-def safe_url(url: str | None, *, base_url: str = "") -> str:
+_XMPP_URI = re.compile(r"^xmpp:[A-Za-z0-9._%+\-@/?;=:]{3,2040}$")
+
+
+def safe_url(url: str | None, *, base_url: str = "", allow_xmpp: bool = False) -> str:
     """An absolute http(s) URL, resolved against ``base_url``, or "" if the URL is anything else.
 
     Relative URLs never resolve against Chorus' own origin: without a usable base they are dropped.
+    ``allow_xmpp`` also keeps plain ``xmpp:`` URIs (an XMPP author's address), which carry no script.
     """
     if not url:
         return ""
     url = url.strip()
+    if allow_xmpp and _XMPP_URI.match(url):
+        return url
     try:
         absolute = urljoin(base_url, url) if base_url else url
         parts = urlsplit(absolute)  # also strips tab/newline, as browsers do ("jav\tascript:")

@@ -81,6 +81,11 @@ def next_poll_delay(*, posts_per_day: float, subscribers: int, min_delay: timede
     return delay
 
 
+def xmpp_resync_interval() -> timedelta:
+    """How often an XMPP node's items are fetched again although pushes arrive (the safety net)."""
+    return _jitter(timedelta(seconds=settings.CHORUS_XMPP_RESYNC_SECONDS))
+
+
 def error_delay(*, error_count: int, permanent: bool, retry_after: float | None) -> timedelta:
     """Exponential backoff for failures; permanent errors start from an hour; Retry-After is obeyed."""
     low, high = _bounds()

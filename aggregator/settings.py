@@ -9,7 +9,9 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import env_bool, env_int, env_list, env_str
+from accounts.oidc_config import oidc_apps_from_env
+
+from .env import SettingError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CHORUS_VAR_DIR", str(BASE_DIR / "var")))
@@ -40,9 +42,13 @@ INSTALLED_APPS = [
     "channels",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.openid",
     "aggregator",
     "accounts",
     "timelines",
+    "replies",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SignInProblemMiddleware",
 ]
 
 ROOT_URLCONF = "aggregator.urls"
@@ -105,7 +112,8 @@ if REDIS_URL:
     CELERY_TASK_ALWAYS_EAGER = False
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels_redis' pub/sub layer plus pipelined batch sends; channel prefix "chorus<db>"
+            "BACKEND": "timelines.layers.PipelinedRedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -113,7 +121,7 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -139,9 +147,25 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "social_login": "30/m/ip"}
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SIGNUP_ENABLED = env_bool("CHORUS_SIGNUP_ENABLED", True)
+# Sessions live in the database (Django's default, named here on purpose): they survive a restart of any
+# process, in production (PostgreSQL) as in the embedded hub (SQLite).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Sign-in with OpenID Connect (providers from CHORUS_OIDC_PROVIDERS and/or SocialApp rows in the admin) and
+# legacy OpenID 2.0 URLs. accounts/adapters.py decides when a login may land in an existing account.
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_FORMS = {"signup": "accounts.forms.SocialSignupForm"}
+SOCIALACCOUNT_PROVIDERS = {
+    # PKCE unless a provider says otherwise (also for SocialApp rows made in the admin)
+    "openid_connect": {"APPS": oidc_apps_from_env(env_str("CHORUS_OIDC_PROVIDERS")), "OAUTH_PKCE_ENABLED": True},
+}
+SOCIALACCOUNT_QUERY_EMAIL = True  # OpenID 2.0: ask for the email through sreg/AX
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # only for provider-verified addresses: see the adapter
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("CHORUS_OIDC_TIMEOUT", 10)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
@@ -195,6 +219,23 @@ CHORUS_FETCH_DEADLINE = float(env_int("CHORUS_FETCH_DEADLINE", 30))
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
+
+# XMPP push: the hub's own XMPP account. Without a JID there is no listener (XMPP sources wait, pending).
+CHORUS_XMPP_JID = env_str("CHORUS_XMPP_JID", "")
+CHORUS_XMPP_PASSWORD = env_str("CHORUS_XMPP_PASSWORD", "")
+CHORUS_XMPP_HOST = env_str("CHORUS_XMPP_HOST", "")  # default: the JID's domain (DNS SRV)
+CHORUS_XMPP_PORT = env_int("CHORUS_XMPP_PORT", 5222)
+CHORUS_XMPP_TLS = env_bool("CHORUS_XMPP_TLS", True)  # off only for a loopback test server (plaintext login)
+CHORUS_XMPP_RESYNC_SECONDS = env_int("CHORUS_XMPP_RESYNC_SECONDS", 3600)  # safety-net history fetch per node
+
+# X (Twitter): the operator's X API v2 bearer token; without one, following an X account says so.
+X_BEARER_TOKEN = env_str("X_BEARER_TOKEN", "")
+X_API_BASE = env_str("X_API_BASE", "https://api.x.com")
+# Following @user@host (WebFinger) and Bluesky handles. "http" only for loopback test servers.
+CHORUS_WEBFINGER_SCHEME = env_str("CHORUS_WEBFINGER_SCHEME", "https")
+if CHORUS_WEBFINGER_SCHEME not in ("https", "http"):
+    raise SettingError(f"CHORUS_WEBFINGER_SCHEME must be https or http, got {CHORUS_WEBFINGER_SCHEME!r}")
+CHORUS_BLUESKY_BASE = env_str("CHORUS_BLUESKY_BASE", "https://bsky.app")
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

@@ -8,14 +8,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from timelines.delivery import backfill, withdraw
+from timelines.services import send_unread_counts_on_commit
 
-from . import scheduler
+from . import follow_box, scheduler
 from .fetch import normalize_url
 from .models import Source, Subscription, SubscriptionTag
-from .networks.rss.discover import discover_feed
+from .networks import x
+from .networks.xmpp import XmppNode
 from .opml import OPMLFeed, read_opml, write_opml
 
 MAX_TAGS = 20
+OPML_BATCH = 500  # feeds followed per batch of queries
 MAX_TAG_LENGTH = 100
 
 
@@ -42,39 +45,106 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
-def source_for_feed_url(url: str, *, title: str = "") -> tuple[Source, bool]:
-    """The one Source for a feed's canonical address, created (due now) if nobody followed it yet."""
+def source_for_feed_url(url: str, *, title: str = "", handle: str = "", avatar_url: str = "") -> tuple[Source, bool]:
+    """The one Source for a feed's canonical address, created (due now) if nobody followed it yet.
+
+    ``handle``: the feed is one account's (``@alice@host``, ``@dora.bsky.social``); its posts are signed so.
+    ``avatar_url``: that account's picture.
+    """
     address = normalize_url(url)
     moved = Source.objects.filter(url=address).exclude(address=address).first()
     if moved is not None:  # the feed the address names has moved here permanently: same source
         return moved, False
-    return Source.objects.get_or_create(
+    source, created = Source.objects.get_or_create(
         address=address,
-        defaults={"url": address, "title": title[:500], "kind": Source.Kind.RSS, "next_poll_at": timezone.now()},
+        defaults={"url": address, "title": title[:500], "kind": Source.Kind.RSS, "next_poll_at": timezone.now(),
+                  "remote_id": handle[:100], "avatar_url": avatar_url[:2048]},  # fmt: skip
     )
+    if handle and not source.remote_id:  # followed as a plain feed before: now we know whose it is
+        Source.objects.filter(pk=source.pk, remote_id="").update(remote_id=handle[:100], avatar_url=avatar_url[:2048])
+    return source, created
+
+
+def source_for_xmpp_node(node: XmppNode) -> tuple[Source, bool]:
+    """The one Source for a PubSub node; the XMPP listener subscribes to it once somebody follows it.
+
+    It is not polled over HTTP: the scheduler's periodic "poll" asks the listener to fetch the node's items
+    again (the safety net), see ``polling``.
+    """
+    title = node.jid if node.is_microblog else f"{node.node} on {node.jid}"
+    return Source.objects.get_or_create(
+        address=node.uri,
+        defaults={
+            "url": node.uri, "title": title[:500], "kind": Source.Kind.XMPP, "push_jid": node.jid,
+            "push_node": node.node, "push_state": Source.PushState.PENDING,
+            "next_poll_at": timezone.now() + scheduler.xmpp_resync_interval(),
+        },
+    )  # fmt: skip
+
+
+def source_for_x_account(account: x.XUser) -> tuple[Source, bool]:
+    """The one Source for an X account (polled through the X API); a renamed account keeps its source."""
+    existing = Source.objects.filter(kind=Source.Kind.X, remote_id=account.id).first()
+    if existing is not None:
+        return existing, False
+    return Source.objects.get_or_create(
+        address=x.canonical_address(account.username),
+        defaults={
+            "url": account.profile_url, "site_url": account.profile_url, "title": (account.name or account.username)[:500],
+            "kind": Source.Kind.X, "remote_id": account.id, "next_poll_at": timezone.now(),
+            "avatar_url": account.profile_image_url[:2048],
+        },
+    )  # fmt: skip
+
+
+def _resolve(address: str):
+    """What the follow box's text names (see ``follow_box``); this may fetch pages or ask an API."""
+    try:
+        return follow_box.resolve(address)
+    except follow_box.FollowBoxError as error:
+        raise SubscriptionError(str(error)) from error
 
 
 def subscribe(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ()) -> Subscription:
-    """Follow whatever ``address`` points at (feed or site URL). Idempotent: following twice keeps one row.
+    """Follow whatever ``address`` points at (anything ``follow_box`` accepts). Idempotent.
 
-    A new source is polled right after the commit; an existing one fills the timeline from stored posts.
+    A new feed or X account is polled right after the commit, a new XMPP node subscribed to by the listener;
+    an existing source fills the timeline from stored posts.
     Raises ``SubscriptionError``, ``DiscoveryError`` or ``BlockedURL`` with a message for the person.
     """
+    return subscribe_counted(user=user, address=address, tags=tags)[0]
+
+
+def subscribe_counted(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
+    """``subscribe``, also saying whether the subscription is new (imports count followed / already followed)."""
+    tag_names = clean_tags(tags)  # checked before any network I/O
+    return follow_target(user=user, target=_resolve(address), tags=tag_names)
+
+
+def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
+    """Follow what ``follow_box.resolve`` found; True when the subscription is new."""
     tag_names = clean_tags(tags)
-    feed = discover_feed(address)
     with transaction.atomic():
-        source, _ = source_for_feed_url(feed.url, title=feed.title)
+        if isinstance(target, XmppNode):
+            source, _ = source_for_xmpp_node(target)
+        elif isinstance(target, x.XUser):
+            source, _ = source_for_x_account(target)
+        else:
+            account = target if isinstance(target, follow_box.AccountFeed) else None
+            source, _ = source_for_feed_url(target.url, title=target.title, handle=account.handle if account else "",
+                                            avatar_url=account.avatar_url if account else "")  # fmt: skip
         subscription, created = Subscription.objects.get_or_create(user=user, source=source)
         for name in tag_names:
             SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
         if created:
             backfill(user_id=user.pk, source_id=source.pk)
+            send_unread_counts_on_commit(user=user)
             if source.next_poll_at is None and source.status != Source.Status.GONE:
                 Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
-        if source.last_fetch_at is None:
+        if source.kind != Source.Kind.XMPP and source.last_fetch_at is None:
             # robust: if the broker is unreachable the scheduler still finds the source due now
             transaction.on_commit(lambda: request_refresh(source_id=source.pk), robust=True)
-    return subscription
+    return subscription, created
 
 
 @dataclass
@@ -93,20 +163,56 @@ def import_opml(*, user: AbstractBaseUser, body: bytes) -> ImportSummary:
     document = read_opml(body)
     summary = ImportSummary(failed=list(document.rejected))
     with transaction.atomic():
-        for feed in document.feeds:
-            source, _ = source_for_feed_url(feed.url, title=feed.title)
-            subscription, created = Subscription.objects.get_or_create(user=user, source=source)
-            for name in clean_tags(feed.tags[:MAX_TAGS]):
-                SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
-            if created:
-                backfill(user_id=user.pk, source_id=source.pk)
-                summary.followed.append(feed.url)
-            else:
-                summary.already_followed.append(feed.url)
-        Source.objects.filter(subscriptions__user=user, next_poll_at__isnull=True).exclude(
-            status=Source.Status.GONE
-        ).update(next_poll_at=timezone.now())
+        for start in range(0, len(document.feeds), OPML_BATCH):
+            batch = document.feeds[start:start + OPML_BATCH]
+            for feed, created in zip(batch, follow_opml_feeds(user=user, feeds=batch), strict=True):
+                (summary.followed if created else summary.already_followed).append(feed.url)
+        if summary.followed:
+            send_unread_counts_on_commit(user=user)
+        make_followed_sources_due(user=user)
     return summary
+
+
+def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[bool]:
+    """Follow a batch of OPML feeds (distinct URLs) with their tags, without fetching them; for each feed, True
+    when newly followed. A handful of queries per batch, not per feed; call it inside a transaction.
+
+    Same rules as ``source_for_feed_url`` (one Source per canonical address, a moved feed's source is found by
+    its URL). Call ``make_followed_sources_due`` after the last batch: the scheduler then fetches what is new.
+    """
+    addresses = [normalize_url(feed.url) for feed in feeds]
+    moved = {s.url: s for s in Source.objects.filter(url__in=addresses).order_by("id") if s.address != s.url}
+    known = set(Source.objects.filter(address__in=addresses).values_list("address", flat=True))
+    now = timezone.now()
+    Source.objects.bulk_create([
+        Source(address=address, url=address, title=feed.title[:500], kind=Source.Kind.RSS, next_poll_at=now)
+        for address, feed in zip(addresses, feeds, strict=True) if address not in moved and address not in known
+    ], ignore_conflicts=True)  # fmt: skip
+    by_address = {s.address: s for s in Source.objects.filter(address__in=addresses)}
+    sources = [moved.get(address) or by_address[address] for address in addresses]
+    followed = set(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", flat=True))
+    new_ids = {source.pk for source in sources} - followed
+    Subscription.objects.bulk_create([Subscription(user=user, source_id=pk) for pk in new_ids], ignore_conflicts=True)
+    subscription_ids = dict(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", "id"))
+    SubscriptionTag.objects.bulk_create([
+        SubscriptionTag(subscription_id=subscription_ids[source.pk], name=name)
+        for source, feed in zip(sources, feeds, strict=True) for name in clean_tags(feed.tags[:MAX_TAGS])
+    ], ignore_conflicts=True)  # fmt: skip
+    preexisting = {s.pk for s in moved.values()} | {s.pk for s in sources if s.address in known}
+    for source_id in new_ids & preexisting:  # sources made by this batch have no posts yet
+        backfill(user_id=user.pk, source_id=source_id)
+    results, seen = [], set()
+    for source in sources:
+        results.append(source.pk in new_ids and source.pk not in seen)
+        seen.add(source.pk)
+    return results
+
+
+def make_followed_sources_due(*, user: AbstractBaseUser) -> None:
+    """Sources this person follows that nobody polled (unfollowed by all before) are due now."""
+    Source.objects.filter(subscriptions__user=user, next_poll_at__isnull=True).exclude(
+        status=Source.Status.GONE
+    ).update(next_poll_at=timezone.now())
 
 
 def export_opml(*, user: AbstractBaseUser) -> bytes:
@@ -128,6 +234,7 @@ def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:
         source_id = subscription.source_id
         subscription.delete()
         withdraw(user_id=user.pk, source_id=source_id)
+        send_unread_counts_on_commit(user=user)
         if not Subscription.objects.filter(source_id=source_id).exists():
             Source.objects.filter(pk=source_id).update(next_poll_at=None)
 

@@ -1,20 +1,27 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.signin_views import openid_login
+
 from . import views
 from .api import api
 
 urlpatterns = [
     path("", include("timelines.urls")),
+    path("", include("replies.urls")),
     path("follow/", views.follow, name="follow"),
     path("subscriptions/", views.subscription_list, name="subscriptions"),
     path("subscriptions/<int:subscription_id>/tags/", views.subscription_tags, name="subscription_tags"),
     path("subscriptions/<int:subscription_id>/unfollow/", views.unfollow, name="unfollow"),
     path("subscriptions/import/", views.opml_import, name="opml_import"),
     path("subscriptions/export.opml", views.opml_export, name="opml_export"),
+    path("subscriptions/import-list/", views.follow_list_import, name="follow_list_import"),
+    path("subscriptions/imports/<int:import_id>/", views.follow_list_import_status, name="follow_list_import_status"),
     path("sources/<int:source_id>/", views.source_detail, name="source"),
     path("sources/<int:source_id>/refresh/", views.refresh, name="source_refresh"),
+    path("sources/<int:source_id>/avatar", views.source_avatar, name="source_avatar"),
     path("settings/", include("accounts.urls")),
+    path("accounts/openid/login/", openid_login, name="openid_login"),  # before allauth's: POST-only start
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -8,10 +8,12 @@ from django.views.decorators.http import require_POST
 
 from timelines.selectors import subscriptions_for, unread_counts_for
 
+from . import avatars, imports
 from . import subscriptions as services
 from .celery import app as celery_app
 from .fetch import FetchError
-from .models import Source, Subscription
+from .follow_lists import MAX_IMPORT_BYTES, FollowListError
+from .models import FollowImport, Source, Subscription
 from .networks.rss.discover import DiscoveryError
 from .opml import MAX_BYTES as MAX_OPML_BYTES
 from .opml import OPMLError
@@ -26,7 +28,8 @@ def _tags_from(text: str) -> list[str]:
 def follow(request):
     address = request.POST.get("address", "").strip()
     if not address:
-        messages.error(request, "Paste a site or feed URL to follow.")
+        messages.error(request, "Type what to follow: a site or feed URL, @user@server, a Bluesky handle, a JID "
+                                "or @name on X.")
         return redirect("timeline")
     try:
         subscription = services.subscribe(user=request.user, address=address[:2048],
@@ -111,4 +114,41 @@ def opml_import(request):
 def opml_export(request):
     response = HttpResponse(services.export_opml(user=request.user), content_type="text/x-opml; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="chorus-subscriptions.opml"'
+    return response
+
+
+@login_required
+@require_POST
+def follow_list_import(request):
+    """OPML, a Mastodon following CSV or an X following.js: checked now, followed in the background."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose an OPML file, a Mastodon following_accounts.csv or an X archive's following.js.")
+        return redirect("subscriptions")
+    try:
+        job = imports.start_import(user=request.user, body=upload.read(MAX_IMPORT_BYTES + 1))
+    except FollowListError as error:
+        messages.error(request, f"Nothing was imported: {error}")
+        return redirect("subscriptions")
+    return redirect("follow_list_import_status", import_id=job.pk)
+
+
+@login_required
+def follow_list_import_status(request, import_id: int):
+    job = get_object_or_404(FollowImport, pk=import_id, user=request.user)
+    ended = job.status in (FollowImport.Status.DONE, FollowImport.Status.FAILED)
+    return render(request, "aggregator/follow_import.html", {"job": job, "ended": ended})
+
+
+@login_required
+def source_avatar(request, source_id: int):
+    """The source's picture, served from here (fetched and checked by ``avatars``); followers only."""
+    source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
+    picture = avatars.avatar_for(source)
+    if picture is None:
+        return HttpResponse(status=404)
+    response = HttpResponse(picture.body, content_type=picture.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
     return response

@@ -19,10 +19,10 @@ processes are on the same host, so ``time.time()`` is one clock. Same run, same 
 - stream: ``--clients`` connected users, each following ``--follows`` of ``--sources`` sources; ``--rate`` new
   posts/s (one entry per ``store_entries`` call) for ``--seconds``: commit -> frame p50/p99 and lost frames;
 - fan-out: ``--followers`` connected followers of one source, one post: commit -> last frame, repeated; beside
-  it the bare layer delivering one message to as many groups four ways (as ``_send_all`` does, on a long-lived
-  loop, pipelined, or one shared group).
+  it the bare layer delivering one message to as many groups four ways (a ``group_send`` loop in a fresh loop,
+  as ``events`` did before fix B, or on a long-lived loop; ``group_send_many``, pipelined; or one shared group).
 Each case also prints where the time goes (timestamps taken around ``store_entries``, the COMMIT,
-``events.send_many`` and ``events._send_all``, which are wrapped in the worker process only) and the CPU seconds
+``events.send_many`` and ``events._deliver``, which are wrapped in the worker process only) and the CPU seconds
 of every process. ``--profile-web`` adds a cProfile of the web process during the fan-out posts.
 Goals: p50 <= 20 ms, p99 <= 100 ms; one post to 1,000 connected followers delivered to all within 1 s.
 
@@ -80,9 +80,10 @@ def _use_bench_prefix() -> None:
 
 
 def bare_layer():
-    from channels_redis.pubsub import RedisPubSubChannelLayer
+    """The production layer class (channels_redis' pub/sub layer plus ``group_send_many``), outside Django."""
+    from timelines.layers import PipelinedRedisPubSubChannelLayer
 
-    return RedisPubSubChannelLayer(hosts=[redis_url()], prefix=PREFIX)
+    return PipelinedRedisPubSubChannelLayer(hosts=[redis_url()], prefix=PREFIX)
 
 
 # --- child processes: line protocol ------------------------------------------------------------------------
@@ -182,30 +183,39 @@ def role_web(args) -> None:
 
 
 class Probe:
-    """Timestamps of one store_entries call: commit, announce steps. Wraps functions in this process only."""
+    """Timestamps of one store_entries call: commit, announce steps. Wraps functions in this process only.
+
+    ``events.send_many`` queues and returns; the publisher thread sends later (``events._deliver``), maybe
+    several posts' messages in one batch: each event is traced back to its record by identity."""
 
     def __init__(self):
         self.current: dict | None = None
+        self.by_event: dict[int, dict] = {}  # id(event dict) -> its record, until its batch has been sent
         from timelines import events
 
-        real_send_many, real_send_all = events.send_many, events._send_all
+        real_send_many, real_deliver = events.send_many, events._deliver
 
-        def send_many(**kwargs):
+        def send_many(*, user_ids, events):
             if self.current is not None:
                 self.current["send_many"] = time.time()
-            return real_send_many(**kwargs)
+                for event in events:
+                    self.by_event[id(event)] = self.current
+            return real_send_many(user_ids=user_ids, events=events)
 
-        async def send_all(layer, user_ids, messages):
-            if self.current is not None:
-                self.current["loop_start"] = time.time()
+        async def deliver(layer, batch):
+            keys = {id(message.get("event")) for _, message in batch} & self.by_event.keys()
+            records = [self.by_event[key] for key in keys]
+            started = time.time()
             try:
-                return await real_send_all(layer, user_ids, messages)
+                return await real_deliver(layer, batch)
             finally:
-                if self.current is not None:
-                    self.current["loop_end"] = time.time()
-                    self.current["group_sends"] = len(user_ids) * len(messages)
+                ended = time.time()
+                for record in records:
+                    record.update(loop_start=started, loop_end=ended, group_sends=len(batch))
+                for key in keys:
+                    self.by_event.pop(key, None)
 
-        events.send_many, events._send_all = send_many, send_all
+        events.send_many, events._deliver = send_many, deliver
 
     def commit_hook(self, execute, sql, params, many, context):
         """First statement inside the transaction: register an on_commit hook ahead of the announcement's."""
@@ -236,6 +246,7 @@ def role_worker(args) -> None:
     from aggregator.entry import Entry
     from aggregator.ingest import store_entries
     from aggregator.models import Source
+    from timelines import events
 
     probe = Probe()
     loop = asyncio.new_event_loop()  # for the bare-layer baselines: one persistent loop and layer
@@ -269,7 +280,9 @@ def role_worker(args) -> None:
             if delay > 0:
                 time.sleep(delay)
             records.append(store_one(order[n % len(order)], cmd["run"], n, cmd["batch"]))
-        return {"records": records, "seconds": time.time() - started}
+        seconds = time.time() - started
+        events.flush()  # the last posts' batches: their timestamps are part of the answer
+        return {"records": records, "seconds": seconds}
 
     async def send_groups(groups: list[str], message: dict) -> None:
         for group in groups:
@@ -277,7 +290,7 @@ def role_worker(args) -> None:
 
     def bare_send(cmd) -> dict:
         """Messages at a fixed rate, each group_sent to its groups: on one long-lived event loop, or through
-        async_to_sync per message (a fresh loop and Redis connection each time, as events.send_many does)."""
+        async_to_sync per message (a fresh loop and Redis connection each time, as events.send_many did before fix B)."""
         from asgiref.sync import async_to_sync
 
         plan, rate, count = cmd["plan"], cmd["rate"], cmd["count"]
@@ -297,7 +310,7 @@ def role_worker(args) -> None:
         return {"sent": sent, "seconds": time.time() - started, "cpu": time.process_time() - cpu}
 
     def bare_fanout(cmd) -> dict:
-        """One message to many groups: as _send_all does (fresh loop per call), or pipelined, or one group."""
+        """One message to many groups: group_send loop (fresh or long-lived loop), or pipelined, or one group."""
         groups, variant = cmd["groups"], cmd["variant"]
         message = {"type": "bench.ping", "seq": cmd["seq"], "t": 0.0}
 
@@ -307,15 +320,15 @@ def role_worker(args) -> None:
 
         started = time.time()
         message["t"] = started
-        # "loop" is exactly the shape of events.send_many: async_to_sync -> a new loop and Redis connection
+        # "loop" is the shape of events.send_many before fix B: async_to_sync -> a new loop and Redis connection
         if variant == "loop":
             from asgiref.sync import async_to_sync
 
             async_to_sync(sequential)(layer)
         elif variant == "persistent":  # the same loop of group_send, on a long-lived loop and connection
             loop.run_until_complete(sequential(layer))
-        elif variant == "pipeline":  # serialize once, one round trip carrying every PUBLISH
-            loop.run_until_complete(_pipeline_publish(layer, groups, message))
+        elif variant == "pipeline":  # group_send_many: serialize once, one round trip carrying every PUBLISH
+            loop.run_until_complete(layer.group_send_many([(group, message) for group in groups]))
         elif variant == "onegroup":  # a per-source group: one PUBLISH, the web process fans out locally
             loop.run_until_complete(layer.group_send(cmd["source_group"], message))
         return {"start": started, "end": time.time()}
@@ -377,20 +390,6 @@ def role_worker(args) -> None:
             answer = {"error": repr(error)}
         print(json.dumps(answer), file=out)
     loop.run_until_complete(layer.flush())
-
-
-async def _pipeline_publish(layer, groups: list[str], message: dict) -> None:
-    from redis import asyncio as aioredis
-
-    payload = layer.serialize(message)
-    client = aioredis.Redis.from_url(redis_url())
-    try:
-        async with client.pipeline(transaction=False) as pipe:
-            for group in groups:
-                pipe.publish(f"{PREFIX}__group__{group}", payload)
-            await pipe.execute()
-    finally:
-        await client.aclose()
 
 
 # --- role: clients -----------------------------------------------------------------------------------------
@@ -748,7 +747,8 @@ def main() -> None:
         print(
             f"   processes: web = uvicorn aggregator.asgi:application (pid {web.proc.pid}), {len(workers)} worker(s) = "
             f"store_entries called directly, as a Celery task would (pids {' '.join(str(w.proc.pid) for w in workers)}), clients = one asyncio process "
-            f"(pid {clients.proc.pid}); channel layer RedisPubSubChannelLayer on {redis_url()} (prefix {PREFIX})"
+            f"(pid {clients.proc.pid}); channel layer RedisPubSubChannelLayer on {redis_url()} (prefix {PREFIX}); "
+            f"redis-py reply parser: {_redis_parser()}"
         )
 
         # -- 1. baseline: the bare channel layer
@@ -759,7 +759,7 @@ def main() -> None:
         for name, (latencies, sent, got, cpu_each) in base.items():
             label = {"one group": "one group, one channel",
                      "stream shape": f"stream shape: {per_post:.0f} groups per message",
-                     "stream shape, async_to_sync": "same, via async_to_sync per message"}[name]  # fmt: skip
+                     "stream shape, async_to_sync": "same, via async_to_sync per message (before B)"}[name]  # fmt: skip
             print(
                 latency_line(
                     label, latencies, f"lost {sent - got}, sender CPU {cpu_each * 1000:.2f} ms/message"
@@ -800,8 +800,8 @@ def main() -> None:
         print(
             f"     store_entries until COMMIT {steps['store']:.2f} ms ({steps['statements']:.0f} statements "
             f"{steps['db']:.2f} ms, then COMMIT {steps['commit']:.2f} ms) | COMMIT -> send_many (2 queries, post_json) "
-            f"{steps['prepare']:.2f} ms | async_to_sync start {steps['hop']:.2f} ms | group_send loop "
-            f"{steps['loop']:.2f} ms | loop end -> frame {median(stream['after_loop']) * 1000:.2f} ms"
+            f"{steps['prepare']:.2f} ms | queued -> sending {steps['hop']:.2f} ms | group_send_many "
+            f"{steps['loop']:.2f} ms | sent -> frame {median(stream['after_loop']) * 1000:.2f} ms"
         )
         if lat:
             p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
@@ -827,9 +827,9 @@ def main() -> None:
             web.proc.send_signal(signal.SIGUSR2)
         cpu = _cpu(children, since=cpu)
         bare_fan = run_bare_fanout(worker, clients, groups=args.followers, reps=max(3, args.fanout_reps // 2))
-        labels = {"loop": f"sequential group_send x{args.followers}, fresh loop (as _send_all)",
+        labels = {"loop": f"sequential group_send x{args.followers}, fresh loop (before fix B)",
                   "persistent": f"sequential group_send x{args.followers}, long-lived loop",
-                  "pipeline": f"{args.followers} PUBLISH in one pipeline, serialized once",
+                  "pipeline": f"group_send_many: {args.followers} PUBLISH pipelined",
                   "onegroup": f"one group holding {args.followers} channels, 1 PUBLISH"}  # fmt: skip
         print(
             "   baseline: bare layer, worker -> clients process, one message to every follower's group; "
@@ -855,8 +855,8 @@ def main() -> None:
                 continue
             print(f"     post {n}: p50 {ms(percentile(lats, 50))} ms  p99 {ms(percentile(lats, 99))} ms  "
                   f"all {ms(last)} ms  lost {lost}   | COMMIT -> send_many {ms(rec['send_many'] - rec['commit']).strip()} ms,"
-                  f" group_send loop {ms(rec['loop_end'] - rec['loop_start']).strip()} ms for {rec['group_sends']} groups,"
-                  f" loop end -> last frame {ms(last + rec['commit'] - rec['loop_end']).strip()} ms")  # fmt: skip
+                  f" group_send_many {ms(rec['loop_end'] - rec['loop_start']).strip()} ms for {rec['group_sends']} groups,"
+                  f" sent -> last frame {ms(last + rec['commit'] - rec['loop_end']).strip()} ms")  # fmt: skip
         probe = worker.request(
             {"cmd": "serialize_probe", "source": data["fanout"], "post": rounds[-1]["record"]["ids"][0]}
         )
@@ -885,6 +885,14 @@ def main() -> None:
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def _redis_parser() -> str:
+    try:
+        import hiredis
+    except ImportError:
+        return "pure Python (hiredis not installed)"
+    return f"hiredis {hiredis.__version__}"
 
 
 def _print_profile(path: str) -> None:

@@ -2,6 +2,8 @@
 // At the top of the river new posts are inserted; scrolled down, a "N new posts" button waits instead, so
 // nothing moves under the reader's eyes. After a dropped connection it reconnects with backoff and fetches
 // what it missed since the newest post it has (API `after` cursor): no gap, no duplicate.
+// Sidebar counts: each post.new is one more unread post of its source (and its tags); `unread.counts` (sent
+// when the person reads or follows anywhere else) and GET /api/v1/unread after each (re)connect set exact counts.
 (function () {
   "use strict";
   const river = document.querySelector("section.river[data-live]");
@@ -15,6 +17,10 @@
   let newest = river.dataset.newestCursor || "";
   let pending = [];
   let retries = 0;
+  const sourceTags = JSON.parse((document.getElementById("source-tags") || {}).textContent || "{}");
+  const counted = new Set(); // posts already in the sidebar counts: those of the page, then each new one once
+  river.querySelectorAll("article.post").forEach((article) => counted.add(Number(article.dataset.postId)));
+  const sidebar = document.querySelector(".sidebar");
   const banner = document.createElement("button");
   banner.type = "button";
   banner.className = "new-posts";
@@ -36,7 +42,8 @@
   }
 
   function render(post) {
-    const article = el("article", { class: "post unread", id: `post-${post.id}`, "data-post-id": post.id, "data-url": post.url || "" });
+    const article = el("article", { class: "post unread", id: `post-${post.id}`, "data-post-id": post.id, "data-url": post.url || "",
+      "data-author": (post.author.handle || "").toLowerCase(), "data-author-uri": (post.author.uri || "").toLowerCase(), "data-source": post.source.id });
     const header = el("header");
     header.append(el("a", { class: "source", href: `?source=${post.source.id}` }, post.source.title));
     if (post.author && post.author.name) header.append(el("span", { class: "author" }, post.author.name));
@@ -61,10 +68,33 @@
     return article;
   }
 
-  function bump(post) {
-    const counts = [river.ownerDocument.querySelector(`.sidebar a[href="?source=${post.source.id}"] .count`),
-      river.ownerDocument.querySelector(".sidebar a.all .count")];
-    counts.forEach((count) => { if (count) count.textContent = String((parseInt(count.textContent, 10) || 0) + 1); });
+  const countOf = (node) => parseInt(node.textContent, 10) || 0;
+  const tagCounts = (name) => [...sidebar.querySelectorAll("[data-count-tag]")].filter((n) => n.dataset.countTag === name);
+
+  function setCount(node, n) {
+    if (!node) return;
+    node.textContent = n > 0 ? String(n) : "";
+    if (node.hasAttribute("data-count-total")) document.title = (n > 0 ? `(${n}) ` : "") + document.title.replace(/^\(\d+\) /, "");
+  }
+
+  function bump(post) { // one more unread post of its source, whatever part of the river this page shows
+    if (!sidebar || counted.has(post.id) || post.read) return;
+    counted.add(post.id);
+    const nodes = [sidebar.querySelector(`[data-count-source="${post.source.id}"]`), sidebar.querySelector("[data-count-total]")];
+    (sourceTags[post.source.id] || []).forEach((name) => nodes.push(...tagCounts(name)));
+    nodes.forEach((node) => { if (node) setCount(node, countOf(node) + 1); });
+  }
+
+  function applyCounts(counts) { // exact counts: {"sources": {id: n}, "tags": {name: n}, "total": n}
+    if (!sidebar) return;
+    sidebar.querySelectorAll("[data-count-source]").forEach((node) => setCount(node, counts.sources[node.dataset.countSource] || 0));
+    sidebar.querySelectorAll("[data-count-tag]").forEach((node) => setCount(node, counts.tags[node.dataset.countTag] || 0));
+    setCount(sidebar.querySelector("[data-count-total]"), counts.total);
+  }
+
+  async function refreshCounts() {
+    const response = await fetch(river.dataset.apiUnread, { credentials: "same-origin" });
+    if (response.ok) applyCounts(await response.json());
   }
 
   function flush() {
@@ -79,14 +109,23 @@
 
   function receive(post, cursor) {
     if (cursor) newest = cursor;
+    bump(post);
     if (!inScope(post) || known(post.id) || pending.some((p) => p.id === post.id)) return;
     pending.push(post);
-    bump(post);
     if (atTop()) flush();
     else {
       banner.hidden = false;
       banner.textContent = pending.length === 1 ? "1 new post" : `${pending.length} new posts`;
     }
+  }
+
+  function retract(ids) { // the publisher deleted these posts: they leave the page (and the waiting list)
+    const gone = new Set(ids.map(Number));
+    pending = pending.filter((post) => !gone.has(Number(post.id)));
+    banner.hidden = pending.length === 0;
+    banner.textContent = pending.length === 1 ? "1 new post" : `${pending.length} new posts`;
+    gone.forEach((id) => river.querySelector(`article.post[data-post-id="${id}"]`)?.remove());
+    refreshCounts();
   }
 
   async function catchUp() {
@@ -104,16 +143,30 @@
     }
   }
 
+  function hideBlocked(blocks) { // a block made in another tab or client: what it hides leaves this page too
+    const words = (a) => `${a.querySelector("h2")?.textContent || ""} ${a.querySelector(".content")?.textContent || ""}`.toLowerCase();
+    const hides = (a) => blocks.some((b) =>
+      (b.kind === "author" && (a.dataset.author === b.value || a.dataset.authorUri === b.value))
+      || (b.kind === "source" && a.dataset.source === String(b.value))
+      || (b.kind === "word" && words(a).includes(b.value)));
+    const gone = [...river.querySelectorAll("article.post")].filter(hides).map((a) => a.dataset.postId);
+    if (gone.length) retract(gone);
+  }
+
   function connect() {
     const protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${protocol}//${location.host}${river.dataset.streamUrl}`);
     socket.addEventListener("open", () => {
       retries = 0;
-      catchUp().catch(() => {}); // whatever arrived while the page loaded or the socket was down
+      // whatever arrived while the page loaded or the socket was down; then exact counts (reads elsewhere)
+      catchUp().then(refreshCounts).catch(() => {});
     });
     socket.addEventListener("message", (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "post.new") receive(event.post, event.cursor);
+      else if (event.type === "unread.counts") applyCounts(event);
+      else if (event.type === "block.new") hideBlocked(event.blocks);
+      else if (event.type === "post.retracted") retract(event.post_ids || []);
       else if (event.type === "source.status") {
         const link = document.querySelector(`.sidebar a[href="?source=${event.source.id}"]`);
         if (link) {

@@ -531,6 +531,14 @@ def test_too_many_requests_carries_retry_after_in_seconds(httpserver):
     assert error.value.retry_after == 120 and not error.value.permanent
 
 
+def test_an_error_status_carries_its_response_headers(httpserver):
+    headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1900000000"}
+    httpserver.expect_request("/2/users/1/tweets").respond_with_data("{}", status=429, headers=headers)
+    with pytest.raises(FetchError) as error:
+        fetch(httpserver.url_for("/2/users/1/tweets"))
+    assert error.value.headers["x-rate-limit-reset"] == "1900000000" and error.value.status == 429
+
+
 def test_unavailable_carries_retry_after_given_as_a_date(httpserver):
     later = format_datetime(datetime.now(UTC) + timedelta(minutes=10), usegmt=True)
     httpserver.expect_request("/feed.xml").respond_with_data("", status=503, headers={"Retry-After": later})

@@ -42,6 +42,16 @@ def test_a_changed_entry_updates_its_post_and_keeps_its_place(source):
     assert post.published == published  # ordering stays stable when an entry is edited
 
 
+def test_an_older_version_arriving_late_does_not_overwrite_a_newer_one(source):
+    """Two workers storing an edit and its predecessor out of order (a push and its quick edit)."""
+    edited = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    store_entries(source, [entry(guid="a", title="Edited", content_html="v2", updated=edited)])
+    late = store_entries(source, [entry(guid="a", title="Original", content_html="v1", updated=edited - timedelta(minutes=5))])
+    assert late.updated == [] and Post.objects.get().title == "Edited"
+    newer = store_entries(source, [entry(guid="a", title="Edited again", content_html="v3", updated=edited + timedelta(minutes=1))])
+    assert len(newer.updated) == 1 and Post.objects.get().title == "Edited again"
+
+
 def test_entries_without_guids_fall_back_to_their_link_then_to_their_content(source):
     batch = [entry(url="https://carol.example.com/1", content_html="one"), entry(title="no link", content_html="two")]
     store_entries(source, batch)

@@ -75,8 +75,8 @@ class TestTimeline:
         follow(alice, "dave", 2)
         client.force_login(alice)
         html = client.get("/").content.decode()
-        assert re.search(r'friends <span class="count">3</span>', html)
-        assert re.search(r'dave\s*<span class="count">2</span>', html)
+        assert re.search(r'friends <span class="count" data-count-tag="friends">3</span>', html)
+        assert re.search(r'dave\s*<span class="count" data-count-source="\d+">2</span>', html)
         assert "(5) All posts" in html
 
     def test_filters_by_tag_and_source(self, client, alice):

@@ -17,6 +17,7 @@ from aggregator.asgi import application
 from aggregator.entry import Entry
 from aggregator.ingest import store_entries
 from aggregator.models import Source, Subscription
+from timelines.models import TimelineEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the consumer reads the database from other threads
 
@@ -192,5 +193,194 @@ def test_followers_hear_when_a_source_starts_failing(alice, httpserver):
         await database_sync_to_async(poll_source)(source_id=source.pk)  # still failing the same way: no event
         assert await communicator.receive_nothing(timeout=0.5)
         await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_reading_sends_exact_unread_counts_to_the_readers_clients_only(alice, bob):
+    from aggregator.models import SubscriptionTag
+    from timelines.services import mark_read
+
+    carol, dave = followed(alice), followed(alice, "dave")
+    SubscriptionTag.objects.create(subscription=Subscription.objects.get(user=alice, source=carol), name="friends")
+    followed(bob)
+    alice_headers, bob_headers = bearer(alice), bearer(bob)
+
+    async def scenario():
+        alices, _ = await connect(alice_headers)
+        bobs, _ = await connect(bob_headers)
+        await store(carol, [Entry(guid="c1", title="carol one"), Entry(guid="c2", title="carol two")])
+        await store(dave, [Entry(guid="d1", title="dave one")])
+        new = [await alices.receive_json_from(timeout=5) for _ in range(3)]
+        assert [event["type"] for event in new] == ["post.new"] * 3
+        for _ in range(2):
+            await bobs.receive_json_from(timeout=5)  # bob follows carol too: her two posts
+        read = next(event["post"]["id"] for event in new if event["post"]["title"] == "carol one")
+        await database_sync_to_async(mark_read)(user=alice, post_ids=[read])
+        counts = await alices.receive_json_from(timeout=5)
+        assert counts == {"type": "unread.counts", "total": 2, "sources": {str(carol.pk): 1, str(dave.pk): 1},
+                          "tags": {"friends": 1}}  # fmt: skip
+        assert await bobs.receive_nothing(timeout=0.5)  # bob's counts did not change
+        await alices.disconnect()
+        await bobs.disconnect()
+
+    run(scenario)
+
+
+def test_unread_counts_are_sent_after_the_commit_and_reflect_it(alice):
+    from timelines.cursor import encode_cursor
+    from timelines.services import mark_all_read
+
+    source, headers = followed(alice), bearer(alice)
+
+    @database_sync_to_async
+    def mark_all_read_then_check_nothing_yet(communicator):
+        newest = TimelineEntry.objects.filter(user=alice).order_by("-published", "-post_id").first()
+        with transaction.atomic():
+            assert mark_all_read(user=alice, up_to=encode_cursor(newest.published, newest.post_id)) == 2
+            assert async_to_sync(communicator.receive_nothing)(timeout=0.3)  # inside the transaction: nothing
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await store(source, [Entry(guid="1", title="one"), Entry(guid="2", title="two")])
+        for _ in range(2):
+            assert (await communicator.receive_json_from(timeout=5))["type"] == "post.new"
+        await mark_all_read_then_check_nothing_yet(communicator)
+        event = await communicator.receive_json_from(timeout=5)
+        assert event == {"type": "unread.counts", "total": 0, "sources": {}, "tags": {}}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_channel_layer_that_is_down_never_breaks_ingest_and_sending_resumes(alice, settings, caplog):
+    from timelines import events
+
+    from .processes import free_port
+
+    source, headers = followed(alice), bearer(alice)
+    working = settings.CHANNEL_LAYERS
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.PipelinedRedisPubSubChannelLayer",
+                                           "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]}}}  # fmt: skip
+    result = store_entries(source, [Entry(guid="1", title="stored while redis is away")])
+    assert len(result.created) == 1 and TimelineEntry.objects.filter(user=alice).count() == 1
+    assert events.flush(timeout=10)
+    assert "messages not sent" in caplog.text  # logged, and forgotten
+    settings.CHANNEL_LAYERS = working
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await store(source, [Entry(guid="2", title="after the outage")])
+        assert (await communicator.receive_json_from(timeout=5))["post"]["title"] == "after the outage"
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_channel_layer_that_hangs_stalls_ingest_only_briefly(alice, settings):
+    import time
+
+    from timelines import events
+
+    from .feedservers import RawServer, silent
+
+    source = followed(alice)
+    hanging = RawServer(silent(lasting=30))  # accepts the connection, never answers
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.PipelinedRedisPubSubChannelLayer",
+                                           "CONFIG": {"hosts": [f"redis://127.0.0.1:{hanging.port}/0"]}}}  # fmt: skip
+    try:
+        started = time.monotonic()
+        for n in range(5):
+            store_entries(source, [Entry(guid=str(n), title=f"post {n}")])
+        stalled = time.monotonic() - started
+    finally:
+        hanging.close()  # the stuck sends fail now; the publisher drains before the next test
+        assert events.flush(timeout=20)
+    assert stalled < events.WAIT_TIMEOUT + 1.5  # one wait in vain, then senders stop waiting
+    assert TimelineEntry.objects.filter(user=alice).count() == 5
+
+
+def test_the_embedded_layer_delivers_posts_stored_on_another_thread(alice, settings):
+    """`serve` polls on its own threads: their events must reach consumers on the server's event loop."""
+    import threading
+
+    from django.db import connection
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.InMemoryChannelLayer"}}
+    source, headers = followed(alice), bearer(alice)
+
+    def poll_thread():
+        try:
+            store_entries(source, [Entry(guid="1", title="from a poll thread")])
+        finally:
+            connection.close()
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        thread = threading.Thread(target=poll_thread)
+        thread.start()
+        assert (await communicator.receive_json_from(timeout=5))["post"]["title"] == "from a poll thread"
+        thread.join()
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_forked_worker_process_sends_through_its_own_publisher(alice):
+    """Celery's prefork pool forks after the parent may have sent: the child must not use the parent's thread."""
+    import os
+
+    from channels.layers import get_channel_layer
+
+    from timelines import events
+
+    if not hasattr(get_channel_layer(), "_get_layer"):
+        pytest.skip("needs the Redis channel layer (REDIS_URL): an in-memory layer does not cross processes")
+    source, headers = followed(alice), bearer(alice)
+
+    @database_sync_to_async
+    def fork_and_send() -> int:
+        pid = os.fork()
+        if pid == 0:  # the child: no database, only the stream
+            code = 1
+            try:
+                events.send_now(user_ids=[alice.pk], event={"type": "from.child", "pid": os.getpid()})
+                code = 0 if events.flush(timeout=5) else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return pid if os.waitstatus_to_exitcode(status) == 0 else -1
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await store(source, [Entry(guid="1", title="the parent sends first")])  # the parent's publisher runs
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "post.new"
+        child = await fork_and_send()
+        assert child > 0
+        assert await communicator.receive_json_from(timeout=5) == {"type": "from.child", "pid": child}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_retraction_takes_the_post_away_from_followers_pages(alice, bob):
+    from aggregator.ingest import retract_posts
+
+    source = followed(alice)
+    headers_alice, headers_bob = bearer(alice), bearer(bob)
+    retract = database_sync_to_async(retract_posts)
+
+    async def scenario():
+        communicator, connected = await connect(headers_alice)
+        other, other_connected = await connect(headers_bob)
+        assert connected and other_connected
+        await store(source, [Entry(guid="item-1", title="soon gone", content_html="<p>x</p>")])
+        post_id = (await communicator.receive_json_from(timeout=5))["post"]["id"]
+        await retract(source, ["item-1"])
+        event = await communicator.receive_json_from(timeout=5)
+        assert event == {"type": "post.retracted", "post_ids": [post_id]}
+        assert await other.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+        await other.disconnect()
 
     run(scenario)

@@ -97,6 +97,4 @@ def mark_read(request, payload: ReadIn):
 
 @router.get("/unread", response=UnreadOut)
 def unread(request):
-    per_source = selectors.unread_counts_for(user=request.user)
-    tags = selectors.tag_unread_counts(user=request.user, per_source=per_source)
-    return {"total": sum(per_source.values()), "sources": per_source, "tags": tags}
+    return selectors.unread_summary(user=request.user)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from django.db import connection, transaction
 
 from aggregator.models import Post, Subscription
+from replies.blocks import blocks_of
 
 from . import events
 from .cursor import encode_cursor
@@ -62,6 +63,22 @@ def withdraw(*, user_id: int, source_id: int) -> int:
     return deleted
 
 
+def withdraw_posts(*, post_ids: Sequence[int]) -> list[int]:
+    """Remove retracted posts from every timeline; returns the people whose timeline had them."""
+    if not post_ids:
+        return []
+    entries = TimelineEntry.objects.filter(post_id__in=post_ids)
+    user_ids = sorted(set(entries.values_list("user_id", flat=True)))
+    entries.delete()
+    return user_ids
+
+
+def announce_retracted_posts(*, post_ids: Sequence[int], user_ids: Sequence[int]) -> None:
+    """After the commit, tell open pages to take these posts away (``post.retracted``)."""
+    if post_ids and user_ids:
+        events.send_on_commit(user_ids=user_ids, event={"type": "post.retracted", "post_ids": list(post_ids)})
+
+
 def announce_new_posts(*, source_id: int, post_ids: Sequence[int]) -> None:
     """After the commit, send ``post.new`` for these posts to every subscriber's live stream."""
     if post_ids:
@@ -76,6 +93,8 @@ def _announce(*, source_id: int, post_ids: list[int]) -> None:
         return
     posts = Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source")
     ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
-    events.send_many(user_ids=subscribers, events=[
-        {"type": "post.new", "post": post_json(p), "cursor": encode_cursor(p.published, p.pk)} for p in ordered
-    ])  # fmt: skip
+    new = [{"type": "post.new", "post": post_json(p), "cursor": encode_cursor(p.published, p.pk)} for p in ordered]
+    blocks = blocks_of(user_ids=subscribers)  # one query; people who blocked a post do not get its event
+    events.send_many(user_ids=[u for u in subscribers if u not in blocks], events=new)
+    for user_id, blocked in blocks.items():
+        events.send_many(user_ids=[user_id], events=[e for p, e in zip(ordered, new, strict=True) if not blocked.hides(p)])

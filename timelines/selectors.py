@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
 from aggregator.models import Subscription, SubscriptionTag
+from replies.blocks import blocked
 
 from .cursor import BadCursor, decode_cursor, encode_cursor
 from .models import TimelineEntry
@@ -57,23 +58,31 @@ def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: st
     """
     if before and after:
         raise BadCursor("give either `before` or `after`, not both")
-    limit = max(1, min(limit, MAX_LIMIT))
     entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
+    entries = entries.exclude(blocked(user=user, source="source_id"))  # read time: an undone block brings posts back
     if unread_only:
         entries = entries.filter(is_read=False)
-    if before:
-        entries = entries.filter(older_than(*decode_cursor(before)))
-    if after:
-        entries = entries.filter(newer_than(*decode_cursor(after)))
-    order = ("published", "post_id") if after else ("-published", "-post_id")
-    rows = list(entries.select_related("post", "post__source").order_by(*order)[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if after:  # a tail cursor: where to ask next time, even when nothing newer exists yet
-        next_cursor = encode_cursor(rows[-1].published, rows[-1].post_id) if rows else after
-    else:
-        next_cursor = encode_cursor(rows[-1].published, rows[-1].post_id) if more else None
+    rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
     return TimelinePage(entries=rows, next_cursor=next_cursor)
+
+
+def keyset_page(rows: QuerySet, *, before: str | None, after: str | None, limit: int) -> tuple[list, str | None]:
+    """One page of rows with ``published`` and ``post`` columns (timeline entries, replies), newest first
+    after ``before``, or oldest first after ``after`` with a tail cursor (see ``timeline_for``)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if before:
+        rows = rows.filter(older_than(*decode_cursor(before)))
+    if after:
+        rows = rows.filter(newer_than(*decode_cursor(after)))
+    order = ("published", "post_id") if after else ("-published", "-post_id")
+    page = list(rows.select_related("post", "post__source").order_by(*order)[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    if after:  # a tail cursor: where to ask next time, even when nothing newer exists yet
+        next_cursor = encode_cursor(page[-1].published, page[-1].post_id) if page else after
+    else:
+        next_cursor = encode_cursor(page[-1].published, page[-1].post_id) if more else None
+    return page, next_cursor
 
 
 def cursor_of(entry: TimelineEntry) -> str:
@@ -95,6 +104,13 @@ def tag_unread_counts(*, user: AbstractBaseUser, per_source: dict[int, int]) -> 
     ):
         counts[name] += per_source.get(source_id, 0)
     return dict(counts)
+
+
+def unread_summary(*, user: AbstractBaseUser) -> dict:
+    """What the sidebar counts: ``{"total": n, "sources": {source id: n}, "tags": {name: n}}``."""
+    per_source = unread_counts_for(user=user)
+    return {"total": sum(per_source.values()), "sources": per_source,
+            "tags": tag_unread_counts(user=user, per_source=per_source)}  # fmt: skip
 
 
 def subscriptions_for(*, user: AbstractBaseUser) -> list[Subscription]:

@@ -17,6 +17,7 @@ def source_status_json(source: Source) -> dict:
         "last_fetch_at": source.last_fetch_at.isoformat() if source.last_fetch_at else None,
         "next_poll_at": source.next_poll_at.isoformat() if source.next_poll_at else None,
         "last_error": source.last_error,
+        "push": {"state": source.push_state, "error": source.push_error} if source.has_push else None,
     }
 
 

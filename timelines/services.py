@@ -3,18 +3,37 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 
+from . import events
 from .cursor import decode_cursor
 from .models import TimelineEntry
-from .selectors import entries_in_scope, older_than
+from .selectors import entries_in_scope, older_than, unread_summary
 
 MAX_IDS = 1000
+UNREAD_COUNTS_EVENT = "unread.counts"
+
+
+def send_unread_counts_on_commit(*, user: AbstractBaseUser) -> None:
+    """After the commit, the person's open pages and clients get their exact unread counts: read in one tab,
+    the sidebar of every other tab follows. Counted once per change the person makes, never per new post
+    (``post.new`` itself means one more unread post of its source)."""
+
+    def send() -> None:
+        counts = unread_summary(user=user)
+        counts["sources"] = {str(pk): n for pk, n in counts["sources"].items()}  # JSON keys (msgpack refuses ints)
+        events.send_now(user_ids=[user.pk], event={"type": UNREAD_COUNTS_EVENT, **counts})
+
+    transaction.on_commit(send, robust=True)
 
 
 def mark_read(*, user: AbstractBaseUser, post_ids: Iterable[int], read: bool = True) -> int:
     """Mark posts read (or unread again) on this person's timeline; others' rows are never touched."""
     ids = list(post_ids)[:MAX_IDS]
-    return TimelineEntry.objects.filter(user=user, post_id__in=ids).exclude(is_read=read).update(is_read=read)
+    updated = TimelineEntry.objects.filter(user=user, post_id__in=ids).exclude(is_read=read).update(is_read=read)
+    if updated:
+        send_unread_counts_on_commit(user=user)
+    return updated
 
 
 def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None, source_id: int | None = None) -> int:
@@ -23,4 +42,7 @@ def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None,
     """
     published, post_id = decode_cursor(up_to)
     entries = entries_in_scope(user=user, tag=tag, source_id=source_id).filter(is_read=False)
-    return entries.filter(older_than(published, post_id, inclusive=True)).update(is_read=True)
+    updated = entries.filter(older_than(published, post_id, inclusive=True)).update(is_read=True)
+    if updated:
+        send_unread_counts_on_commit(user=user)
+    return updated

@@ -55,6 +55,7 @@ def timeline(request):
         "scope_title": scope_title,
         "newest_cursor": selectors.cursor_of(page.entries[0]) if page.entries else "",
         "tag_source_ids": [s.source_id for s in subscriptions if any(t.name == filters["tag"] for t in s.tags.all())],
+        "source_tags": {s.source_id: [t.name for t in s.tags.all()] for s in subscriptions},  # live.js counts
         "next_url": _query(**base, before=page.next_cursor) if page.next_cursor else "",
         "here": request.get_full_path(),
     })  # fmt: skip

@@ -96,12 +96,12 @@ def _follow(request: _Request, *, guard: Guard, max_bytes: int) -> FetchResult:
                 seen.add(target)
                 request = _redirected(request, status=status, url=target)
                 continue
+            headers = {name.lower(): value for name, value in response.headers.itermerged()}
             if not (200 <= status < 300 or status == 304):
-                raise _status_error(status, response.headers.get("retry-after", ""))
+                raise _status_error(status, headers)
             no_body = status in (204, 304) or request.method == "HEAD"
             body = b"" if no_body else read_body(response, guard=guard, max_bytes=max_bytes)
             moved = bool(hops) and all(hop in (301, 308) for hop in hops)
-            headers = {name.lower(): value for name, value in response.headers.itermerged()}
             permanent_redirect = request.url if moved else None
             return FetchResult(request.url, status, headers, body, permanent_redirect=permanent_redirect)
 
@@ -152,14 +152,15 @@ def _keeps_credentials(old: str, new: str) -> bool:
     return (a.scheme, b.scheme, a.port, b.port) == ("http", "https", None, None)
 
 
-def _status_error(status: int, retry_after: str) -> FetchError:
+def _status_error(status: int, headers: dict[str, str]) -> FetchError:
     try:
         message = f"HTTP {status} {http.HTTPStatus(status).phrase}"
     except ValueError:
         message = f"HTTP {status}"
     if status in (429, 503):
-        return FetchError(message, status=status, retry_after=_parse_retry_after(retry_after))
-    return FetchError(message, status=status, permanent=status < 500 and status != 408)
+        retry_after = _parse_retry_after(headers.get("retry-after", ""))
+        return FetchError(message, status=status, retry_after=retry_after, headers=headers)
+    return FetchError(message, status=status, permanent=status < 500 and status != 408, headers=headers)
 
 
 def _parse_retry_after(value: str) -> float | None:

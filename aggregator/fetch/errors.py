@@ -10,11 +10,12 @@ class FetchError(Exception):
     """A failed fetch; ``str(error)`` is a short message fit to show a person."""
 
     def __init__(self, message: str, *, status: int | None = None, permanent: bool = False,
-                 retry_after: float | None = None) -> None:  # fmt: skip
+                 retry_after: float | None = None, headers: dict[str, str] | None = None) -> None:  # fmt: skip
         super().__init__(message)
         self.status = status
         self.permanent = permanent  # retrying soon won't help: 4xx, refused, too big, redirect trouble
         self.retry_after = retry_after
+        self.headers = headers or {}  # an error status's response headers, lower-case (e.g. rate-limit hints)
 
 
 class BlockedURL(FetchError):

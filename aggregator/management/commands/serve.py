@@ -1,14 +1,15 @@
-"""``python manage.py serve``: the whole hub in one process (web, worker, scheduler)."""
+"""``python manage.py serve``: the whole hub in one process (web, worker, scheduler, XMPP listener)."""
 
 import uvicorn
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from aggregator.embedded import EmbeddedScheduler
+from aggregator.networks.xmpp.listener import ListenerThread, Settings
 
 
 class Command(BaseCommand):
-    help = "Run the embedded hub: web server, worker and scheduler in one process."
+    help = "Run the embedded hub: web server, worker, scheduler and XMPP listener in one process."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -21,8 +22,14 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         scheduler = EmbeddedScheduler(interval=poll_interval)
         scheduler.start()
+        xmpp_settings = Settings.from_django()
+        listener = ListenerThread(xmpp_settings) if xmpp_settings else None
+        if listener:
+            listener.start()
         self.stdout.write(f"Chorus is running at http://{host}:{port}/ (Ctrl-C stops it)")
         try:
             uvicorn.run("aggregator.asgi:application", host=host, port=port, lifespan="off", log_level="info")
         finally:
             scheduler.stop()
+            if listener:
+                listener.stop()

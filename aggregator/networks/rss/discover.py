@@ -47,7 +47,8 @@ def alternate_links(html: bytes, *, base_url: str) -> list[str]:
     return list(dict.fromkeys(urljoin(base_url, href) for href in parser.hrefs))
 
 
-def _as_feed(response: FetchResult) -> DiscoveredFeed | None:
+def as_feed(response: FetchResult) -> DiscoveredFeed | None:
+    """The feed a fetched document is, or None when it is not one (a page, another format)."""
     try:
         feed = parse(response.body, base_url=response.url, content_type=response.headers.get("content-type", ""))
     except (NotAFeed, UnsafeXML):
@@ -77,15 +78,15 @@ def discover_feed(address: str) -> DiscoveredFeed:
         raise  # refused by policy: the person should see exactly why
     except FetchError as error:
         raise DiscoveryError(f"could not fetch {url}: {error}") from error
-    found = _as_feed(response)
+    found = as_feed(response)
     if found:
         return found
     for candidate in alternate_links(response.body, base_url=response.url):
         candidate_response = _try_fetch(candidate)
-        if candidate_response and (found := _as_feed(candidate_response)):
+        if candidate_response and (found := as_feed(candidate_response)):
             return found
     for path in COMMON_PATHS:
         candidate_response = _try_fetch(urljoin(response.url, path))
-        if candidate_response and (found := _as_feed(candidate_response)):
+        if candidate_response and (found := as_feed(candidate_response)):
             return found
     raise DiscoveryError(f"no RSS or Atom feed found at {url} (expected a feed URL or a page that links to one)")

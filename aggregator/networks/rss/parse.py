@@ -37,11 +37,29 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
     feed = parsed.feed
     info = FeedInfo(
         title=html_to_text(feed.get("title", "")),
-        site_url=safe_url(feed.get("link", ""), base_url=base_url),
+        site_url=_site_url(feed, base_url),
         description=html_to_text(feed.get("subtitle", "")),
+        xmpp_uri=_xmpp_alternate(feed.get("links") or []),
     )
     feed_author = feed.get("author_detail") or {}
     return ParsedFeed(info=info, entries=[_entry(raw, base_url, feed_author) for raw in parsed.entries])
+
+
+def _site_url(feed: dict, base_url: str) -> str:
+    """The feed's web page: its ``link``, or the first web alternate when ``link`` is another scheme."""
+    candidates = [feed.get("link", "")] + [
+        link.get("href", "") for link in feed.get("links") or [] if link.get("rel", "alternate") == "alternate"
+    ]
+    return next(filter(None, (safe_url(href, base_url=base_url) for href in candidates)), "")
+
+
+def _xmpp_alternate(links: list) -> str:
+    """XEP-0277 publishers link their node from the feed: ``<link rel="alternate" href="xmpp:...;node=...">``."""
+    for link in links:
+        href = (link.get("href") or "").strip()
+        if link.get("rel", "alternate") == "alternate" and href.lower().startswith("xmpp:"):
+            return href[:2048]
+    return ""
 
 
 def _entry(raw: dict, feed_url: str, feed_author: dict) -> Entry:
