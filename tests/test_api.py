@@ -137,6 +137,16 @@ def test_following_an_address_without_a_feed_explains_why(api, httpserver):
     assert response.status_code == 400 and "no RSS or Atom feed" in response.json()["detail"]
 
 
+def test_unread_counts_leave_out_what_a_block_hides_until_it_is_undone(api, alice):
+    carol = followed_source(alice, "carol", 3, tags=("friends",))
+    dave = followed_source(alice, "dave", 2)
+    assert api("get", "/unread").json()["total"] == 5
+    block = api("post", "/blocks", {"kind": "source", "value": str(carol.pk)}).json()[0]
+    assert api("get", "/unread").json() == {"total": 2, "sources": {str(dave.pk): 2}, "tags": {"friends": 0}}
+    assert api("delete", f"/blocks/{block['id']}").status_code == 204
+    assert api("get", "/unread").json()["sources"] == {str(carol.pk): 3, str(dave.pk): 2}
+
+
 def test_following_an_internal_address_is_refused(api, settings):
     settings.CHORUS_FETCH_ALLOW_PRIVATE = False
     response = api("post", "/subscriptions", {"address": "http://169.254.169.254/latest/meta-data/"})

@@ -91,8 +91,10 @@ def cursor_of(entry: TimelineEntry) -> str:
 
 
 def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
-    """Unread posts per source id (sources with none are left out)."""
-    rows = TimelineEntry.objects.filter(user=user, is_read=False).values("source_id").annotate(n=Count("id"))
+    """Unread posts per source id (sources with none are left out). Blocked posts are not counted: the
+    sidebar counts what the river shows."""
+    unread = TimelineEntry.objects.filter(user=user, is_read=False).exclude(blocked(user=user, source="source_id"))
+    rows = unread.values("source_id").annotate(n=Count("id"))
     return {row["source_id"]: row["n"] for row in rows}
 
 
