@@ -65,12 +65,14 @@ def _fetch_error(request, exc: FetchError):
 def _register_routers() -> None:
     from replies.api import router as replies_router
     from timelines.api import router as timeline_router
+    from tracks.api import router as tracks_router
 
     from .api_subscriptions import router as subscriptions_router
 
     api.add_router("/", subscriptions_router)
     api.add_router("/", timeline_router)
     api.add_router("/", replies_router)
+    api.add_router("/", tracks_router)
 
 
 _register_routers()

@@ -1,6 +1,7 @@
 """API: the follow list and source status."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -11,15 +12,13 @@ from ninja.files import UploadedFile
 
 from timelines.selectors import subscriptions_for, unread_counts_for
 
-from . import imports
+from . import avatars, imports
 from . import subscriptions as services
 from .follow_box import FollowBoxError
 from .follow_lists import MAX_IMPORT_BYTES as MAX_LIST_BYTES
 from .follow_lists import FollowListError
 from .models import FollowImport, Source, Subscription
 from .networks.rss.discover import DiscoveryError
-from .opml import MAX_BYTES as MAX_OPML_BYTES
-from .opml import OPMLError
 from .preview import preview
 
 router = Router(tags=["subscriptions"])
@@ -156,25 +155,6 @@ class ImportFailure(Schema):
     reason: str
 
 
-class ImportOut(Schema):
-    followed: int
-    already_followed: int
-    failed: list[ImportFailure]
-
-
-@router.post("/opml", response={200: ImportOut})
-def import_opml(request, file: File[UploadedFile]):
-    """Follow every feed in an OPML file (multipart field ``file``); nested outlines become tags."""
-    if file.size and file.size > MAX_OPML_BYTES:
-        raise HttpError(400, f"the file is larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB")
-    try:
-        summary = services.import_opml(user=request.user, body=file.read(MAX_OPML_BYTES + 1))
-    except OPMLError as error:
-        raise HttpError(400, str(error)) from error
-    return ImportOut(followed=len(summary.followed), already_followed=len(summary.already_followed),
-                     failed=[ImportFailure(address=a, reason=r) for a, r in summary.failed])  # fmt: skip
-
-
 class PreviewPostOut(Schema):
     url: str
     title: str
@@ -187,7 +167,9 @@ class PreviewOut(Schema):
     title: str
     address: str = Field(description="what following would follow: a feed URL, an xmpp: URI or x:name")
     handle: str
-    avatar_url: str
+    avatar_url: str = Field(description="the account's picture where its server has it (remote; do not hot-link)")
+    avatar: str = Field(description="the account's picture or the site's favicon, served by Chorus; empty or 404 "
+                                    "if none")  # fmt: skip
     posts: list[PreviewPostOut]
     problem: str = Field(description="why no posts are shown, when they could not be read")
 
@@ -199,8 +181,10 @@ def follow_preview(request, address: str = Query(..., min_length=1, max_length=2
         result = preview(address=address)
     except (DiscoveryError, services.SubscriptionError, FollowBoxError) as error:
         raise HttpError(400, str(error)) from error
+    picture = avatars.picture_url_for(avatar_url=result.avatar_url, site_url=result.site_url or result.address)
+    avatar = f"{reverse('preview_avatar')}?{urlencode({'t': avatars.preview_token(picture)})}" if picture else ""
     return PreviewOut(kind=result.kind, title=result.title, address=result.address, handle=result.handle,
-                      avatar_url=result.avatar_url, problem=result.problem,
+                      avatar_url=result.avatar_url, avatar=avatar, problem=result.problem,
                       posts=[PreviewPostOut(**vars(post)) for post in result.posts])  # fmt: skip
 
 
@@ -225,10 +209,24 @@ def import_follow_list(request, file: File[UploadedFile]):
     The file is checked whole first (400 with the reason, nothing followed); then each account is looked up
     (WebFinger, the X API) and followed on its own. Progress arrives on ``/ws/stream/`` as ``import.progress``.
     """
+    return _start_import(request, file, kinds=None)
+
+
+@router.post("/opml", response={202: FollowImportOut})
+def import_opml(request, file: File[UploadedFile]):
+    """Import an OPML file (multipart ``file``): ``POST /follow-lists`` for OPML only; folders become tags.
+
+    Feeds are followed in the background (the scheduler fetches them afterwards); follow the progress with
+    ``GET /follow-lists/{id}`` or the ``import.progress`` events.
+    """
+    return _start_import(request, file, kinds=("opml",))
+
+
+def _start_import(request, file: UploadedFile, *, kinds: tuple[str, ...] | None):
     if file.size and file.size > MAX_LIST_BYTES:
         raise HttpError(400, f"the file is larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB")
     try:
-        job = imports.start_import(user=request.user, body=file.read(MAX_LIST_BYTES + 1))
+        job = imports.start_import(user=request.user, body=file.read(MAX_LIST_BYTES + 1), kinds=kinds)
     except FollowListError as error:
         raise HttpError(400, str(error)) from error
     return 202, imports.import_json(job)

@@ -7,15 +7,17 @@ imports run on the same pool (not inside the request that queued them).
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections
 
-from . import scheduler, tasks
+from . import imports, scheduler, tasks
 from .celery import app as celery_app
 from .models import FollowImport
 
 log = logging.getLogger(__name__)
+NOTIFY_EVERY = 60.0  # seconds between sweeps of due reply notifications (celery beat's schedule in production)
 
 
 _active = threading.Event()
@@ -32,6 +34,17 @@ def _run_import(import_id: int) -> None:
         tasks.run_follow_import(import_id)
     except Exception:
         log.exception("follow list import %s failed", import_id)
+    finally:
+        close_old_connections()
+
+
+def _run_notifications() -> None:
+    from replies.tasks import deliver_due_notifications
+
+    try:
+        deliver_due_notifications.delay()  # eager: runs here, in the pool; with a broker: on a worker
+    except Exception:
+        log.exception("sending due reply notifications failed")
     finally:
         close_old_connections()
 
@@ -53,6 +66,7 @@ class EmbeddedScheduler(threading.Thread):
         self._stop_event = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chorus-poll")
         self._running: set = set()
+        self._notified_at = 0.0
 
     def stop(self) -> None:
         _active.clear()
@@ -72,6 +86,9 @@ class EmbeddedScheduler(threading.Thread):
             self._stop_event.wait(self.interval)
 
     def tick(self) -> None:
+        if time.monotonic() - self._notified_at >= NOTIFY_EVERY:
+            self._notified_at = time.monotonic()
+            self._running.add(self._pool.submit(_run_notifications))
         if not celery_app.conf.task_always_eager:
             tasks.schedule_due_polls.delay()  # a broker is configured: workers do the polling
             return
@@ -79,6 +96,7 @@ class EmbeddedScheduler(threading.Thread):
         free = self.workers - len(self._running)
         if free <= 0:
             return
+        imports.recover_stale_imports()  # a serve killed mid-import left it running: queued again here
         # run_import claims an import (queued -> running) itself: one left over here is simply skipped there
         for import_id in FollowImport.objects.filter(status=FollowImport.Status.QUEUED).values_list("id", flat=True)[:free]:
             self._running.add(self._pool.submit(_run_import, import_id))

@@ -1,7 +1,8 @@
 """The follow box: what a person typed -> what Chorus follows. One place decides, in this order:
 
 - ``xmpp:`` URI -> XMPP node;
-- ``@user@host`` / ``acct:user@host`` -> fediverse account (WebFinger -> profile -> its feed);
+- ``@user@host`` / ``acct:user@host`` -> fediverse account (WebFinger -> profile -> its feed, and the XMPP
+  node WebFinger advertises, if any);
 - ``@name.domain``, ``*.bsky.social``, ``bsky.app/profile/...`` -> Bluesky profile feed;
 - ``@name``, ``x:name``, ``x.com/...`` or ``twitter.com/...`` URLs -> X account (X API);
 - ``name@host`` -> a Jabber ID's microblog (write ``@name@host`` for a fediverse account);
@@ -35,6 +36,7 @@ class AccountFeed(DiscoveredFeed):
 
     handle: str = ""
     avatar_url: str = ""
+    xmpp_uri: str = ""  # the XMPP node the account advertises (WebFinger): followed too, push first
 
 
 class Kind(StrEnum):
@@ -90,7 +92,8 @@ def resolve(text: str) -> XmppNode | x.XUser | DiscoveredFeed:
             account = fediverse.parse_account(typed.text)
             profile = fediverse.lookup(account)
             feed = fediverse.account_feed(account, profile=profile)
-            return AccountFeed(url=feed.url, title=feed.title, handle=account.handle, avatar_url=profile.avatar)
+            return AccountFeed(url=feed.url, title=feed.title, handle=account.handle, avatar_url=profile.avatar,
+                               xmpp_uri=profile.xmpp_uri)  # fmt: skip
         if typed.kind == Kind.BLUESKY:
             handle = bluesky.parse_bluesky_address(typed.text)
             feed = discover_feed(bluesky.feed_url(handle))

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from replies.matching import match_new_posts
 from timelines.delivery import announce_new_posts, announce_retracted_posts, deliver_posts, withdraw_posts
+from tracks.matching import track_new_posts
 
 from .entry import Entry
 from .models import Post, Source
@@ -79,23 +81,28 @@ def _published(entry: Entry, *, fetched_at: datetime, position: int) -> datetime
 
 
 def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes: list[str]) -> list[dict | None]:
-    """The stored post each entry is, matched by key, then (for GUIDs that change) by unique link or content."""
+    """The stored post each entry is, matched by key, then (for GUIDs that change) by unique link or content.
+
+    One query fetches the candidates of all three ways (a new entry would otherwise cost two or three)."""
     columns = ("id", "guid", "url", "content_hash", "retracted_at", "updated")
-    by_guid = {row["guid"]: row for row in Post.objects.filter(source=source, guid__in=set(keys)).values(*columns)}
+    url_counts = Counter(e.url for e in entries if e.url)
+    urls = {e.url for e in entries if e.url and url_counts[e.url] == 1}
+    wanted = Q(guid__in=set(keys)) | Q(content_hash__in=set(hashes))
+    if urls:
+        wanted |= Q(url__in=urls)
+    rows = list(Post.objects.filter(wanted, source=source).values(*columns))
+    by_guid = {row["guid"]: row for row in rows}
     found: list[dict | None] = [by_guid.get(key) for key in keys]
     missing = [i for i, row in enumerate(found) if row is None]
     if not missing:
         return found
-    url_counts = Counter(e.url for e in entries if e.url)
-    urls = {entries[i].url for i in missing if entries[i].url and url_counts[entries[i].url] == 1}
-    by_url = {row["url"]: row for row in Post.objects.filter(source=source, url__in=urls).values(*columns)} if urls else {}
-    by_hash = {
-        row["content_hash"]: row
-        for row in Post.objects.filter(source=source, content_hash__in={hashes[i] for i in missing}).values(*columns)
-    }
+    missing_urls = {entries[i].url for i in missing if entries[i].url in urls}
+    by_url = {row["url"]: row for row in rows if row["url"] in missing_urls}
+    missing_hashes = {hashes[i] for i in missing}
+    by_hash = {row["content_hash"]: row for row in rows if row["content_hash"] in missing_hashes}
     claimed = {row["id"] for row in found if row}
     for i in missing:
-        row = by_url.get(entries[i].url) if entries[i].url in urls else None
+        row = by_url.get(entries[i].url) if entries[i].url in missing_urls else None
         row = row or by_hash.get(hashes[i])
         if row and row["id"] not in claimed:
             found[i] = row
@@ -163,7 +170,8 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
         result.updated = [post.id for post in to_update]
         deliver_posts(source_id=source.pk, post_ids=result.created)
         match_new_posts(posts=created)
-        announce_new_posts(source_id=source.pk, post_ids=result.created)
+        track_new_posts(posts=created)
+        announce_new_posts(source_id=source.pk, post_ids=result.created, posts=created)
     return result
 
 

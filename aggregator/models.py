@@ -170,6 +170,9 @@ class FollowImport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="a running import's worker renews this; "
+                                       "past it, the worker is taken for dead and the import is resumed")
+    restarts = models.PositiveSmallIntegerField(default=0, help_text="times it was resumed after its worker died")
 
     def __str__(self) -> str:
         return f"{self.kind} import of {self.user} ({self.status})"

@@ -23,7 +23,6 @@ from .ingest import StoreResult, store_entries
 from .models import Source, Subscription
 from .networks import x
 from .networks.rss import NotAFeed, parse
-from .networks.xmpp import NotAnXmppAddress, parse_xmpp_address
 from .xmlsafety import UnsafeXML
 
 log = logging.getLogger(__name__)
@@ -165,26 +164,13 @@ def _poll(source: Source) -> PollOutcome:
         source.title = feed.info.title[:500]
     source.site_url = feed.info.site_url[:2048] or source.site_url
     source.description = feed.info.description
-    _adopt_push_node(source, feed.info.xmpp_uri)
+    if not source.push_jid:  # a feed that names its XMPP node (Atom <link rel=alternate href=xmpp:...>)
+        push.adopt_push_node(source_id=source.pk, xmpp_uri=feed.info.xmpp_uri)
     if push_covered and stored.created:
         log.info("source %s: the safety-net poll found %d posts the pushes missed", source.pk, len(stored.created))
     _record_success(source, response, posts_per_day=scheduler.observed_posts_per_day(feed.entries, now=now), now=now,
                     push_covered=push_covered and not stored.created)  # fmt: skip
     return PollOutcome(status="stored", stored=stored)
-
-
-def _adopt_push_node(source: Source, xmpp_uri: str) -> None:
-    """A feed that names its XMPP node (an Atom ``<link rel="alternate" href="xmpp:...">``) gets pushes too."""
-    if not xmpp_uri or source.push_jid:
-        return
-    try:
-        node = parse_xmpp_address(xmpp_uri)
-    except NotAnXmppAddress:
-        return
-    # A conditional update: the listener owns the push state once it is set.
-    Source.objects.filter(pk=source.pk, push_jid="").update(
-        push_jid=node.jid, push_node=node.node, push_state=Source.PushState.PENDING
-    )
 
 
 def _cache_max_age(response: FetchResult) -> timedelta | None:

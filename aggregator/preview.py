@@ -34,7 +34,8 @@ class Preview:
     title: str
     address: str  # what Chorus would follow (feed URL, xmpp: URI, x:name)
     handle: str = ""
-    avatar_url: str = ""
+    avatar_url: str = ""  # the account's picture (remote: pages show ``avatars.preview_token`` of it instead)
+    site_url: str = ""  # the site the feed belongs to, where its favicon is
     posts: list[PreviewPost] = field(default_factory=list)
     problem: str = ""  # why no posts are shown, when none could be read
 
@@ -70,7 +71,7 @@ def preview(*, address: str) -> Preview:
     try:
         response = fetch(target.url)
         feed = parse(response.body, base_url=response.url, content_type=response.headers.get("content-type", ""))
-        result.posts = _posts(feed.entries)
+        result.posts, result.site_url = _posts(feed.entries), safe_url(feed.info.site_url)
     except (FetchError, NotAFeed, UnsafeXML) as error:
         result.problem = str(error)
     return result

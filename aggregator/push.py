@@ -17,6 +17,7 @@ from timelines.events import send_on_commit
 from timelines.serializers import source_status_json
 
 from .models import Source, Subscription
+from .networks.xmpp.address import NotAnXmppAddress, parse_xmpp_address
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,24 @@ def push_targets() -> list[PushTarget]:
     return [PushTarget(pk, jid, node, state, synced is None) for pk, jid, node, state, synced in rows]
 
 
+def adopt_push_node(*, source_id: int, xmpp_uri: str) -> bool:
+    """A polled source gets a push path: its feed or its account (WebFinger) advertises an XMPP node. The
+    listener subscribes to it, and once pushes arrive the feed is polled only as the safety net.
+
+    A bad address is ignored (the feed still works); a source that has a node keeps it (the listener owns the
+    push state once it is set). True when the node was adopted.
+    """
+    try:
+        node = parse_xmpp_address(xmpp_uri) if xmpp_uri else None
+    except NotAnXmppAddress:
+        node = None
+    if node is None:
+        return False
+    return bool(Source.objects.filter(pk=source_id, push_jid="").update(
+        push_jid=node.jid, push_node=node.node, push_state=Source.PushState.PENDING
+    ))  # fmt: skip
+
+
 def record_push_state(*, source_id: int, state: str, error: str = "") -> None:
     """Store the push state the listener saw; followers' pages hear of a change (``source.status``)."""
     changed = (
@@ -75,10 +94,10 @@ def request_history(*, source_id: int) -> None:
     Source.objects.filter(pk=source_id).update(history_synced_at=None)
 
 
-def record_push(*, source_id: int, when: datetime | None = None) -> None:
-    """Items arrived by push: the push path works (and the source is healthy)."""
-    when = when or timezone.now()
-    Source.objects.filter(pk=source_id).update(last_push_at=when, last_success_at=when)
+def push_recorded(*, when: datetime) -> dict:
+    """Items arrived by push at ``when``: the Source fields that say the push path works (and the source is
+    healthy), for the caller's UPDATE of the row."""
+    return {"last_push_at": when, "last_success_at": when}
 
 
 def _announce(source_id: int) -> None:

@@ -72,6 +72,9 @@ def _cleaner_for(base_url: str) -> nh3.Cleaner:
 
 _cleaners: dict[str, nh3.Cleaner] = {}
 _text_cleaner = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, attributes={})
+# Where a block ends or a line breaks, the words on either side are separate words in the plain text
+# ("<p>#python</p><p>next</p>" is "#python next", not "#pythonnext": tracks, word mutes and mentions read it).
+_BLOCK_BOUNDARY = re.compile(r"<(?:br|hr|/p|/div|/li|/h[1-6]|/blockquote|/pre|/tr|/td|/th|/dd|/dt)\b", re.IGNORECASE)
 
 
 def clean_html(fragment: str, *, base_url: str = "") -> str:
@@ -92,4 +95,4 @@ def html_to_text(fragment: str) -> str:
         return ""
     if "<" not in fragment and "&" not in fragment:
         return " ".join(fragment.split())
-    return " ".join(html.unescape(_text_cleaner.clean(fragment)).split())
+    return " ".join(html.unescape(_text_cleaner.clean(_BLOCK_BOUNDARY.sub(r" \g<0>", fragment))).split())

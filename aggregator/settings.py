@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "timelines",
     "replies",
+    "tracks",
 ]
 
 MIDDLEWARE = [
@@ -129,11 +130,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_DB_REUSE_MAX = 1000  # Celery's fixup closes connections every 1,000 tasks only (see aggregator/celery.py)
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "schedule-due-polls": {"task": "aggregator.tasks.schedule_due_polls", "schedule": 15.0},
+    "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
+    "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
 }
 
 # --- Accounts -------------------------------------------------------------------------------------------
@@ -236,6 +240,8 @@ CHORUS_WEBFINGER_SCHEME = env_str("CHORUS_WEBFINGER_SCHEME", "https")
 if CHORUS_WEBFINGER_SCHEME not in ("https", "http"):
     raise SettingError(f"CHORUS_WEBFINGER_SCHEME must be https or http, got {CHORUS_WEBFINGER_SCHEME!r}")
 CHORUS_BLUESKY_BASE = env_str("CHORUS_BLUESKY_BASE", "https://bsky.app")
+# The hub's public address (https://chorus.example), for links in notifications sent outside the web pages.
+CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

@@ -1,7 +1,7 @@
 """Following and unfollowing: the write paths for a person's follow list."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -10,15 +10,14 @@ from django.utils import timezone
 from timelines.delivery import backfill, withdraw
 from timelines.services import send_unread_counts_on_commit
 
-from . import follow_box, scheduler
+from . import follow_box, push, scheduler
 from .fetch import normalize_url
 from .models import Source, Subscription, SubscriptionTag
 from .networks import x
 from .networks.xmpp import XmppNode
-from .opml import OPMLFeed, read_opml, write_opml
+from .opml import OPMLFeed, write_opml
 
 MAX_TAGS = 20
-OPML_BATCH = 500  # feeds followed per batch of queries
 MAX_TAG_LENGTH = 100
 
 
@@ -133,6 +132,8 @@ def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -
             account = target if isinstance(target, follow_box.AccountFeed) else None
             source, _ = source_for_feed_url(target.url, title=target.title, handle=account.handle if account else "",
                                             avatar_url=account.avatar_url if account else "")  # fmt: skip
+            if account and account.xmpp_uri and not source.push_jid:  # the listener subscribes; polls: safety net
+                push.adopt_push_node(source_id=source.pk, xmpp_uri=account.xmpp_uri)
         subscription, created = Subscription.objects.get_or_create(user=user, source=source)
         for name in tag_names:
             SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
@@ -145,32 +146,6 @@ def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -
             # robust: if the broker is unreachable the scheduler still finds the source due now
             transaction.on_commit(lambda: request_refresh(source_id=source.pk), robust=True)
     return subscription, created
-
-
-@dataclass
-class ImportSummary:
-    followed: list[str] = field(default_factory=list)
-    already_followed: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (address, reason)
-
-
-def import_opml(*, user: AbstractBaseUser, body: bytes) -> ImportSummary:
-    """Follow every feed of an OPML file (nested outlines become tags), all or nothing.
-
-    The whole file is read and checked before anything is stored; new sources are due at once and the
-    scheduler fetches them. Raises ``OPMLError`` with a message for the person.
-    """
-    document = read_opml(body)
-    summary = ImportSummary(failed=list(document.rejected))
-    with transaction.atomic():
-        for start in range(0, len(document.feeds), OPML_BATCH):
-            batch = document.feeds[start:start + OPML_BATCH]
-            for feed, created in zip(batch, follow_opml_feeds(user=user, feeds=batch), strict=True):
-                (summary.followed if created else summary.already_followed).append(feed.url)
-        if summary.followed:
-            send_unread_counts_on_commit(user=user)
-        make_followed_sources_due(user=user)
-    return summary
 
 
 def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[bool]:
@@ -192,7 +167,11 @@ def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[
     sources = [moved.get(address) or by_address[address] for address in addresses]
     followed = set(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", flat=True))
     new_ids = {source.pk for source in sources} - followed
-    Subscription.objects.bulk_create([Subscription(user=user, source_id=pk) for pk in new_ids], ignore_conflicts=True)
+    names = {}  # the person's own name for a feed someone else named otherwise: kept on the subscription
+    for source, feed in zip(sources, feeds, strict=True):
+        names.setdefault(source.pk, feed.title if feed.title not in ("", source.title) else "")
+    Subscription.objects.bulk_create([Subscription(user=user, source_id=pk, title=names[pk]) for pk in new_ids],
+                                     ignore_conflicts=True)  # fmt: skip
     subscription_ids = dict(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", "id"))
     SubscriptionTag.objects.bulk_create([
         SubscriptionTag(subscription_id=subscription_ids[source.pk], name=name)
@@ -215,14 +194,14 @@ def make_followed_sources_due(*, user: AbstractBaseUser) -> None:
     ).update(next_poll_at=timezone.now())
 
 
-def export_opml(*, user: AbstractBaseUser) -> bytes:
-    """The person's follow list as OPML 2.0; tags become outlines. Round-trips through ``import_opml``."""
+def export_opml(*, user: AbstractBaseUser, now: datetime | None = None) -> bytes:
+    """The person's follow list as OPML 2.0 (``now``: its dateCreated); tags become outlines. Importing it
+    (``imports.start_import``) gives the same follow list back, which exports to the same document."""
     subscriptions = Subscription.objects.filter(user=user).select_related("source").prefetch_related("tags")
-    feeds = [
-        OPMLFeed(url=s.source.url, title=s.display_title, tags=sorted(t.name for t in s.tags.all()))
-        for s in subscriptions.order_by("source__title", "id")
-    ]
-    return write_opml(title=f"{user.get_username()}'s subscriptions in Chorus", feeds=feeds)
+    feeds = [OPMLFeed(url=s.source.url, title=s.display_title, tags=[t.name for t in s.tags.all()],
+                      site_url=s.source.site_url) for s in subscriptions]  # fmt: skip
+    return write_opml(title=f"{user.get_username()}'s subscriptions in Chorus", feeds=feeds,
+                      created=now or timezone.now())  # fmt: skip
 
 
 def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import imports, polling, scheduler
+from .networks.xmpp import outbox as xmpp_outbox
 from .networks.xmpp import store as xmpp_store
 
 
@@ -21,9 +22,12 @@ def poll_source(source_id: int) -> str:
 
 
 @shared_task(name="aggregator.tasks.store_xmpp_items")
-def store_xmpp_items(source_id: int, items: list[list[str]], pushed: bool = True) -> int:
-    """Items of a PubSub node, as ``[item id, payload XML, publisher JID]``; returns how many posts are new."""
-    result = xmpp_store.store_items(source_id=source_id, items=[tuple(item) for item in items], pushed=pushed)
+def store_xmpp_items(source_id: int, items: list[list[str]], pushed: bool = True, notify: str = "") -> int:
+    """Items of a PubSub node, as ``[item id, payload XML, publisher JID]``; returns how many posts are new.
+    ``notify``: the listener's channel, told as soon as the items are committed (or nothing will be)."""
+    with xmpp_outbox.answering(notify, source_id=source_id) as on_commit:
+        result = xmpp_store.store_items(source_id=source_id, items=[tuple(item) for item in items], pushed=pushed,
+                                        on_commit=on_commit)  # fmt: skip
     return len(result.created) if result else 0
 
 
@@ -32,8 +36,15 @@ def retract_xmpp_items(source_id: int, item_ids: list[str]) -> int:
     return len(xmpp_store.retract_items(source_id=source_id, item_ids=item_ids))
 
 
-@shared_task(name="aggregator.tasks.run_follow_import")
+@shared_task(name="aggregator.tasks.run_follow_import", soft_time_limit=300, time_limit=360)
 def run_follow_import(import_id: int) -> str:
-    """A follow list import (OPML, Mastodon CSV, X following.js): progress is sent live to the importer."""
+    """A slice of a follow list import (OPML, Mastodon CSV, X following.js); it queues the next slice itself.
+    Limits: a slice is ``imports.SLICE_SECONDS`` plus one account's lookup (several fetch deadlines)."""
     job = imports.run_import(import_id=import_id)
     return job.status if job else "not queued"
+
+
+@shared_task(name="aggregator.tasks.recover_stale_imports")
+def recover_stale_imports() -> int:
+    """Imports whose worker died: resumed, or failed with the reason; returns how many were resumed."""
+    return len(imports.recover_stale_imports())

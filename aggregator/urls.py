@@ -9,11 +9,12 @@ from .api import api
 urlpatterns = [
     path("", include("timelines.urls")),
     path("", include("replies.urls")),
+    path("", include("tracks.urls")),
     path("follow/", views.follow, name="follow"),
+    path("follow/preview-avatar", views.preview_avatar, name="preview_avatar"),
     path("subscriptions/", views.subscription_list, name="subscriptions"),
     path("subscriptions/<int:subscription_id>/tags/", views.subscription_tags, name="subscription_tags"),
     path("subscriptions/<int:subscription_id>/unfollow/", views.unfollow, name="unfollow"),
-    path("subscriptions/import/", views.opml_import, name="opml_import"),
     path("subscriptions/export.opml", views.opml_export, name="opml_export"),
     path("subscriptions/import-list/", views.follow_list_import, name="follow_list_import"),
     path("subscriptions/imports/<int:import_id>/", views.follow_list_import_status, name="follow_list_import_status"),

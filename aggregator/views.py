@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,8 +16,6 @@ from .fetch import FetchError
 from .follow_lists import MAX_IMPORT_BYTES, FollowListError
 from .models import FollowImport, Source, Subscription
 from .networks.rss.discover import DiscoveryError
-from .opml import MAX_BYTES as MAX_OPML_BYTES
-from .opml import OPMLError
 
 
 def _tags_from(text: str) -> list[str]:
@@ -92,25 +91,6 @@ def refresh(request, source_id: int):
 
 
 @login_required
-@require_POST
-def opml_import(request):
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose an OPML file to import.")
-        return redirect("subscriptions")
-    try:
-        summary = services.import_opml(user=request.user, body=upload.read(MAX_OPML_BYTES + 1))
-    except OPMLError as error:
-        messages.error(request, f"Nothing was imported: {error}")
-        return redirect("subscriptions")
-    messages.success(request, f"Imported: {len(summary.followed)} followed, {len(summary.already_followed)} already "
-                              f"followed, {len(summary.failed)} failed.")  # fmt: skip
-    for address, reason in summary.failed[:20]:
-        messages.warning(request, f"{address}: {reason}")
-    return redirect("subscriptions")
-
-
-@login_required
 def opml_export(request):
     response = HttpResponse(services.export_opml(user=request.user), content_type="text/x-opml; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="chorus-subscriptions.opml"'
@@ -144,7 +124,20 @@ def follow_list_import_status(request, import_id: int):
 def source_avatar(request, source_id: int):
     """The source's picture, served from here (fetched and checked by ``avatars``); followers only."""
     source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
-    picture = avatars.avatar_for(source)
+    return _picture_response(avatars.avatar_for(source))
+
+
+@login_required
+def preview_avatar(request):
+    """The picture of an account a follow preview shows (``?t=``: the preview's signed token for its URL)."""
+    try:
+        url = avatars.preview_url(request.GET.get("t", ""))
+    except signing.BadSignature:
+        return HttpResponse(status=404)
+    return _picture_response(avatars.picture_at(url))
+
+
+def _picture_response(picture: avatars.Avatar | None) -> HttpResponse:
     if picture is None:
         return HttpResponse(status=404)
     response = HttpResponse(picture.body, content_type=picture.content_type)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Block, Identity
+from .models import Block, Identity, Notification, NotificationSettings
 
 
 @admin.register(Identity)
@@ -16,3 +16,16 @@ class IdentityAdmin(admin.ModelAdmin):
 class BlockAdmin(admin.ModelAdmin):
     list_display = ("user", "kind", "value", "created_at")
     list_filter = ("kind",)
+
+
+@admin.register(NotificationSettings)
+class NotificationSettingsAdmin(admin.ModelAdmin):
+    list_display = ("user", "method", "time_zone", "quiet_start", "quiet_end", "digest_hour", "last_digest_at")
+    list_filter = ("method",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("user", "post", "reason", "created_at", "claimed_at", "sent_at", "outcome")
+    list_filter = ("outcome",)
+    raw_id_fields = ("post",)

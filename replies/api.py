@@ -1,23 +1,19 @@
-"""API: replies (``/replies``), identities (``/identities``) and blocks (``/blocks``)."""
+"""API: replies (``/replies``), identities (``/identities``), blocks (``/blocks``) and how new replies are
+told (``/notifications``)."""
 
-from datetime import datetime
+from datetime import datetime, time
 
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from timelines.api import MarkReadIn, PageFilters
 from timelines.serializers import post_json
 
-from . import blocks, identities, selectors, services
+from . import blocks, identities, notification_settings, selectors, services, verification
+from .models import Identity
 
 router = Router(tags=["replies"])
-
-
-class RepliesFilters(Schema):
-    limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
-    before: str | None = Field(None, max_length=64, description="the `next` cursor of the previous page")
-    after: str | None = Field(None, max_length=64, description="catch up: newer than this cursor, oldest first")
-    unread: bool = False
 
 
 class RepliesOut(Schema):
@@ -25,12 +21,6 @@ class RepliesOut(Schema):
                                           "`answers`: the post it answers when Chorus has it, else null")
     next: str | None
     unread: int
-
-
-class ReadIn(Schema):
-    post_ids: list[int] = Field(default_factory=list, max_length=services.MAX_IDS)
-    read: bool = True
-    all: bool = False
 
 
 class IdentityIn(Schema):
@@ -45,6 +35,24 @@ class IdentityOut(Schema):
     verified: bool
     verified_at: datetime | None
     last_check_error: str
+    code_sent_at: datetime | None = Field(description="XMPP: when the hub last sent a code to the address")
+
+
+class VerifyIn(Schema):
+    code: str = Field("", max_length=64, description="XMPP: the code the hub sent to the address")
+
+
+class NotificationSettingsIn(Schema):
+    method: str = Field(..., description="none, xmpp (chat message to a verified JID), email, digest (daily)")
+    time_zone: str = Field("UTC", max_length=64, description="IANA name, e.g. Europe/Paris")
+    quiet_start: time | None = Field(None, description="local time; nothing is sent until quiet_end")
+    quiet_end: time | None = None
+    digest_hour: int = Field(8, ge=0, le=23, description="local hour of the daily digest")
+    xmpp_jid: str = Field("", max_length=2048, description="one of your verified JIDs; blank: the first one")
+
+
+class NotificationSettingsOut(NotificationSettingsIn):
+    last_digest_at: datetime | None
 
 
 class BlockIn(Schema):
@@ -66,7 +74,7 @@ def reply_json(reply, answered: dict) -> dict:
 
 
 @router.get("/replies", response=RepliesOut)
-def replies(request, filters: Query[RepliesFilters]):
+def replies(request, filters: Query[PageFilters]):
     page = selectors.replies_for(user=request.user, before=filters.before, after=filters.after, limit=filters.limit,
                                  unread_only=filters.unread)  # fmt: skip
     return {"items": [reply_json(r, page.answered) for r in page.replies], "next": page.next_cursor,
@@ -74,7 +82,7 @@ def replies(request, filters: Query[RepliesFilters]):
 
 
 @router.post("/replies/read")
-def replies_read(request, payload: ReadIn):
+def replies_read(request, payload: MarkReadIn):
     if payload.all:
         return {"updated": services.mark_all_replies_read(user=request.user)}
     return {"updated": services.mark_replies_read(user=request.user, post_ids=payload.post_ids, read=payload.read)}
@@ -94,15 +102,36 @@ def identity_add(request, payload: IdentityIn):
 
 
 @router.post("/identities/{identity_id}/verify", response=IdentityOut)
-def identity_verify(request, identity_id: int):
-    identity = next((i for i in identities.identities_for(user=request.user) if i.pk == identity_id), None)
-    if identity is None:
-        raise HttpError(404, "no such identity")
-    profile_url = request.build_absolute_uri(reverse("profile", args=[request.user.get_username()]))
+def identity_verify(request, identity_id: int, payload: VerifyIn | None = None):
+    """Check the handle now (URL, fediverse, Bluesky), or confirm an XMPP address with the code it was sent."""
+    identity = _own_identity(request, identity_id)
     try:
-        identities.verify_url_identity(identity=identity, profile_url=profile_url)
+        if identity.kind == Identity.Kind.XMPP:
+            verification.confirm_xmpp_code(identity=identity, code=payload.code if payload else "")
+        else:
+            profile_url = request.build_absolute_uri(reverse("profile", args=[request.user.get_username()]))
+            verification.verify_identity(identity=identity, profile_url=profile_url)
     except identities.IdentityError as error:
         raise HttpError(400, str(error)) from error
+    identity.refresh_from_db()
+    return identity
+
+
+@router.post("/identities/{identity_id}/code", response={202: IdentityOut})
+def identity_send_code(request, identity_id: int):
+    """XMPP: the hub's account sends a code to the address; post it to ``/verify``."""
+    identity = _own_identity(request, identity_id)
+    try:
+        verification.request_xmpp_code(identity=identity)
+    except identities.IdentityError as error:
+        raise HttpError(400, str(error)) from error
+    return 202, identity
+
+
+def _own_identity(request, identity_id: int) -> Identity:
+    identity = Identity.objects.filter(user=request.user, pk=identity_id).first()
+    if identity is None:
+        raise HttpError(404, "no such identity")
     return identity
 
 
@@ -131,3 +160,16 @@ def block_remove(request, block_id: int):
     if not blocks.block_delete(user=request.user, block_id=block_id):
         raise HttpError(404, "no such block")
     return 204, None
+
+
+@router.get("/notifications", response=NotificationSettingsOut)
+def notifications_get(request):
+    return notification_settings.notification_settings_for(user=request.user)
+
+
+@router.put("/notifications", response=NotificationSettingsOut)
+def notifications_put(request, payload: NotificationSettingsIn):
+    try:
+        return notification_settings.notification_settings_update(user=request.user, **payload.dict())
+    except notification_settings.NotificationSettingsError as error:
+        raise HttpError(400, str(error)) from error

@@ -5,7 +5,8 @@ is batched: one query resolves every extracted handle against verified identitie
 afterwards, never a loop over identities), at most one finds whose posts replies answer (``KnownPost``), and
 two bulk inserts store the replies and the posts written under verified identities. Rows are made whatever
 the person blocked (blocks apply when reading, so an undone block brings them back); the live event is not
-sent to a person who blocked the post.
+sent to a person who blocked the post. People who want notifications get them queued in the same
+transaction (``notifications.queue_notifications``: one more query, two when someone wants them).
 """
 
 import hashlib
@@ -18,16 +19,15 @@ from django.db import transaction
 from aggregator.models import Post
 from timelines import events
 from timelines.cursor import encode_cursor
-from timelines.serializers import post_json
+from timelines.delivery import post_event_json
 
 from .blocks import blocks_of
 from .mentions import Mention, author_mentions, extract_mentions
 from .models import Identity, KnownPost, Reply
+from .notifications import queue_notifications
 
 MAX_URL_ANCESTORS = 8
 _ACCOUNT_KINDS = {"x", "fediverse", "bluesky", "xmpp"}
-_POST_COLUMNS = ("id", "source_id", "guid", "url", "title", "text", "content_html", "in_reply_to", "published",
-                 "author_handle", "author_uri")  # fmt: skip
 
 
 def match_posts(*, post_ids: Sequence[int]) -> int:
@@ -35,8 +35,9 @@ def match_posts(*, post_ids: Sequence[int]) -> int:
     Returns the number of (person, post) pairs found."""
     if not post_ids:
         return 0
+    # whole rows, with the source: the reply.new events are built from these objects after the commit
     return match_new_posts(posts=list(Post.objects.filter(pk__in=list(post_ids), retracted_at__isnull=True)
-                                      .only(*_POST_COLUMNS)))  # fmt: skip
+                                      .select_related("source")))  # fmt: skip
 
 
 def match_new_posts(*, posts: Sequence[Post]) -> int:
@@ -63,22 +64,24 @@ def match_new_posts(*, posts: Sequence[Post]) -> int:
     ], ignore_conflicts=True)  # fmt: skip
     _remember_known_posts(posts, writers)
     if found:
+        queue_notifications(found=found)
         pairs = sorted(found.items(), key=lambda item: (published[item[0][1]], item[0][1]))
-        transaction.on_commit(lambda: announce_replies(pairs=pairs), robust=True)
+        replied = {post_id for _, post_id in found}
+        by_id = {post.pk: post for post in posts if post.pk in replied}
+        transaction.on_commit(lambda: announce_replies(pairs=pairs, posts=by_id), robust=True)
     return len(found)
 
 
-def announce_replies(*, pairs: list[tuple[tuple[int, int], str]]) -> None:
-    """Send ``reply.new`` (oldest first) to each person, except for posts they blocked. Best effort."""
-    posts = Post.objects.filter(pk__in={post_id for (_, post_id), _ in pairs}, retracted_at__isnull=True)
-    by_id = {post.pk: post for post in posts.select_related("source")}
+def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[int, Post]) -> None:
+    """Send ``reply.new`` (oldest first) to each person, except for posts they blocked. Best effort. ``posts``
+    are the posts as matching read them (with their source): the event needs no query to read them."""
     blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
     batch = []
     for (user_id, post_id), reason in pairs:
-        post = by_id.get(post_id)
+        post = posts.get(post_id)
         if post is None or (user_id in blocks and blocks[user_id].hides(post)):
             continue
-        event = {"type": "reply.new", "reason": reason, "post": post_json(post),
+        event = {"type": "reply.new", "reason": reason, "post": post_event_json(post),
                  "cursor": encode_cursor(post.published, post.pk)}  # fmt: skip
         batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
     events.publish(batch)

@@ -7,6 +7,9 @@
 - ``KnownPost``: the link and GUID of every stored post written under a verified identity, hashed and indexed,
   so a reply (``in_reply_to``) is matched to the person it answers without searching all posts.
 - ``Block``: an author, a source or a word the person never wants to see again (until they undo it).
+- ``NotificationSettings``: how a person wants to hear of new replies (XMPP, email now or as a digest, none) and
+  their quiet hours; ``Notification``: one row per reply to tell, made with the reply, whose ``sent_at`` is the
+  marker that it was handled (sent, or dropped because blocked/retracted/turned off): never told twice.
 """
 
 from django.conf import settings
@@ -29,6 +32,10 @@ class Identity(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     last_check_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # XMPP: a code sent to the JID by the hub's account, entered back by the person (only its hash is kept)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -88,3 +95,46 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class NotificationSettings(models.Model):
+    class Method(models.TextChoices):
+        NONE = "none", "no notifications"
+        XMPP = "xmpp", "an XMPP chat message to my verified address"
+        EMAIL = "email", "an email for each new reply"
+        DIGEST = "digest", "a daily email digest"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="notification_settings")  # fmt: skip
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.NONE)
+    xmpp_jid = models.CharField(max_length=2048, blank=True, help_text="one of the person's verified JIDs; "
+                                                                        "blank: the first verified one")  # fmt: skip
+    time_zone = models.CharField(max_length=64, default="UTC")
+    quiet_start = models.TimeField(null=True, blank=True, help_text="local time; held until quiet_end")
+    quiet_end = models.TimeField(null=True, blank=True)
+    digest_hour = models.PositiveSmallIntegerField(default=8, help_text="local hour the daily digest leaves")
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Notification(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "", "not yet"
+        SENT = "sent", "sent"
+        BLOCKED = "blocked", "not sent: blocked"
+        RETRACTED = "retracted", "not sent: the post is gone"
+        OFF = "off", "not sent: turned off, or no address"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=8, choices=Reply.Reason.choices, default=Reply.Reason.MENTION)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="a sender is on it (a lease)")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="handled: never sent again")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True, default=Outcome.PENDING)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="one_notification_per_reply")]
+        indexes = [models.Index(fields=["user", "created_at"], name="notification_pending_idx",
+                                condition=Q(sent_at__isnull=True))]  # fmt: skip

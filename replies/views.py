@@ -1,4 +1,5 @@
-"""Pages: the replies view, the person's identities, their blocks, and the public profile rel="me" points to."""
+"""Pages: the replies view, the person's identities, their blocks, notification settings, and the public profile
+rel="me" points to."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -11,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from timelines.cursor import BadCursor
 
-from . import blocks, identities, selectors, services
+from . import blocks, identities, notification_settings, selectors, services, verification
+from .forms import NotificationSettingsForm
 from .models import Identity
 
 PAGE_SIZE = 30
@@ -60,14 +62,46 @@ def identity_list(request):
 @login_required
 @require_POST
 def identity_verify(request, identity_id: int):
+    """Check a handle now, or (XMPP) confirm it with the code the hub sent to it."""
     identity = get_object_or_404(Identity, user=request.user, pk=identity_id)
     try:
-        ok = identities.verify_url_identity(identity=identity, profile_url=_profile_url(request))
+        if identity.kind == Identity.Kind.XMPP:
+            ok = verification.confirm_xmpp_code(identity=identity, code=request.POST.get("code", ""))
+        else:
+            ok = verification.verify_identity(identity=identity, profile_url=_profile_url(request))
     except identities.IdentityError as error:
         messages.error(request, str(error))
     else:
         (messages.success if ok else messages.error)(request, "Verified." if ok else identity.last_check_error)
     return redirect("identities")
+
+
+@login_required
+@require_POST
+def identity_send_code(request, identity_id: int):
+    identity = get_object_or_404(Identity, user=request.user, pk=identity_id)
+    try:
+        verification.request_xmpp_code(identity=identity)
+    except identities.IdentityError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The hub is sending a code to {identity.value}; enter it below.")
+    return redirect("identities")
+
+
+@login_required
+def notification_settings_page(request):
+    prefs = notification_settings.notification_settings_for(user=request.user)
+    form = NotificationSettingsForm(request.POST or None, user=request.user, instance=prefs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            notification_settings.notification_settings_update(user=request.user, **form.cleaned_data)
+        except notification_settings.NotificationSettingsError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Saved.")
+            return redirect("notification_settings")
+    return render(request, "replies/notifications.html", {"form": form})
 
 
 @login_required

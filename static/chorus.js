@@ -1,4 +1,5 @@
-// Keyboard shortcuts like Google Reader: j/k move, o opens, m toggles read. The page works without this file.
+// Keyboard shortcuts like Google Reader: j/k move, o opens, m toggles read; pictures that failed to load are
+// removed. The page works without this file.
 (function () {
   "use strict";
   const posts = () => Array.from(document.querySelectorAll("article.post"));
@@ -11,6 +12,11 @@
     list.forEach((post, i) => post.classList.toggle("selected", i === current));
     list[current].scrollIntoView({ block: "start", behavior: "smooth" });
   }
+
+  // A source without a usable picture answers 404: no broken-image boxes (those failed before this ran, too).
+  const dropBroken = (img) => img.matches("img.avatar") && img.remove();
+  document.addEventListener("error", (event) => { if (event.target instanceof HTMLImageElement) dropBroken(event.target); }, true);
+  document.querySelectorAll("img.avatar").forEach((img) => { if (img.complete && !img.naturalWidth) dropBroken(img); });
 
   document.addEventListener("keydown", (event) => {
     const target = event.target;

@@ -45,6 +45,10 @@
     const article = el("article", { class: "post unread", id: `post-${post.id}`, "data-post-id": post.id, "data-url": post.url || "",
       "data-author": (post.author.handle || "").toLowerCase(), "data-author-uri": (post.author.uri || "").toLowerCase(), "data-source": post.source.id });
     const header = el("header");
+    // the picture Chorus serves for the source (a path on this origin): never a remote URL in the page
+    if (post.source.avatar && post.source.avatar.startsWith("/") && !post.source.avatar.startsWith("//")) {
+      header.append(el("img", { class: "avatar", src: post.source.avatar, alt: "", width: "24", height: "24", loading: "lazy" }));
+    }
     header.append(el("a", { class: "source", href: `?source=${post.source.id}` }, post.source.title));
     if (post.author && post.author.name) header.append(el("span", { class: "author" }, post.author.name));
     header.append(el("time", { datetime: post.published }, new Date(post.published).toLocaleString()));

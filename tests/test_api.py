@@ -82,7 +82,8 @@ def test_a_post_has_the_documented_shape(api, alice):
     followed_source(alice, "carol", 1)
     post = api("get", "/timeline").json()["items"][0]
     assert {"id", "url", "source", "author", "content_html", "text", "published", "in_reply_to"} <= post.keys()
-    assert post["source"] == {"id": post["source"]["id"], "kind": "rss", "title": "carol"}
+    source_id = post["source"]["id"]
+    assert post["source"] == {"id": source_id, "kind": "rss", "title": "carol", "avatar": f"/sources/{source_id}/avatar"}
     assert set(post["author"]) == {"name", "handle", "uri"}
     assert post["text"] == "carol 0"
 

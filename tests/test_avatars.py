@@ -8,6 +8,9 @@ from django.core.cache import cache
 
 from aggregator.avatars import sniff
 from aggregator.models import Source, Subscription
+from aggregator.subscriptions import subscribe
+
+from .feeds import RSS, rss
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +76,41 @@ def test_pictures_are_for_followers_and_never_fetched_from_inside_the_network(cl
     client.force_login(alice)
     assert client.get(f"/sources/{source.pk}/avatar").status_code == 404  # HOSTILE.md 1
     assert httpserver.log == []
+
+
+def test_a_javascript_avatar_is_never_used_and_the_sites_favicon_shows_instead(client, alice, httpserver):
+    httpserver.expect_request("/favicon.ico").respond_with_data(PNG, content_type="image/png")
+    source = followed(alice, address=httpserver.url_for("/feed.xml"), url=httpserver.url_for("/feed.xml"),
+                      avatar_url="jav&#x09;ascript:alert(1)")  # fmt: skip
+    xmpp = followed(alice, kind=Source.Kind.XMPP, address="xmpp:bob@xmpp.example", url="xmpp:bob@xmpp.example",
+                    avatar_url="javascript:alert(1)")  # fmt: skip
+    client.force_login(alice)
+    assert client.get(f"/sources/{source.pk}/avatar").content == PNG  # HOSTILE.md 18
+    assert client.get(f"/sources/{xmpp.pk}/avatar").status_code == 404
+
+
+def test_the_sources_of_one_site_share_its_cached_favicon(client, alice, httpserver):
+    httpserver.expect_request("/favicon.ico").respond_with_data(PNG, content_type="image/png")
+    sources = [followed(alice, address=httpserver.url_for(path), url=httpserver.url_for(path))
+               for path in ("/news.xml", "/comments.xml")]  # fmt: skip
+    client.force_login(alice)
+    assert [client.get(f"/sources/{s.pk}/avatar").content for s in sources] == [PNG, PNG]
+    assert len(httpserver.log) == 1
+
+
+def test_the_timeline_shows_each_sources_picture_from_chorus_in_the_sidebar_and_on_posts(client, alice, httpserver,
+                                                                                        committed):  # fmt: skip
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss(("1", "first"), ("2", "second"), title="Carol"), content_type=RSS)
+    httpserver.expect_request("/favicon.ico").respond_with_data(PNG, content_type="image/png")
+    with committed():
+        source = subscribe(user=alice, address=httpserver.url_for("/feed.xml")).source
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    picture = f'<img class="avatar" src="/sources/{source.pk}/avatar"'
+    assert page.count(picture) == 3  # the sidebar's source and its two posts
+    assert "favicon.ico" not in page and f"127.0.0.1:{httpserver.port}/favicon" not in page  # never hot-linked
+
+    post = client.get("/api/v1/timeline").json()["items"][0]  # the shape live.js renders, and the stream sends
+    assert post["source"]["avatar"] == f"/sources/{source.pk}/avatar"
+    assert client.get(post["source"]["avatar"]).content == PNG

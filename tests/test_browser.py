@@ -73,6 +73,17 @@ def hub(tmp_path, httpserver):
     print(stop(state["server"])[-3000:])
 
 
+def serve_with_alice(tmp_path, **environment: str):
+    """The embedded hub, migrated, with alice (``PASSWORD``) following nothing; ``environment``: more settings.
+    Returns (base url, the server process, its environment)."""
+    env = {**embedded_env(tmp_path), **environment}
+    manage("migrate", "--noinput", env=env)
+    manage("shell", "-c", "from django.contrib.auth.models import User;"
+           f"User.objects.create_user('alice', 'alice@example.org', '{PASSWORD}')", env=env)  # fmt: skip
+    port = free_port()
+    return f"http://127.0.0.1:{port}", start_serve(port=port, env=env), env
+
+
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
@@ -83,8 +94,10 @@ def browser():
         chromium.close()
 
 
-def log_in(browser, base: str):
-    context = browser.new_context()
+def log_in(browser, base: str, **context_options):
+    """A new browser context (``context_options``: Playwright's, e.g. ``java_script_enabled=False``) where alice
+    is logged in and on her timeline."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     page.goto(base + "/accounts/login/")
     page.fill("input[name=login]", "alice")

@@ -9,8 +9,8 @@ from werkzeug import Request, Response
 
 from . import test_browser
 from .fediverse_server import MASTODON_RSS
-from .processes import embedded_env, free_port, manage, start_serve, stop
-from .test_browser import PASSWORD, _require_chromium, log_in
+from .processes import stop
+from .test_browser import _require_chromium, log_in, serve_with_alice
 
 browser = test_browser.browser  # the same headless Chromium fixture
 KNOWN = 10
@@ -48,14 +48,8 @@ def hub(tmp_path, httpserver):
     """The embedded hub with alice and no subscriptions; yields (base url, the Mastodon-like host)."""
     _require_chromium()
     host = slow_mastodon(httpserver)
-    env = embedded_env(tmp_path)
-    env["CHORUS_WEBFINGER_SCHEME"] = "http"
-    manage("migrate", "--noinput", env=env)
-    manage("shell", "-c", "from django.contrib.auth.models import User;"
-           f"User.objects.create_user('alice', 'alice@example.org', '{PASSWORD}')", env=env)  # fmt: skip
-    port = free_port()
-    server = start_serve(port=port, env=env)
-    yield f"http://127.0.0.1:{port}", host
+    base, server, _ = serve_with_alice(tmp_path, CHORUS_WEBFINGER_SCHEME="http")
+    yield base, host
     print(stop(server)[-3000:])
 
 
@@ -85,20 +79,50 @@ def test_an_import_moves_its_progress_bar_live_and_ends_with_a_summary(hub, brow
     assert any(line.startswith("not an address") for line in failures)
 
 
-def test_a_5000_feed_opml_import_shows_its_progress_and_summary(hub, browser):
-    base, _ = hub
-    _, page = log_in(browser, base)
+def upload_opml(page, base: str, outlines: str) -> None:
+    """Import an OPML file through the subscriptions page's form; the page is then the import's page."""
     page.goto(base + "/subscriptions/")
-    # port 9 (discard) refuses at once: the hub's polls of these feeds fail fast and reach nobody
-    outlines = "".join(f'<outline text="Feed {n}" xmlUrl="http://127.0.0.1:9/feed/{n}"/>' for n in range(5_000))
-    opml = f'<?xml version="1.0"?><opml version="2.0"><body><outline text="all">{outlines}</outline></body></opml>'
+    opml = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
     page.set_input_files("form[action$='/subscriptions/import-list/'] input[type=file]", files=[
         {"name": "subscriptions.opml", "mimeType": "text/x-opml", "buffer": opml.encode()},
     ])  # fmt: skip
     page.click("form[action$='/subscriptions/import-list/'] button")
     page.wait_for_url("**/subscriptions/imports/*/")
+
+
+# Every value the progress bar shows, on every load of the page (it reloads once the import ended).
+RECORD_PROGRESS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const bar = document.getElementById("import-progress");
+  if (!bar) return;
+  const note = () => sessionStorage.setItem("shown", (sessionStorage.getItem("shown") || "") + bar.value + ",");
+  note();
+  new MutationObserver(note).observe(bar, {attributes: true, attributeFilter: ["value"]});
+});
+"""
+
+
+def test_a_5000_feed_opml_import_shows_its_progress_and_summary(hub, browser):
+    base, _ = hub
+    context, page = log_in(browser, base)
+    # port 9 (discard) refuses at once: the hub's polls of these feeds fail fast and reach nobody
+    feeds = [f'<outline text="Feed {n}" xmlUrl="http://127.0.0.1:9/feed/{n}"/>' for n in range(4_990)]
+    upload_opml(page, base, "".join(feeds[:500]))  # alice follows 500 of them already
+    page.wait_for_selector("#import-status:has-text('Done')", timeout=60_000)
+    hostile = [f'<outline text="bad {n}" xmlUrl="javascript:alert({n})"/>' for n in range(10)]
+    context.add_init_script(RECORD_PROGRESS)
+    upload_opml(page, base, f'<outline text="all">{"".join(feeds)}</outline>' + "".join(hostile))
     assert page.locator("h1").inner_text() == "Importing your OPML file"
     assert page.evaluate("document.getElementById('import-progress').max") == 5_000
     page.wait_for_selector("#import-status:has-text('Done')", timeout=120_000)
-    assert page.locator("#import-followed").inner_text() == "5000"
+    assert page.locator("#import-followed").inner_text() == "4490"
+    assert page.locator("#import-already").inner_text() == "500"
+    assert page.locator("#import-failed").inner_text() == "10"
     assert page.evaluate("document.getElementById('import-progress').value") == 5_000
+    failures = page.locator("ul.failures li").all_inner_texts()
+    assert len(failures) == 10 and failures[0] == "javascript:alert(0): refused: only http and https URLs are " \
+        "fetched, not javascript URLs"
+    shown = [int(value) for value in page.evaluate("sessionStorage.getItem('shown')").strip(",").split(",")]
+    print(f"progress bar values shown: {shown}")
+    assert any(10 < value < 5_000 for value in shown), shown  # seen part way (10: the refused, counted first)
+    assert shown == sorted(shown) and shown[-1] == 5_000  # it only ever moved forward

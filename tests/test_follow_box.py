@@ -7,20 +7,27 @@ profile pages and feeds, and Bluesky's profile RSS.
 from pathlib import Path
 
 import pytest
+from django.core import signing
 
 from accounts.tokens import issue_token
-from aggregator import follow_box, subscriptions
+from aggregator import avatars, follow_box, push, subscriptions
 from aggregator.fetch import BlockedURL
 from aggregator.follow_box import Kind, classify
 from aggregator.models import Post, Source
 from aggregator.networks import bluesky, fediverse
+from aggregator.networks.xmpp import MICROBLOG_NODE
 from aggregator.preview import preview
 from timelines.models import TimelineEntry
 
-from .fediverse_server import mastodon
+from . import test_xmpp
+from .fediverse_server import AVATAR_PNG, mastodon
 from .feeds import RSS
+from .processes import wait_for
+from .xmpp_clients import atom_entry
+from .xmpp_server import DOMAIN
 
 pytestmark = pytest.mark.django_db
+prosody, xmpp_hub = test_xmpp.prosody, test_xmpp.hub  # the real Prosody and the hub's listener
 
 NETWORKS = Path(__file__).resolve().parent.parent / "aggregator" / "networks"
 BLUESKY_RSS = (NETWORKS / "bluesky" / "testdata" / "profile.rss").read_bytes()
@@ -149,3 +156,90 @@ def test_a_preview_lists_undated_posts_last(httpserver, alice):
             b"<pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>")  # fmt: skip
     httpserver.expect_request("/feed.xml").respond_with_data(body, content_type=RSS)
     assert [p.text for p in preview(address=httpserver.url_for("/feed.xml")).posts] == ["dated", "undated"]
+
+
+def test_a_previews_picture_is_served_by_chorus_never_linked_to_the_accounts_server(httpserver, settings, alice,
+                                                                                   client):  # fmt: skip
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    host = mastodon(httpserver)
+    client.force_login(alice)  # the page's session, as follow.js asks
+    shown = client.get("/api/v1/follow-preview", {"address": f"@alice@{host}"}).json()
+    assert shown["avatar"].startswith("/follow/preview-avatar?t=") and host not in shown["avatar"]
+    picture = client.get(shown["avatar"])
+    assert picture.status_code == 200 and picture.content == AVATAR_PNG and picture["Content-Type"] == "image/png"
+    assert picture["Content-Security-Policy"] == "default-src 'none'" and picture["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_feeds_preview_shows_its_sites_favicon(httpserver, alice, client):
+    site = httpserver.url_for("/")
+    body = f"<rss version='2.0'><channel><title>Carol</title><link>{site}</link></channel></rss>"
+    httpserver.expect_request("/feed.xml").respond_with_data(body, content_type=RSS)
+    httpserver.expect_request("/favicon.ico").respond_with_data(b"\x00\x00\x01\x00" + bytes(60), content_type="image/x-icon")
+    client.force_login(alice)
+    shown = client.get("/api/v1/follow-preview", {"address": httpserver.url_for("/feed.xml")}).json()
+    assert shown["title"] == "Carol" and shown["problem"] == "" and shown["posts"] == []
+    assert client.get(shown["avatar"])["Content-Type"] == "image/x-icon"
+
+
+def test_a_preview_picture_link_cannot_be_forged_or_used_signed_out(client, alice, httpserver):
+    httpserver.expect_request("/inside.png").respond_with_data(AVATAR_PNG, content_type="image/png")
+    inside = httpserver.url_for("/inside.png")
+    client.force_login(alice)
+    forged = signing.dumps(inside, salt="some other purpose", compress=True)
+    for token in (forged, "garbage", ""):
+        assert client.get("/follow/preview-avatar", {"t": token}).status_code == 404
+    client.logout()
+    assert client.get("/follow/preview-avatar", {"t": avatars.preview_token(inside)}).status_code == 302  # to log in
+    assert httpserver.log == []  # Chorus fetched nothing for any of them
+
+
+def test_a_preview_of_an_account_without_an_http_picture_shows_none():
+    assert avatars.picture_url_for(avatar_url="javascript:alert(1)", site_url="xmpp:alice@xmpp.example") == ""
+    assert avatars.picture_url_for(avatar_url="data:image/png;base64,AAAA", site_url="https://carol.example/blog") == (
+        "https://carol.example/favicon.ico"
+    )  # HOSTILE.md 18: only http(s)
+
+
+def test_the_follow_box_shows_the_preview_and_follows_without_script(client, alice):
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert 'data-preview-url="/api/v1/follow-preview"' in page and "follow.js" in page
+    assert 'action="/follow/" data-preview-url' in page  # a plain form: without the script it follows directly
+
+
+@pytest.mark.parametrize("advertised", ["pubsub link", "xmpp: alias"])
+def test_a_fediverse_account_advertising_an_xmpp_node_is_followed_push_first(httpserver, settings, alice, committed,
+                                                                            advertised):  # fmt: skip
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    node = "xmpp:alice@xmpp.example?;node=urn:xmpp:microblog:0"
+    host = mastodon(httpserver, **({"xmpp_uri": node} if advertised == "pubsub link" else {"aliases": [node]}))
+    with committed():
+        subscriptions.subscribe(user=alice, address=f"@alice@{host}")
+    source = Source.objects.get()
+    assert (source.kind, source.url, source.remote_id) == ("rss", f"http://{host}/@alice.rss", f"@alice@{host}")
+    assert (source.push_jid, source.push_node, source.push_state) == ("alice@xmpp.example", MICROBLOG_NODE, "pending")
+    assert [target.source_id for target in push.push_targets()] == [source.pk]  # the listener subscribes to it
+    assert Post.objects.filter(source=source).count() == 2  # and the feed is polled (the safety net)
+    assert not push.push_covers(source)  # until pushes arrive, at its normal rate
+
+
+def test_a_bad_xmpp_address_in_webfinger_is_ignored_and_the_feed_followed(httpserver, settings, alice):
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    host = mastodon(httpserver, xmpp_uri="xmpp:not a jid")
+    subscriptions.subscribe(user=alice, address=f"@alice@{host}")
+    source = Source.objects.get()
+    assert source.url == f"http://{host}/@alice.rss" and source.push_jid == "" and push.push_targets() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posts_an_accounts_xmpp_node_publishes_are_pushed_into_its_source(httpserver, settings, prosody, xmpp_hub,
+                                                                         bob):  # fmt: skip
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    host = mastodon(httpserver, xmpp_uri=f"xmpp:alice@{DOMAIN}?;node={MICROBLOG_NODE}")
+    with test_xmpp._person(prosody, "alice") as alice:
+        source = subscriptions.subscribe(user=bob, address=f"@alice@{host}").source
+        wait_for(lambda: test_xmpp._subscribed(source), what="the hub to subscribe to the node WebFinger named")
+        alice.publish("pushed-1", atom_entry(title="pushed", body="<p>by XMPP</p>", entry_id="tag:alice,pushed"))
+        post = wait_for(lambda: Post.objects.filter(source=source, guid="pushed-1").first(), what="the pushed post")
+    assert post.content_html == "<p>by XMPP</p>" and TimelineEntry.objects.filter(user=bob, post=post).exists()
+    assert Source.objects.filter(kind=Source.Kind.XMPP).count() == 0  # one source: the feed, pushed first

@@ -1,8 +1,9 @@
-"""Importing follow lists from other services: Mastodon's following CSV and an X archive's following.js."""
+"""Importing follow lists from other services (Mastodon's following CSV, an X archive's following.js, OPML):
+the background import, its live progress, its summary, its lease when a worker dies."""
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.tokens import issue_token
 from aggregator import follow_lists, subscriptions
@@ -21,10 +24,12 @@ from aggregator.follow_lists import (
     read_mastodon_following,
     read_x_following,
 )
-from aggregator.imports import start_import
+from aggregator.imports import MAX_RESTARTS, recover_stale_imports, run_import, start_import
 from aggregator.ingest import store_entries
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.x import budget, client
+from aggregator.opml import read_opml
+from aggregator.subscriptions import follow_opml_feeds
 from timelines.models import TimelineEntry
 
 from .fediverse_server import mastodon
@@ -66,7 +71,7 @@ def test_an_x_archive_gives_account_ids_once():
     (b"window.YTD.following.part0 = [{", "not JSON"),
     (b'window.YTD.following.part0 = {"a": 1}', "expected a list"),
     (b"name,url\nCarol,https://carol.example/feed\n", "no user@server addresses"),
-    (b"<html><body>a page</body></html>", "lists nothing to follow"),
+    (b"<html><body>a page</body></html>", "not a valid OPML file"),
     (b"<!DOCTYPE opml [<!ENTITY a 'aaaa'>]><opml/>", "declares XML entities"),  # HOSTILE.md 12
     (b"<?xml version='1.0'?><opml version='2.0'><body/></opml>", "lists nothing to follow"),
 ])  # fmt: skip
@@ -190,21 +195,76 @@ def test_the_import_page_is_the_importers_only_and_a_bad_file_imports_nothing(cl
     assert client.get(f"/subscriptions/imports/{job.pk}/").status_code == 404  # HOSTILE.md 29
 
 
-def opml_of(count: int) -> bytes:
-    outlines = "".join(f'<outline type="rss" text="Feed {n}" xmlUrl="https://feed{n}.example/rss"/>' for n in range(count))
+def opml_of(count: int, *, first: int = 0, extra: str = "") -> bytes:
+    outlines = "".join(f'<outline type="rss" text="Feed {n}" xmlUrl="https://feed{n}.example/rss"/>'
+                       for n in range(first, first + count))  # fmt: skip
     return (f'<?xml version="1.0"?><opml version="2.0"><head><title>export</title></head><body>'
-            f'<outline text="news">{outlines}</outline></body></opml>').encode()  # fmt: skip
+            f'<outline text="news">{outlines}</outline>{extra}</body></opml>').encode()  # fmt: skip
 
 
-def test_a_5000_feed_opml_file_is_imported_in_the_background_with_tags(alice, committed):
+def test_a_5000_feed_opml_file_is_imported_in_the_background_with_a_correct_summary(alice, committed):
+    imported(alice, opml_of(1_000), committed)  # alice follows 1,000 of them already
+    hostile = "".join(f'<outline text="bad {n}" xmlUrl="javascript:alert({n})"/>' for n in range(5))
+    hostile += "".join(f'<outline text="local {n}" xmlUrl="file:///etc/passwd{n}"/>' for n in range(5))
     started = time.monotonic()
-    job = imported(alice, opml_of(5_000), committed)
-    took = time.monotonic() - started
-    print(f"5,000-feed OPML import: {took:.1f} s")
+    job = imported(alice, opml_of(4_990, extra=hostile), committed)
+    print(f"5,000-feed OPML import: {time.monotonic() - started:.1f} s")
     assert job.kind == "opml" and job.status == FollowImport.Status.DONE and job.done == job.total == 5_000
-    assert len(job.followed) == 5_000 and Subscription.objects.filter(user=alice).count() == 5_000
-    assert Subscription.objects.filter(user=alice, tags__name="news").count() == 5_000
-    assert Source.objects.filter(next_poll_at__isnull=False).count() == 5_000  # the scheduler fetches them
+    assert len(job.followed) == 3_990 and len(job.already_followed) == 1_000 and len(job.failed) == 10
+    assert job.failed[0] == ["javascript:alert(0)", "refused: only http and https URLs are fetched, not javascript URLs"]
+    assert job.failed[-1] == ["file:///etc/passwd4", "refused: only http and https URLs are fetched, not file URLs"]
+    assert Subscription.objects.filter(user=alice, tags__name="news").count() == 4_990
+    assert Source.objects.filter(next_poll_at__isnull=False).count() == 4_990  # the scheduler fetches them
+
+
+def test_an_import_runs_in_slices_and_each_resumes_where_the_last_stopped(alice):
+    job = start_import(user=alice, body=opml_of(20))  # queued: the test transaction never commits
+    first = run_import(import_id=job.pk, slice_seconds=0)  # at least one batch (here one feed), then queued again
+    assert first.status == FollowImport.Status.QUEUED and first.done == 1 and first.followed == ["https://feed0.example/rss"]
+    assert FollowImport.objects.get().lease_until is None
+    rest = run_import(import_id=job.pk)  # what the re-queued task does
+    assert rest.status == FollowImport.Status.DONE and rest.done == 20 and rest.restarts == 0
+    assert rest.followed == [f"https://feed{n}.example/rss" for n in range(20)] and rest.already_followed == []
+
+
+def die_mid_import(job: FollowImport, *, minutes_ago: int = 6) -> None:
+    """What a worker killed mid-slice leaves behind: the import running, its lease no longer renewed."""
+    FollowImport.objects.filter(pk=job.pk).update(status=FollowImport.Status.RUNNING,
+                                                  lease_until=timezone.now() - timedelta(minutes=minutes_ago))  # fmt: skip
+
+
+def test_an_import_whose_worker_was_killed_is_resumed_and_finishes(alice, committed):
+    job = start_import(user=alice, body=opml_of(300))
+    run_import(import_id=job.pk, slice_seconds=0)  # a first slice followed 3 feeds and saved that
+    die_mid_import(job)  # the next slice's worker claimed it, followed 3 more, and was killed before saving
+    with transaction.atomic():
+        follow_opml_feeds(user=alice, feeds=read_opml(opml_of(3, first=3)).feeds)
+    with committed():
+        assert recover_stale_imports() == [job.pk]  # queued again; after the commit a worker resumes it
+    job.refresh_from_db()
+    assert job.status == FollowImport.Status.DONE and job.done == job.total == 300 and job.restarts == 1
+    assert job.already_followed == [f"https://feed{n}.example/rss" for n in (3, 4, 5)]  # the dead worker's
+    assert len(job.followed) == 297 and len(set(job.followed + job.already_followed)) == 300 and job.failed == []
+    assert Subscription.objects.filter(user=alice).count() == 300
+
+
+def test_an_import_with_a_live_lease_is_left_to_its_worker(alice):
+    job = start_import(user=alice, body=opml_of(3))
+    FollowImport.objects.filter(pk=job.pk).update(status=FollowImport.Status.RUNNING,
+                                                  lease_until=timezone.now() + timedelta(minutes=1))  # fmt: skip
+    assert recover_stale_imports() == []
+    assert FollowImport.objects.get().status == FollowImport.Status.RUNNING
+
+
+def test_an_import_whose_workers_keep_dying_fails_and_says_why(alice):
+    job = start_import(user=alice, body=opml_of(3))
+    FollowImport.objects.filter(pk=job.pk).update(restarts=MAX_RESTARTS, done=1)
+    die_mid_import(job, minutes_ago=10)
+    assert recover_stale_imports() == []
+    job.refresh_from_db()
+    assert job.status == FollowImport.Status.FAILED and job.body == b"" and job.finished_at is not None
+    assert job.error.startswith(f"the worker running it stopped {MAX_RESTARTS + 1} times (last heard from at ")
+    assert "1 of 3 entries were handled" in job.error and "import the file again" in job.error
 
 
 def test_an_opml_import_reuses_known_and_moved_sources_and_backfills_their_posts(alice, committed):

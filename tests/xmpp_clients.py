@@ -45,6 +45,7 @@ class XmppPerson:
         self.loop = asyncio.new_event_loop()
         self.client: slixmpp.ClientXMPP | None = None
         self.received_at: dict[str, float] = {}  # item id -> when its notification arrived (bare baseline)
+        self.chats: list[tuple[str, str]] = []  # (sender's full JID, body) of chat messages received
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"xmpp-{jid}", daemon=True)
 
@@ -75,6 +76,7 @@ class XmppPerson:
 
         client.add_event_handler("session_start", start)
         client.add_event_handler("pubsub_publish", self._note_items)
+        client.add_event_handler("message", self._note_chat)
         client.connect(host=self.host, port=self.port)
         self.loop.run_forever()
 
@@ -83,6 +85,10 @@ class XmppPerson:
         # Read the XML, not the stanza: slixmpp's stanza iterator is shared, and xep_0060 is iterating it now.
         for item in message.xml.iter(f"{{{PUBSUB_EVENT}}}item"):
             self.received_at.setdefault(item.get("id"), now)
+
+    def _note_chat(self, message) -> None:
+        if message["type"] in ("chat", "normal") and message["body"]:
+            self.chats.append((str(message["from"]), message["body"]))
 
     def call(self, coroutine_function, *args, timeout: float = 15):
         """Run ``await coroutine_function(*args)`` on the client's loop and return its result."""

@@ -94,3 +94,26 @@ class ProsodyServer:
     def stop(self) -> None:
         if self.process:
             stop(self.process)
+
+
+def running_prosody(directory: Path, *, users: list[str], password: str):
+    """A started server with these accounts, for a session fixture (``yield from``); skips when Prosody is not
+    installed (fails under ``CI=true``)."""
+    import pytest
+
+    if not prosody_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("prosody is missing: `make test` installs it (apt-get install prosody lua-unbound)")
+        pytest.skip("prosody is not installed (apt-get install prosody lua-unbound)")
+    server = ProsodyServer(directory).start()
+    for user in users:
+        server.register(user, password)
+    yield server
+    server.stop()
+
+
+def hub_settings(settings, server: ProsodyServer, password: str) -> str:
+    """Point Django's ``settings`` (pytest-django's fixture) at ``hub@DOMAIN`` on ``server``; returns the JID."""
+    settings.CHORUS_XMPP_JID, settings.CHORUS_XMPP_PASSWORD = f"hub@{DOMAIN}", password
+    settings.CHORUS_XMPP_HOST, settings.CHORUS_XMPP_PORT, settings.CHORUS_XMPP_TLS = "127.0.0.1", server.port, False
+    return settings.CHORUS_XMPP_JID

@@ -15,6 +15,7 @@ class SourceRef(Schema):
     id: int
     kind: str
     title: str
+    avatar: str = Field("", description="the source's picture (avatar or favicon), served by Chorus; 404 if none")
 
 
 class Author(Schema):
@@ -42,7 +43,9 @@ class TimelineOut(Schema):
     next: str | None = Field(description="cursor for the next page (older; null at the end), or with `after` the tail cursor")
 
 
-class TimelineFilters(Schema):
+class PageFilters(Schema):
+    """Keyset paging of a river (timeline, replies, track matches)."""
+
     limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
     before: str | None = Field(None, max_length=64, description="the `next` cursor of the previous page")
     after: str | None = Field(
@@ -50,14 +53,23 @@ class TimelineFilters(Schema):
         description="catch up: posts newer than this cursor, oldest first; `next` is then a tail cursor "
         "(past the newest returned, never null); an empty page means caught up",
     )  # fmt: skip
-    tag: str | None = Field(None, max_length=100)
-    source: int | None = Field(None, ge=1)
     unread: bool = False
 
 
-class ReadIn(Schema):
+class TimelineFilters(PageFilters):
+    tag: str | None = Field(None, max_length=100)
+    source: int | None = Field(None, ge=1)
+
+
+class MarkReadIn(Schema):
+    """Read state of a river: these posts (read or unread again), or ``all``."""
+
     post_ids: list[int] = Field(default_factory=list, max_length=services.MAX_IDS)
     read: bool = True
+    all: bool = False
+
+
+class ReadIn(MarkReadIn):
     all: bool = Field(False, description="mark everything in scope read, up to `up_to`")
     up_to: str | None = Field(None, max_length=64, description="cursor of the newest post the person was shown")
     tag: str | None = Field(None, max_length=100)

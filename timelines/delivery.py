@@ -79,21 +79,34 @@ def announce_retracted_posts(*, post_ids: Sequence[int], user_ids: Sequence[int]
         events.send_on_commit(user_ids=user_ids, event={"type": "post.retracted", "post_ids": list(post_ids)})
 
 
-def announce_new_posts(*, source_id: int, post_ids: Sequence[int]) -> None:
-    """After the commit, send ``post.new`` for these posts to every subscriber's live stream."""
+def announce_new_posts(*, source_id: int, post_ids: Sequence[int], posts: Sequence[Post] | None = None) -> None:
+    """After the commit, send ``post.new`` for these posts to every subscriber's live stream. ``posts``: the
+    same posts as this transaction made them (with their source), so the event needs no query to read them."""
     if post_ids:
         ids = list(post_ids)
+        made = list(posts) if posts is not None else None
         # Best effort (robust): a lost event is caught up by the page through the `after` cursor.
-        transaction.on_commit(lambda: _announce(source_id=source_id, post_ids=ids), robust=True)
+        transaction.on_commit(lambda: _announce(source_id=source_id, post_ids=ids, posts=made), robust=True)
 
 
-def _announce(*, source_id: int, post_ids: list[int]) -> None:
+def post_event_json(post: Post) -> dict:
+    """``post_json(post)``, made once per Post object: the ``post.new``, ``reply.new`` and ``track.match`` events
+    of one ingest batch are built from the same objects and share it (consumers only forward it)."""
+    shape = post.__dict__.get("_event_json")
+    if shape is None:
+        shape = post.__dict__["_event_json"] = post_json(post)
+    return shape
+
+
+def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> None:
     subscribers = list(Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True))
     if not subscribers:
         return
-    posts = Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source")
+    if posts is None:
+        posts = list(Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source"))
     ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
-    new = [{"type": "post.new", "post": post_json(p), "cursor": encode_cursor(p.published, p.pk)} for p in ordered]
+    new = [{"type": "post.new", "post": post_event_json(p), "cursor": encode_cursor(p.published, p.pk)}
+           for p in ordered]  # fmt: skip
     blocks = blocks_of(user_ids=subscribers)  # one query; people who blocked a post do not get its event
     events.send_many(user_ids=[u for u in subscribers if u not in blocks], events=new)
     for user_id, blocked in blocks.items():

@@ -1,12 +1,16 @@
 """The post object, one shape for the API and the WebSocket stream (DESIGN.md, stable interfaces)."""
 
+from django.urls import reverse
+
 from aggregator.models import Post, Source
 
 from .models import TimelineEntry
 
 
 def source_json(source: Source) -> dict:
-    return {"id": source.pk, "kind": source.kind, "title": source.display_title}
+    """``avatar``: the source's picture (avatar or favicon) as Chorus serves it (404 if none), never a remote URL."""
+    return {"id": source.pk, "kind": source.kind, "title": source.display_title,
+            "avatar": reverse("source_avatar", args=[source.pk])}  # fmt: skip
 
 
 def source_status_json(source: Source) -> dict:

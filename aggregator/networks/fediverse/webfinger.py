@@ -51,6 +51,7 @@ class Profile:
     actor: str = ""  # the ActivityPub actor (rel=self)
     xmpp_uri: str = ""  # an XMPP address the account advertises, if any
     avatar: str = ""  # http(s) URL of the account's picture (rel=http://webfinger.net/rel/avatar), if any
+    aliases: tuple[str, ...] = ()  # the http(s) "aliases" of the answer (other URLs of the same person)
 
 
 def parse_account(text: str) -> Account:
@@ -88,7 +89,12 @@ def parse_jrd(body: bytes) -> Profile:
             avatar = _http(href)
         elif str(href or "").startswith("xmpp:") and not xmpp_uri:
             xmpp_uri = str(href)[:2048]
-    return Profile(profile_page=page, actor=actor, xmpp_uri=xmpp_uri, avatar=avatar)
+    aliases = document.get("aliases")
+    aliases = [str(a) for a in aliases[:20]] if isinstance(aliases, list) else []
+    # an XMPP link (rel http://jabber.org/protocol/pubsub or any other) first, else an ``xmpp:`` alias
+    xmpp_uri = xmpp_uri or next((a[:2048] for a in aliases if a.startswith("xmpp:")), "")
+    aliases = tuple(filter(None, map(_http, aliases)))
+    return Profile(profile_page=page, actor=actor, xmpp_uri=xmpp_uri, avatar=avatar, aliases=aliases)
 
 
 def lookup(account: Account) -> Profile:

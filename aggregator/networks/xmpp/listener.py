@@ -31,6 +31,7 @@ from aggregator import push
 from aggregator.models import Source
 
 from .address import MICROBLOG_NODE
+from .outbox import Outbox, hand_off_items, notices_url
 from .parse import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,8 @@ log = logging.getLogger(__name__)
 IQ_TIMEOUT = 20
 CONNECT_TIMEOUT = 30
 HISTORY_MAX_ITEMS = 256  # per node and fetch (Prosody keeps at most 256)
-HISTORY_PAGE = 50  # items per task
 MIN_BACKOFF, MAX_BACKOFF = 1.0, 300.0
 STABLE_SESSION = 60.0  # a session that lasted this long resets the backoff
-LINGER = 0.020  # seconds a fast-pushing source's items wait to share one task
-QUIET = 0.050  # a source that pushed nothing for this long is quiet: its next item leaves at once
 RETRY_FIRST, RETRY_MAX = 30.0, 3600.0  # a refused subscription is asked again after this, doubling
 _PRESENCE_CONDITIONS = {"forbidden", "not-authorized", "not-allowed", "registration-required"}
 
@@ -78,13 +76,6 @@ def _db(function: Callable) -> Callable:
     return sync_to_async(call, thread_sensitive=False)
 
 
-def _hand_off_items(source_id: int, items: list[list[str]], pushed: bool) -> None:
-    from aggregator.tasks import store_xmpp_items
-
-    for start in range(0, len(items), HISTORY_PAGE):
-        store_xmpp_items.delay(source_id, items[start : start + HISTORY_PAGE], pushed)
-
-
 def _hand_off_retractions(source_id: int, item_ids: list[str]) -> None:
     from aggregator.tasks import retract_xmpp_items
 
@@ -116,39 +107,6 @@ class HubClient(slixmpp.ClientXMPP):
         super().data_received(data)
 
 
-class Outbox:
-    """Pushed items on their way to the worker, one task per batch.
-
-    A quiet source's item leaves at once; items of a source that pushes fast are gathered for up to
-    ``LINGER`` seconds, because one task storing ten items costs about a quarter of ten one-item tasks.
-    Within a batch the last version of an item wins (an edit right after the post is one update).
-    """
-
-    def __init__(self) -> None:
-        self.buffers: dict[int, dict[str, list[str]]] = {}
-        self.last_flush: dict[int, float] = {}
-
-    def add(self, source_id: int, items: list[list[str]]) -> None:
-        buffer = self.buffers.get(source_id)
-        fresh = buffer is None
-        if fresh:
-            buffer = self.buffers[source_id] = {}
-        for item in items:
-            buffer.pop(item[0], None)
-            buffer[item[0]] = item
-        if len(buffer) >= HISTORY_PAGE:
-            self.flush(source_id)
-        elif fresh:
-            busy = time.monotonic() - self.last_flush.get(source_id, 0.0) < QUIET
-            asyncio.get_running_loop().call_later(LINGER if busy else 0, self.flush, source_id)
-
-    def flush(self, source_id: int) -> None:
-        buffer = self.buffers.pop(source_id, None)
-        if buffer:
-            self.last_flush[source_id] = time.monotonic()
-            asyncio.get_running_loop().create_task(_db(_hand_off_items)(source_id, list(buffer.values()), True))
-
-
 class Listener:
     """Holds the hub's XMPP session until ``stop()``; reconnects by itself."""
 
@@ -162,7 +120,7 @@ class Listener:
         self.granted: set[str] = set()  # JIDs that accepted our presence subscription this session
         self.busy: set[int] = set()  # sources with a subscribe or history fetch in flight
         self.sessions = 0
-        self.outbox = Outbox()
+        self.outbox = Outbox(self._send_pushed, redis_url=notices_url())
         self._stopping = asyncio.Event()
         self._session_up = asyncio.Event()
 
@@ -170,6 +128,15 @@ class Listener:
 
     async def run(self) -> None:
         """Connect, serve the session, reconnect with backoff when it drops; returns after ``stop()``."""
+        notices = asyncio.get_running_loop().create_task(self.outbox.listen())
+        try:
+            await self._sessions()
+        finally:
+            notices.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await notices
+
+    async def _sessions(self) -> None:
         backoff = MIN_BACKOFF
         while not self._stopping.is_set():
             started = time.monotonic()
@@ -328,6 +295,10 @@ class Listener:
         self.retry.pop(key, None)
         await self._confirmed(key, target.source_id)
 
+    @staticmethod
+    async def _send_pushed(source_id: int, items: list[list[str]], notify: str) -> None:
+        await _db(hand_off_items)(source_id, items, True, notify)
+
     def _retry_later(self, key: tuple[str, str]) -> float:
         """A refused or unanswered subscription is tried again later, backing off (a node may appear)."""
         previous = self.retry.get(key, (0.0, RETRY_FIRST / 2))[1]
@@ -371,7 +342,7 @@ class Listener:
         else:
             items = self._accepted_items(iq["pubsub"]["items"], jid=jid)
         if items:
-            await _db(_hand_off_items)(source_id, items, False)
+            await _db(hand_off_items)(source_id, items, False)
         self.retry.pop((jid, node), None)
         await _db(push.record_history_synced)(source_id=source_id)
 

@@ -1,0 +1,24 @@
+"""Thin Celery tasks: reply notifications (right after a commit, and the periodic sweep)."""
+
+from celery import shared_task
+
+from . import notifications, verification
+
+
+@shared_task(name="replies.tasks.deliver_notifications")
+def deliver_notifications(user_ids: list[int]) -> int:
+    """What is pending for these people, now (their new replies were just committed). A failed send is left
+    to the sweep, not retried on the spot: in the embedded hub this runs inside the ingest thread."""
+    return notifications.deliver_to(user_ids=user_ids)
+
+
+@shared_task(name="replies.tasks.deliver_due_notifications")
+def deliver_due_notifications() -> int:
+    """Periodic: quiet hours that ended, digests that are due, sends that failed earlier."""
+    return notifications.deliver_due()
+
+
+@shared_task(name="replies.tasks.send_xmpp_code")
+def send_xmpp_code(identity_id: int) -> bool:
+    """A verification code to a JID, from the hub's XMPP account."""
+    return verification.send_xmpp_code(identity_id=identity_id)

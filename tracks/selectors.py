@@ -1,0 +1,70 @@
+"""Reads of a person's tracks and what matched them, newest first, blocks applied (in the same statement)."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, QuerySet
+
+from replies.blocks import blocked
+from timelines.cursor import BadCursor
+from timelines.selectors import MAX_LIMIT as MAX_LIMIT  # the API validates `limit` against it
+from timelines.selectors import keyset_page
+
+from .models import Track, TrackHit, TrackMatch
+
+
+@dataclass
+class MatchesPage:
+    matches: list[TrackMatch]  # each with ``track_ids``: the person's tracks it matched
+    next_cursor: str | None
+
+
+def tracks_for(*, user: AbstractBaseUser) -> list[Track]:
+    """The person's tracks, each with ``unread``: its unread matches they did not block."""
+    tracks = list(Track.objects.filter(user=user).order_by("query", "id"))
+    unread = _visible_hits(user=user).filter(match__is_read=False).values("track_id").annotate(n=Count("id"))
+    counts = {row["track_id"]: row["n"] for row in unread}
+    for track in tracks:
+        track.unread = counts.get(track.pk, 0)
+    return tracks
+
+
+def track_of(*, user: AbstractBaseUser, track_id: int) -> Track | None:
+    return Track.objects.filter(user=user, pk=track_id).first()
+
+
+def matches_for(*, user: AbstractBaseUser, track_id: int | None = None, before: str | None = None,
+                after: str | None = None, limit: int = 50, unread_only: bool = False) -> MatchesPage:  # fmt: skip
+    """One page of posts that matched the person's tracks (or one of them), keyset-paged like the timeline
+    (``before``: the previous page's ``next_cursor``; ``after``: catch up, oldest first, with a tail cursor).
+    Raises ``BadCursor``."""
+    if before and after:
+        raise BadCursor("give either `before` or `after`, not both")
+    rows = _visible(user=user, track_id=track_id)
+    if unread_only:
+        rows = rows.filter(is_read=False)
+    page, next_cursor = keyset_page(rows, before=before, after=after, limit=limit)
+    track_ids: dict[int, list[int]] = {match.pk: [] for match in page}
+    for match_id, hit_track in TrackHit.objects.filter(match_id__in=track_ids).values_list("match_id", "track_id"):
+        track_ids[match_id].append(hit_track)
+    for match in page:
+        match.track_ids = sorted(track_ids[match.pk])
+    return MatchesPage(matches=page, next_cursor=next_cursor)
+
+
+def unread_matches_count(*, user: AbstractBaseUser, track_id: int | None = None) -> int:
+    """Unread posts across the person's tracks (a post two tracks matched counts once), or of one track."""
+    return _visible(user=user, track_id=track_id).filter(is_read=False).count()
+
+
+def _visible(*, user: AbstractBaseUser, track_id: int | None) -> QuerySet:
+    rows = TrackMatch.objects.filter(user=user, post__retracted_at__isnull=True)
+    if track_id is not None:
+        rows = rows.filter(hits__track_id=track_id)
+    return rows.exclude(blocked(user=user))
+
+
+def _visible_hits(*, user: AbstractBaseUser) -> QuerySet:
+    return TrackHit.objects.filter(track__user=user, match__post__retracted_at__isnull=True).exclude(
+        blocked(user=user, post="match__post__")
+    )

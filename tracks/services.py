@@ -1,0 +1,52 @@
+"""Write paths of tracks: save and remove a track, read state of its matches."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from .models import Track, TrackMatch
+from .text import TrackQueryError, parse_track
+
+MAX_TRACKS = 200  # per person
+MAX_IDS = 1000
+
+
+class TrackError(ValueError):
+    pass
+
+
+def track_create(*, user: AbstractBaseUser, query: str) -> Track:
+    """Save a track (a word, a #hashtag, a "quoted phrase", or several: all required). New posts that match it,
+    from anything Chorus ingests, appear from now on. Raises TrackError with a message for the person."""
+    try:
+        parsed = parse_track(query)
+    except TrackQueryError as error:
+        raise TrackError(str(error)) from error
+    if Track.objects.filter(user=user).count() >= MAX_TRACKS:
+        raise TrackError(f"at most {MAX_TRACKS} tracks per person: remove one first")
+    try:
+        with transaction.atomic():
+            return Track.objects.create(user=user, query=query.strip(), normalized=parsed.normalized,
+                                        terms=[list(term) for term in parsed.terms], key_token=parsed.key)  # fmt: skip
+    except IntegrityError:
+        raise TrackError(f"you already track {parsed.normalized}") from None
+
+
+def track_delete(*, user: AbstractBaseUser, track_id: int) -> bool:
+    """Remove a track; matches no other track of the person holds go with it."""
+    with transaction.atomic():
+        deleted, _ = Track.objects.filter(user=user, pk=track_id).delete()
+        if deleted:
+            TrackMatch.objects.filter(user=user, hits__isnull=True).delete()
+    return bool(deleted)
+
+
+def mark_matches_read(*, user: AbstractBaseUser, post_ids: list[int], read: bool = True) -> int:
+    """Mark these matched posts of the person read (or unread), in every track; returns how many changed."""
+    return TrackMatch.objects.filter(user=user, post_id__in=post_ids[:MAX_IDS]).exclude(is_read=read).update(is_read=read)
+
+
+def mark_all_matches_read(*, user: AbstractBaseUser, track_id: int | None = None) -> int:
+    matches = TrackMatch.objects.filter(user=user, is_read=False)
+    if track_id is not None:
+        matches = matches.filter(hits__track_id=track_id)
+    return matches.update(is_read=True)
