@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 from aggregator.celery import app as celery_app
 
@@ -25,6 +26,13 @@ def pytest_configure(config):
 def _loopback_feeds_allowed(settings):
     """Test feeds live on 127.0.0.1; tests of the private-address guard turn this off again."""
     settings.CHORUS_FETCH_ALLOW_PRIVATE = True
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: ids repeat from one test database to the next and the feed server
+    keeps its port for the session, so cached pictures, budgets or indexes of one test must not reach another."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,16 +1,25 @@
 """The post object, one shape for the API and the WebSocket stream (DESIGN.md, stable interfaces)."""
 
-from django.urls import reverse
+import functools
+
+from django.urls import get_script_prefix, reverse
 
 from aggregator.models import Post, Source
 
 from .models import TimelineEntry
 
 
+@functools.cache
+def _avatar_path_template(script_prefix: str) -> str:
+    # Every live event carries a source and reverse() is the dearest part of its JSON: resolve the pattern once
+    # per script prefix (the prefix is part of what reverse() returns), fill in the id.
+    return reverse("source_avatar", args=[987654321]).replace("987654321", "{}")
+
+
 def source_json(source: Source) -> dict:
     """``avatar``: the source's picture (avatar or favicon) as Chorus serves it (404 if none), never a remote URL."""
     return {"id": source.pk, "kind": source.kind, "title": source.display_title,
-            "avatar": reverse("source_avatar", args=[source.pk])}  # fmt: skip
+            "avatar": _avatar_path_template(get_script_prefix()).format(source.pk)}  # fmt: skip
 
 
 def source_status_json(source: Source) -> dict:

@@ -30,7 +30,8 @@ class Track(models.Model):
 
 class TrackMatch(models.Model):
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # no index of its own on user: ``one_track_match_per_post`` (user, post) starts with it
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
     published = models.DateTimeField(help_text="copied from the post: the sort key")
     is_read = models.BooleanField(default=False)
@@ -47,7 +48,8 @@ class TrackMatch(models.Model):
 
 class TrackHit(models.Model):
     id = models.BigAutoField(primary_key=True)
-    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="hits")
+    # no index of its own on track: ``one_hit_per_track`` (track, match) starts with it
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="hits", db_index=False)
     match = models.ForeignKey(TrackMatch, on_delete=models.CASCADE, related_name="hits")
 
     class Meta:
