@@ -7,6 +7,10 @@
   const banner = page.querySelector("[data-new-replies]");
   let fresh = 0;
   let retries = 0;
+  // A form sent from this page (the spam button) navigates anyway; reloading on its own block.new would cancel
+  // that navigation and lose its "Blocked: ..." message.
+  let leaving = false;
+  document.addEventListener("submit", (submit) => { leaving = leaving || !submit.defaultPrevented; });
 
   function connect() {
     const protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -19,7 +23,7 @@
         count.textContent = String(Number(count.textContent || 0) + 1);
         banner.hidden = false;
         banner.textContent = fresh === 1 ? "1 new reply: show it" : `${fresh} new replies: show them`;
-      } else if (event.type === "block.new") {
+      } else if (event.type === "block.new" && !leaving) {
         location.reload();
       }
     });

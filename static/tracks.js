@@ -9,6 +9,10 @@
   const button = river.querySelector("[data-new-matches]");
   const seen = new Set();
   let attempt = 0;
+  // A form sent from this page (the spam button) navigates anyway; reloading on its own block.new would cancel
+  // that navigation and lose its "Blocked: ..." message.
+  let leaving = false;
+  document.addEventListener("submit", (submit) => { leaving = leaving || !submit.defaultPrevented; });
 
   function bump(key) {
     const badge = document.querySelector(`[data-count-track="${key}"]`);
@@ -19,6 +23,8 @@
     if (seen.has(event.post.id)) return;
     seen.add(event.post.id);
     event.tracks.forEach((track) => bump(track.id));
+    const nav = document.querySelector("[data-count-tracks]"); // "Tracks N": unread matches, one per post
+    if (nav) nav.textContent = String((parseInt(nav.textContent, 10) || 0) + 1);
     const ids = event.tracks.map((track) => String(track.id));
     if (shownTrack && !ids.includes(shownTrack)) return;
     if (!shownTrack) bump("all");
@@ -33,7 +39,7 @@
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "track.match") onMatch(event);
-      if (event.type === "block.new") location.reload();
+      if (event.type === "block.new" && !leaving) location.reload();
     };
     socket.onclose = (closed) => {
       if (closed.code === 4401) return; // signed out: nothing to reconnect to

@@ -32,18 +32,22 @@ class LiveFeed:
     """An RSS feed whose items the test can add to while the hub polls it."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = [("1", "first post")]
+        self.items: list[tuple[str, str, str]] = [("1", "first post", "")]
 
-    def add(self, guid: str, title: str) -> None:
-        self.items.insert(0, (guid, title))
+    def add(self, guid: str, title: str, *, author_uri: str = "") -> None:
+        """A new item on top; ``author_uri``: its author (Atom ``author/uri``), what "Block <author>" blocks."""
+        self.items.insert(0, (guid, title, author_uri))
 
     def __call__(self, request: Request) -> Response:
         body = "".join(
             f"<item><guid>{guid}</guid><title>{title}</title><description>{title}</description>"
-            f"<pubDate>Mon, 23 Nov 2026 {10 + n // 60:02d}:{n % 60:02d}:00 GMT</pubDate></item>"
-            for n, (guid, title) in enumerate(reversed(self.items))
+            f"<pubDate>Mon, 23 Nov 2026 {10 + n // 60:02d}:{n % 60:02d}:00 GMT</pubDate>"
+            + (f"<atom:author><atom:uri>{author_uri}</atom:uri></atom:author>" if author_uri else "")
+            + "</item>"
+            for n, (guid, title, author_uri) in enumerate(reversed(self.items))
         )
-        xml = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Live feed</title>{body}</channel></rss>'
+        xml = ('<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+               f"<title>Live feed</title>{body}</channel></rss>")  # fmt: skip
         return Response(xml, content_type="application/rss+xml")
 
 
@@ -94,13 +98,13 @@ def browser():
         chromium.close()
 
 
-def log_in(browser, base: str, **context_options):
+def log_in(browser, base: str, *, username: str = "alice", **context_options):
     """A new browser context (``context_options``: Playwright's, e.g. ``java_script_enabled=False``) where alice
-    is logged in and on her timeline."""
+    (or ``username``, with ``PASSWORD``) is logged in and on her timeline."""
     context = browser.new_context(**context_options)
     page = context.new_page()
     page.goto(base + "/accounts/login/")
-    page.fill("input[name=login]", "alice")
+    page.fill("input[name=login]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
