@@ -1,6 +1,7 @@
 """Replies: identities, matching new posts to the people they mention or answer, the replies view and API,
 and blocks (timeline, replies, live events, undo). Real PostgreSQL; pages fetched from a local HTTP server."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -205,6 +206,19 @@ def test_the_replies_page_shows_the_answered_post_and_the_unread_count(client, a
     page = client.get("/replies/").content.decode()
     assert "(1) Replies" in page and "In reply to" in page and "the original" in page and "my answer" in page
     assert Identity.objects.get().verified
+
+
+def test_the_replies_pages_read_button_posts_what_it_shows(client, alice, carol_source):
+    identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
+    store_entries(carol_source, [post("m", "<p>hi @alice@example.social</p>")])
+    client.force_login(alice)
+    page = client.get("/replies/").content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" class="inline"><input[^>]*csrfmiddlewaretoken[^>]*>\s*'
+                     r'<input type="hidden" name="post_id" value="(\d+)"><input type="hidden" name="read" value="(\d)">'
+                     r'[^<]*<input[^>]*>\s*<button type="submit" class="link">([^<]+)</button>', page)  # fmt: skip
+    assert form and form.group(1, 3, 4) == ("/replies/read/", "1", "Mark read")
+    client.post(form.group(1), {"post_id": form.group(2), "read": form.group(3), "next": "/replies/"})
+    assert unread_replies_count(user=alice) == 0 and "Keep unread" in client.get("/replies/").content.decode()
 
 
 def test_a_reply_in_the_same_batch_as_the_post_it_answers_is_found(alice, carol_source):
