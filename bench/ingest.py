@@ -149,7 +149,8 @@ def reset_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE timelines_timelineentry, aggregator_post, aggregator_subscriptiontag, "
+        # tracks_trackmatch by name: it has no database foreign key for CASCADE to follow (see tracks/models.py)
+        cursor.execute("TRUNCATE timelines_timelineentry, tracks_trackmatch, aggregator_post, aggregator_subscriptiontag, "
                        "aggregator_subscription, aggregator_source RESTART IDENTITY CASCADE")
 
 

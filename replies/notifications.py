@@ -1,7 +1,7 @@
 """Notifications of new replies: queued with the reply, sent after commit, each reply told at most once.
 
 - ``queue_notifications`` runs inside the ingest transaction that made the ``Reply`` rows: a ``Notification``
-  row for each person who wants to hear (so a crash after the commit loses nothing), and, once committed,
+  row for each person who wants to hear (who does is held in each process: ``listeners``) (so a crash after the commit loses nothing), and, once committed,
   the ``deliver_notifications`` task for those people.
 - ``deliver_pending(user_id=)`` sends what is pending for one person, as they chose: one XMPP chat message or
   one email (several replies held back by quiet hours fold into one), or the daily digest when it is due.
@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from aggregator.snapshots import Snapshot
+
 from .blocks import blocks_of
 from .hub_xmpp import ChatMessage, send_chat_messages
 from .models import Identity, Notification, NotificationSettings
@@ -33,11 +35,19 @@ MAX_PER_MESSAGE = 50  # replies listed in one message; the rest go in the next o
 EXCERPT = 280
 
 
+def _load_listeners() -> frozenset[int]:
+    return frozenset(NotificationSettings.objects.exclude(method=Method.NONE).values_list("user_id", flat=True))
+
+
+# The people who want to hear of their replies, held in each process: a batch of replies asks the database
+# nothing when none of them does. Renewed on every write of the settings (apps.py).
+listeners = Snapshot(key="chorus:notifications:listeners-version", load=_load_listeners)
+
+
 def queue_notifications(*, found: dict[tuple[int, int], str]) -> None:
     """Inside the transaction storing these replies (``(user id, post id) -> reason``): queue a notification
     for each person who wants them; their delivery starts after the commit."""
-    wanting = set(NotificationSettings.objects.filter(user_id__in={user_id for user_id, _ in found})
-                  .exclude(method=Method.NONE).values_list("user_id", flat=True))  # fmt: skip
+    wanting = listeners.get() & {user_id for user_id, _ in found}
     rows = [Notification(user_id=user_id, post_id=post_id, reason=reason)
             for (user_id, post_id), reason in found.items() if user_id in wanting]  # fmt: skip
     if not rows:

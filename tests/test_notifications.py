@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tokens import issue_token
 from aggregator.entry import Entry
@@ -21,7 +24,7 @@ from replies.identities import identity_create
 from replies.matching import match_posts
 from replies.models import Notification, NotificationSettings
 from replies.notification_settings import notification_settings_update, quiet_until
-from replies.notifications import deliver_due, deliver_pending
+from replies.notifications import deliver_due, deliver_pending, listeners
 
 from .processes import wait_for
 from .xmpp_clients import XmppPerson
@@ -76,6 +79,21 @@ def test_an_xmpp_notification_reaches_alices_own_client_once(prosody, settings, 
         assert deliver_due() == 0
         time.sleep(0.3)
         assert len(phone.chats) == 1 and Notification.objects.count() == 1
+
+
+def test_who_wants_notifications_is_known_without_a_query_per_reply_batch(alice_known, carol_feed):
+    assert alice_known.pk not in listeners.get()  # the process loads it once (and when it changes)
+    with CaptureQueriesContext(connection) as queries:
+        carol_mentions_alice(carol_feed, "1")  # alice wants none (no settings row): nothing queued, nothing asked
+    assert not [q for q in queries if "notification" in q["sql"]] and Notification.objects.count() == 0
+    notification_settings_update(user=alice_known, method="email")  # seen at once, by the settings' own signal
+    carol_mentions_alice(carol_feed, "2")
+    assert Notification.objects.count() == 1
+    # written past the signals (as by a bulk update or another process): seen once the version changes
+    NotificationSettings.objects.filter(user=alice_known).update(method="none")
+    cache.set(listeners.key, "another process's version")
+    carol_mentions_alice(carol_feed, "3")
+    assert Notification.objects.count() == 1
 
 
 def test_an_unreachable_xmpp_server_leaves_the_notification_pending_for_a_later_sweep(settings, alice_known,

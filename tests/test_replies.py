@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -12,10 +13,10 @@ from accounts.tokens import issue_token
 from aggregator.entry import Entry
 from aggregator.ingest import store_entries
 from aggregator.models import Source, Subscription
-from replies.blocks import block_create, block_delete
+from replies.blocks import block_create, block_delete, blockers, blocks_of
 from replies.identities import identity_create, verify_url_identity
 from replies.matching import match_posts
-from replies.models import Identity, Reply
+from replies.models import Block, Identity, Reply
 from replies.selectors import replies_for, unread_replies_count
 from timelines.selectors import timeline_for
 
@@ -145,6 +146,21 @@ def test_blocking_an_author_hides_them_from_timeline_and_replies_until_undone(al
     assert [e.post.guid for e in timeline_for(user=alice).entries] == ["ok"]  # it does not come back
     block_delete(user=alice, block_id=block.pk)
     assert len(timeline_for(user=alice).entries) == 3 and len(reply_post_ids(alice)) == 3
+
+
+def test_live_events_ask_for_blocks_only_of_people_who_block_something(alice, bob, carol_source):
+    assert blocks_of(user_ids=[alice.pk, bob.pk]) == {}
+    with CaptureQueriesContext(connection) as queries:  # who blocks anything is known in the process
+        assert blocks_of(user_ids=[alice.pk, bob.pk]) == {}
+    assert queries.captured_queries == []
+    block_create(user=alice, kind="word", value="Crypto")  # seen at once, by the block's own signal
+    assert set(blocks_of(user_ids=[alice.pk, bob.pk])) == {alice.pk}
+    # a block written past the signals (as a bulk insert, or by another process): seen once the version changes
+    Block.objects.bulk_create([Block(user=bob, kind="source", value=str(carol_source.pk))])
+    assert set(blocks_of(user_ids=[alice.pk, bob.pk])) == {alice.pk}
+    cache.set(blockers.key, "another process's version")
+    found = blocks_of(user_ids=[alice.pk, bob.pk])
+    assert found[bob.pk].sources == {carol_source.pk} and found[alice.pk].words == ["crypto"]
 
 
 def test_blocking_a_known_person_blocks_them_on_every_network(alice, bob, carol_source):

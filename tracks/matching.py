@@ -5,7 +5,7 @@ everything Chorus ingests (not only what the track's owner follows). Never a loo
 tokenized once (text.py), the tracks whose key token is among the batch's tokens are looked up in an in-process
 index of all tracks by key token (index.py; one cache GET says whether it is current), and only those candidates
 are checked against the posts that contain their key. A batch that matches nothing costs no statement; a batch
-that matches, one on PostgreSQL (``store_matches``). Rows are made whatever the person
+that matches, one (``store_matches``). Rows are made whatever the person
 blocked (blocks apply when reading, so an undone block brings them back); the live event is not sent to a
 person who blocked the post.
 """
@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from aggregator.models import Post
 from replies.blocks import blocks_of
@@ -23,7 +22,7 @@ from timelines.cursor import encode_cursor
 from timelines.delivery import post_event_json
 
 from . import index
-from .models import Track, TrackHit, TrackMatch
+from .models import Track, TrackMatch
 from .text import Tokens, matches, tokenize
 
 Found = dict[tuple[int, int], dict[int, str]]  # (user id, post id) -> {track id: its query}
@@ -40,12 +39,11 @@ def track_new_posts(*, posts: Sequence[Post]) -> int:
     found = find_matches(posts=posts)
     if not found:
         return 0
-    published = {post.pk: post.published for post in posts}
-    store_matches(pairs=[(track_id, post_id) for (_, post_id), hits in found.items() for track_id in hits])
-    order = sorted(found, key=lambda pair: (published[pair[1]], pair[1]))  # oldest first, as post.new
-    matched = {post_id for _, post_id in found}
-    by_id = {post.pk: post for post in posts if post.pk in matched}
-    transaction.on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=by_id),
+    by_id = {post.pk: post for post in posts}
+    store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits])
+    order = sorted(found, key=lambda pair: (by_id[pair[1]].published, pair[1]))  # oldest first, as post.new
+    matched = {post_id: by_id[post_id] for _, post_id in found}
+    transaction.on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched),
                           robust=True)  # fmt: skip
     return len(found)
 
@@ -67,48 +65,34 @@ def find_matches(*, posts: Sequence[Post]) -> Found:
     return dict(found)
 
 
-def store_matches(*, pairs: Sequence[tuple[int, int]]) -> None:
-    """Store (track id, post id) matches. The statements join the tracks table, so a track deleted since the
-    index was read makes no row (and cannot fail the ingest's commit with a foreign key). PostgreSQL: one
-    statement (the hits take the new matches' ids from the match INSERT's RETURNING); other databases: two."""
-    if not pairs:
+def store_matches(*, matches: Sequence[tuple[int, Post]]) -> None:
+    """Store (track id, post) matches in one statement: a row each, ``first`` on the person's lowest matching
+    track id of each post. The statement takes the person from the tracks table, so a track deleted since the
+    index was read makes no row (the rows have no database foreign key that would catch it)."""
+    if not matches:
         return
     quote = connection.ops.quote_name
-    tables = {"match": quote(TrackMatch._meta.db_table), "hit": quote(TrackHit._meta.db_table),
-              "track": quote(Track._meta.db_table), "post": quote(Post._meta.db_table),
-              "values": ", ".join(["(%s, %s)"] * len(pairs))}  # fmt: skip
-    values = [number for pair in pairs for number in pair]
+    tables = {"match": quote(TrackMatch._meta.db_table), "track": quote(Track._meta.db_table)}
+    columns = ([track_id for track_id, _ in matches], [post.pk for _, post in matches],
+               [post.published for _, post in matches])  # fmt: skip
+    if connection.vendor == "postgresql":  # arrays: the same statement text whatever the batch size
+        rows, params = _UNNEST, list(columns)
+    else:
+        rows = _VALUES.format(values=", ".join(["(%s, %s, %s)"] * len(matches)))
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [value for track_id, post in matches for value in (track_id, post.pk, adapt(post.published))]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_STORE_ONCE.format(**tables), [*values, False, timezone.now()])
-            return
-        cursor.execute(_STORE_MATCHES.format(**tables), [False, timezone.now(), *values])
-        cursor.execute(_STORE_HITS.format(**tables), values)
+        cursor.execute(_STORE.format(rows=rows, **tables), [False, *params])
 
 
-# The hits take the new matches' ids from RETURNING (the statement's snapshot does not show the rows its own
-# INSERT makes); a match that was already there (the post matched again) is found by its unique (user, post).
-_STORE_ONCE = (
-    "WITH found AS (SELECT t.id AS track_id, t.user_id, p.id AS post_id, p.published FROM (VALUES {values}) v "
-    "JOIN {track} t ON t.id = v.column1 JOIN {post} p ON p.id = v.column2 WHERE p.retracted_at IS NULL), "
-    "made AS (INSERT INTO {match} (user_id, post_id, published, is_read, created_at) "
-    "SELECT DISTINCT user_id, post_id, published, %s, %s FROM found "
-    "ON CONFLICT (user_id, post_id) DO NOTHING RETURNING id, user_id, post_id) "
-    "INSERT INTO {hit} (track_id, match_id) SELECT f.track_id, COALESCE(n.id, m.id) FROM found f "
-    "LEFT JOIN made n ON n.user_id = f.user_id AND n.post_id = f.post_id "
-    "LEFT JOIN {match} m ON m.user_id = f.user_id AND m.post_id = f.post_id "
-    "WHERE COALESCE(n.id, m.id) IS NOT NULL ON CONFLICT (track_id, match_id) DO NOTHING"
-)
-_STORE_MATCHES = (
-    "INSERT INTO {match} (user_id, post_id, published, is_read, created_at) "
-    "SELECT DISTINCT t.user_id, p.id, p.published, %s, %s FROM (VALUES {values}) v "
-    "JOIN {track} t ON t.id = v.column1 JOIN {post} p ON p.id = v.column2 WHERE p.retracted_at IS NULL "
-    "ON CONFLICT (user_id, post_id) DO NOTHING"  # (the WHERE: SQLite reads an INSERT ... SELECT's ON CONFLICT only after one)
-)
-_STORE_HITS = (
-    "INSERT INTO {hit} (track_id, match_id) SELECT t.id, m.id FROM (VALUES {values}) v "
-    "JOIN {track} t ON t.id = v.column1 JOIN {match} m ON m.user_id = t.user_id AND m.post_id = v.column2 "
-    "WHERE t.id IS NOT NULL ON CONFLICT (track_id, match_id) DO NOTHING"
+_UNNEST = "unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS v (track, post, published)"
+_VALUES = "(SELECT column1 AS track, column2 AS post, column3 AS published FROM (VALUES {values})) AS v"
+_STORE = (
+    "INSERT INTO {match} (track_id, user_id, post_id, published, is_read, first) "
+    "SELECT t.id, t.user_id, v.post, v.published, %s, "
+    "row_number() OVER (PARTITION BY t.user_id, v.post ORDER BY t.id) = 1 "
+    "FROM {rows} JOIN {track} t ON t.id = v.track "
+    "WHERE true ON CONFLICT (track_id, post_id) DO NOTHING"  # (the WHERE: SQLite reads an INSERT ... SELECT's ON CONFLICT only after one)
 )
 
 

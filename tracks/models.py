@@ -2,9 +2,7 @@
 
 - ``Track``: a person's saved words, hashtags or phrases (``query`` as typed, ``terms`` normalized, see text.py)
   and its ``key_token``, indexed: matching asks for the tracks whose key token is in a batch of posts.
-- ``TrackMatch``: one row per (person, post) that matched any of their tracks, with the read state;
-  ``published`` is copied from the post so a track view is one index range scan, as the timeline is.
-- ``TrackHit``: which of the person's tracks a match came from (a post can match several).
+- ``TrackMatch``: one row per (track, post) that matched, with the read state (see the class).
 """
 
 from django.conf import settings
@@ -29,28 +27,29 @@ class Track(models.Model):
 
 
 class TrackMatch(models.Model):
+    """One row per (track, post) that matched, with the read state. ``user`` (the track's owner) and
+    ``published`` (the post's) are copied so a track view and the person's river are one index range scan each,
+    as the timeline is. ``first`` marks one row per (person, post), that of the person's lowest matching track id:
+    the river of all their tracks reads only those, so a post two of their tracks matched shows once.
+
+    No database foreign keys (``db_constraint=False``): these rows are written in bulk inside every ingest
+    batch, where the deferred key checks cost as much as the rows (the tracks, people and posts referenced are
+    read by the very statement that writes the rows; deletes still cascade, through the ORM)."""
+
     id = models.BigAutoField(primary_key=True)
-    # no index of its own on user: ``one_track_match_per_post`` (user, post) starts with it
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
-    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="matches", db_index=False,
+                              db_constraint=False)  # fmt: skip
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False,
+                             db_constraint=False)  # fmt: skip
+    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     published = models.DateTimeField(help_text="copied from the post: the sort key")
     is_read = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    tracks = models.ManyToManyField(Track, through="TrackHit", related_name="matches")
+    first = models.BooleanField(help_text="the one row of this (person, post) their river of all tracks shows")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "post"], name="one_track_match_per_post")]
+        constraints = [models.UniqueConstraint(fields=["track", "post"], name="one_match_per_track_and_post")]
         indexes = [
+            models.Index(fields=["track", "-published", "-post"], name="trackmatch_track_recent_idx"),
             models.Index(fields=["user", "-published", "-post"], name="trackmatch_user_recent_idx"),
             models.Index(fields=["user"], name="trackmatch_unread_idx", condition=Q(is_read=False)),
         ]
-
-
-class TrackHit(models.Model):
-    id = models.BigAutoField(primary_key=True)
-    # no index of its own on track: ``one_hit_per_track`` (track, match) starts with it
-    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="hits", db_index=False)
-    match = models.ForeignKey(TrackMatch, on_delete=models.CASCADE, related_name="hits")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["track", "match"], name="one_hit_per_track")]

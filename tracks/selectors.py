@@ -10,19 +10,19 @@ from timelines.cursor import BadCursor
 from timelines.selectors import MAX_LIMIT as MAX_LIMIT  # the API validates `limit` against it
 from timelines.selectors import keyset_page
 
-from .models import Track, TrackHit, TrackMatch
+from .models import Track, TrackMatch
 
 
 @dataclass
 class MatchesPage:
-    matches: list[TrackMatch]  # each with ``track_ids``: the person's tracks it matched
+    matches: list[TrackMatch]  # each with ``track_ids``: the person's tracks its post matched
     next_cursor: str | None
 
 
 def tracks_for(*, user: AbstractBaseUser) -> list[Track]:
     """The person's tracks, each with ``unread``: its unread matches they did not block."""
     tracks = list(Track.objects.filter(user=user).order_by("query", "id"))
-    unread = _visible_hits(user=user).filter(match__is_read=False).values("track_id").annotate(n=Count("id"))
+    unread = _shown(user=user).filter(is_read=False).values("track_id").annotate(n=Count("id"))
     counts = {row["track_id"]: row["n"] for row in unread}
     for track in tracks:
         track.unread = counts.get(track.pk, 0)
@@ -44,11 +44,12 @@ def matches_for(*, user: AbstractBaseUser, track_id: int | None = None, before: 
     if unread_only:
         rows = rows.filter(is_read=False)
     page, next_cursor = keyset_page(rows, before=before, after=after, limit=limit)
-    track_ids: dict[int, list[int]] = {match.pk: [] for match in page}
-    for match_id, hit_track in TrackHit.objects.filter(match_id__in=track_ids).values_list("match_id", "track_id"):
-        track_ids[match_id].append(hit_track)
+    track_ids: dict[int, list[int]] = {match.post_id: [] for match in page}
+    rows = TrackMatch.objects.filter(user=user, post_id__in=track_ids).values_list("post_id", "track_id")
+    for post_id, matched_track in rows:
+        track_ids[post_id].append(matched_track)
     for match in page:
-        match.track_ids = sorted(track_ids[match.pk])
+        match.track_ids = sorted(track_ids[match.post_id])
     return MatchesPage(matches=page, next_cursor=next_cursor)
 
 
@@ -58,13 +59,11 @@ def unread_matches_count(*, user: AbstractBaseUser, track_id: int | None = None)
 
 
 def _visible(*, user: AbstractBaseUser, track_id: int | None) -> QuerySet:
-    rows = TrackMatch.objects.filter(user=user, post__retracted_at__isnull=True)
-    if track_id is not None:
-        rows = rows.filter(hits__track_id=track_id)
-    return rows.exclude(blocked(user=user))
+    """One track's rows, or (``track_id`` None) one row per post over all the person's tracks."""
+    rows = _shown(user=user)
+    return rows.filter(track_id=track_id) if track_id is not None else rows.filter(first=True)
 
 
-def _visible_hits(*, user: AbstractBaseUser) -> QuerySet:
-    return TrackHit.objects.filter(track__user=user, match__post__retracted_at__isnull=True).exclude(
-        blocked(user=user, post="match__post__")
-    )
+def _shown(*, user: AbstractBaseUser) -> QuerySet:
+    """The person's rows of posts not retracted nor blocked (every track's)."""
+    return TrackMatch.objects.filter(user=user, post__retracted_at__isnull=True).exclude(blocked(user=user))

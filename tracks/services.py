@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from .models import Track, TrackMatch
 from .text import TrackQueryError, parse_track
@@ -32,21 +33,34 @@ def track_create(*, user: AbstractBaseUser, query: str) -> Track:
 
 
 def track_delete(*, user: AbstractBaseUser, track_id: int) -> bool:
-    """Remove a track; matches no other track of the person holds go with it."""
+    """Remove a track and its matches. A post another of the person's tracks matched too stays in their river:
+    that track's row becomes the post's ``first``."""
     with transaction.atomic():
         deleted, _ = Track.objects.filter(user=user, pk=track_id).delete()
         if deleted:
-            TrackMatch.objects.filter(user=user, hits__isnull=True).delete()
+            rows = TrackMatch.objects.filter(user=user, post_id=OuterRef("post_id"))
+            has_first = Exists(rows.filter(first=True))
+            lower = Exists(rows.filter(track_id__lt=OuterRef("track_id")))
+            TrackMatch.objects.filter(user=user, first=False).exclude(has_first).exclude(lower).update(first=True)
     return bool(deleted)
 
 
 def mark_matches_read(*, user: AbstractBaseUser, post_ids: list[int], read: bool = True) -> int:
     """Mark these matched posts of the person read (or unread), in every track; returns how many changed."""
-    return TrackMatch.objects.filter(user=user, post_id__in=post_ids[:MAX_IDS]).exclude(is_read=read).update(is_read=read)
+    rows = TrackMatch.objects.filter(user=user, post_id__in=post_ids[:MAX_IDS]).exclude(is_read=read)
+    changed = rows.filter(first=True).count()  # one row per post
+    rows.update(is_read=read)
+    return changed
 
 
 def mark_all_matches_read(*, user: AbstractBaseUser, track_id: int | None = None) -> int:
-    matches = TrackMatch.objects.filter(user=user, is_read=False)
-    if track_id is not None:
-        matches = matches.filter(hits__track_id=track_id)
-    return matches.update(is_read=True)
+    """Mark every unread post of the person's tracks (or of one track) read, in every track; returns how many."""
+    unread = TrackMatch.objects.filter(user=user, is_read=False)
+    if track_id is None:
+        changed = unread.filter(first=True).count()
+        unread.update(is_read=True)
+        return changed
+    posts = unread.filter(track_id=track_id).values("post_id")
+    changed = posts.count()
+    unread.filter(post_id__in=posts).update(is_read=True)
+    return changed

@@ -1,0 +1,53 @@
+"""A table (or what a hot path needs of it) held in each process, renewed when any process says it changed.
+
+For hot paths that would otherwise read the same small, rarely written table in every ingest batch: the tracks
+by key token (tracks/index.py) and the people who block anything (replies/blocks.py). A write calls
+``changed()``, which puts a new version token in the Django cache (Redis in production, so every web and worker
+process sees it) at once and again after the commit. ``get()`` reads the token (one cache GET) and reloads when
+it differs, when it is missing (an evicted or flushed cache) or after ``max_age`` seconds whatever it says (a
+write that bypassed ``changed()``, e.g. a bulk insert, is seen within that time).
+"""
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Loaded(Generic[T]):
+    version: str
+    loaded_at: float
+    value: T
+
+
+class Snapshot(Generic[T]):
+    def __init__(self, *, key: str, load: Callable[[], T], max_age: float = 30.0):
+        self.key, self.load, self.max_age = key, load, max_age
+        self._current: _Loaded[T] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        """What ``load()`` returned, as of the current version (reloaded here if it is not)."""
+        version = cache.get(self.key)
+        if version is None:  # never set, evicted or flushed: start a version everyone will agree on
+            cache.add(self.key, uuid.uuid4().hex, timeout=None)
+            version = cache.get(self.key) or ""
+        current = self._current
+        if current is None or current.version != version or time.monotonic() - current.loaded_at > self.max_age:
+            with self._lock:
+                current = self._current = _Loaded(version, time.monotonic(), self.load())
+        return current.value
+
+    def changed(self) -> None:
+        """Tell every process to reload: now (this process, inside the transaction) and after the commit (the
+        others, who only then see the change)."""
+        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+        transaction.on_commit(lambda: cache.set(self.key, uuid.uuid4().hex, timeout=None), robust=True)
