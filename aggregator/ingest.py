@@ -169,9 +169,9 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
         result.created = [post.id for post in created]
         result.updated = [post.id for post in to_update]
         deliver_posts(source_id=source.pk, post_ids=result.created)
-        match_new_posts(posts=created)
-        track_new_posts(posts=created)
         announce_new_posts(source_id=source.pk, post_ids=result.created, posts=created)
+        match_new_posts(posts=created)  # their reply.new and track.match events leave after post.new, with it
+        track_new_posts(posts=created)
     return result
 
 

@@ -22,7 +22,7 @@ processes are on the same host, so ``time.time()`` is one clock. Same run, same 
   it the bare layer delivering one message to as many groups four ways (a ``group_send`` loop in a fresh loop,
   as ``events`` did before fix B, or on a long-lived loop; ``group_send_many``, pipelined; or one shared group).
 Each case also prints where the time goes (timestamps taken around ``store_entries``, the COMMIT,
-``events.send_many`` and ``events._deliver``, which are wrapped in the worker process only) and the CPU seconds
+``events.publish`` and ``events._deliver``, which are wrapped in the worker process only) and the CPU seconds
 of every process. ``--profile-web`` adds a cProfile of the web process during the fan-out posts.
 Goals: p50 <= 20 ms, p99 <= 100 ms; one post to 1,000 connected followers delivered to all within 1 s.
 
@@ -185,7 +185,7 @@ def role_web(args) -> None:
 class Probe:
     """Timestamps of one store_entries call: commit, announce steps. Wraps functions in this process only.
 
-    ``events.send_many`` queues and returns; the publisher thread sends later (``events._deliver``), maybe
+    ``events.publish`` queues and returns; the publisher thread sends later (``events._deliver``), maybe
     several posts' messages in one batch: each event is traced back to its record by identity."""
 
     def __init__(self):
@@ -193,14 +193,14 @@ class Probe:
         self.by_event: dict[int, dict] = {}  # id(event dict) -> its record, until its batch has been sent
         from timelines import events
 
-        real_send_many, real_deliver = events.send_many, events._deliver
+        real_publish, real_deliver = events.publish, events._deliver
 
-        def send_many(*, user_ids, events):
+        def publish(batch):
             if self.current is not None:
                 self.current["send_many"] = time.time()
-                for event in events:
-                    self.by_event[id(event)] = self.current
-            return real_send_many(user_ids=user_ids, events=events)
+                for _, message in batch:
+                    self.by_event[id(message.get("event"))] = self.current
+            return real_publish(batch)
 
         async def deliver(layer, batch):
             keys = {id(message.get("event")) for _, message in batch} & self.by_event.keys()
@@ -215,7 +215,7 @@ class Probe:
                 for key in keys:
                     self.by_event.pop(key, None)
 
-        events.send_many, events._deliver = send_many, deliver
+        events.publish, events._deliver = publish, deliver
 
     def commit_hook(self, execute, sql, params, many, context):
         """First statement inside the transaction: register an on_commit hook ahead of the announcement's."""

@@ -8,11 +8,12 @@ class RepliesConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from .blocks import blockers
-        from .models import Block, NotificationSettings
+        from .identities import verified_handles
+        from .models import Block, Identity, NotificationSettings
         from .notifications import listeners
 
         # Every write, the admin's and cascades (a person deleted) included, renews what processes hold.
-        for model, snapshot in ((Block, blockers), (NotificationSettings, listeners)):
+        for model, snapshot in ((Block, blockers), (Identity, verified_handles), (NotificationSettings, listeners)):
 
             def changed(snapshot=snapshot, **kwargs) -> None:
                 snapshot.changed()

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from aggregator.fetch import FetchError, fetch
+from aggregator.snapshots import Snapshot
 
 from .mentions import Mention, author_mentions, bare_jid, handles_in, normalize_link
 from .models import Identity
@@ -128,13 +129,21 @@ def author_handle_forms(mention: Mention) -> list[str]:
     return [mention.value]
 
 
+def _load_verified_handles() -> dict[tuple[str, str], int]:
+    rows = Identity.objects.filter(verified=True).values_list("kind", "value", "user_id").iterator(chunk_size=5000)
+    return {(kind, value): user_id for kind, value, user_id in rows}
+
+
+# Every verified handle, (kind, value) -> its owner's user id (one owner each: a unique constraint), held in each
+# process: matching a batch of posts asks the database nothing about whose handles it mentions. Renewed on every
+# write of an identity (apps.py): verifying and unverifying both save the row.
+verified_handles = Snapshot(key="chorus:identities:verified-version", load=_load_verified_handles)
+
+
 def owner_of_author(*, handle: str, uri: str) -> int | None:
     """The person whose verified identity wrote a post with this author handle/URI, if Chorus knows them."""
-    keys = author_mentions(handle=handle, uri=uri)
-    if not keys:
-        return None
-    rows = Identity.objects.filter(verified=True, kind__in={k.kind for k in keys}, value__in={k.value for k in keys})
-    owners = {user_id for user_id, kind, value in rows.values_list("user_id", "kind", "value") if (kind, value) in keys}
+    handles = verified_handles.get()
+    owners = {handles[key] for key in author_mentions(handle=handle, uri=uri) if key in handles}
     return owners.pop() if len(owners) == 1 else None
 
 

@@ -1,12 +1,13 @@
 """Matching: new posts -> the people they mention or answer -> ``Reply`` rows and ``reply.new`` events.
 
 Called by ``aggregator.ingest.store_entries`` with the posts a batch created, inside its transaction. The work
-is batched: one query resolves every extracted handle against verified identities (a dict lookup per mention
-afterwards, never a loop over identities), at most one finds whose posts replies answer (``KnownPost``), and
-two bulk inserts store the replies and the posts written under verified identities. Rows are made whatever
-the person blocked (blocks apply when reading, so an undone block brings them back); the live event is not
-sent to a person who blocked the post. People who want notifications get them queued in the same
-transaction (``notifications.queue_notifications``: one more query, two when someone wants them).
+is batched, and asks the database nothing it can know in the process: every extracted handle is resolved
+against the verified identities held there (``identities.verified_handles``: a dict lookup per mention, never
+a loop over identities), at most one query finds whose posts replies answer (``KnownPost``), and two bulk
+inserts store the replies and the posts written under verified identities. Rows are made whatever the person
+blocked (blocks apply when reading, so an undone block brings them back); the live event is not sent to a
+person who blocked the post. People who want notifications get them queued in the same transaction
+(``notifications.queue_notifications``: one more statement when someone of the batch wants them).
 """
 
 import hashlib
@@ -14,16 +15,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from django.db import transaction
-
 from aggregator.models import Post
 from timelines import events
 from timelines.cursor import encode_cursor
 from timelines.delivery import post_event_json
 
 from .blocks import blocks_of
+from .identities import verified_handles
 from .mentions import Mention, author_mentions, extract_mentions
-from .models import Identity, KnownPost, Reply
+from .models import KnownPost, Reply
 from .notifications import queue_notifications
 
 MAX_URL_ANCESTORS = 8
@@ -68,13 +68,13 @@ def match_new_posts(*, posts: Sequence[Post]) -> int:
         pairs = sorted(found.items(), key=lambda item: (published[item[0][1]], item[0][1]))
         replied = {post_id for _, post_id in found}
         by_id = {post.pk: post for post in posts if post.pk in replied}
-        transaction.on_commit(lambda: announce_replies(pairs=pairs, posts=by_id), robust=True)
+        events.publish_on_commit(lambda: announce_replies(pairs=pairs, posts=by_id))
     return len(found)
 
 
-def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[int, Post]) -> None:
-    """Send ``reply.new`` (oldest first) to each person, except for posts they blocked. Best effort. ``posts``
-    are the posts as matching read them (with their source): the event needs no query to read them."""
+def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[int, Post]) -> events.Batch:
+    """The ``reply.new`` messages (oldest first) for each person, except for posts they blocked. ``posts`` are
+    the posts as matching read them (with their source): the event needs no query to read them."""
     blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
     batch = []
     for (user_id, post_id), reason in pairs:
@@ -84,23 +84,21 @@ def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[in
         event = {"type": "reply.new", "reason": reason, "post": post_event_json(post),
                  "cursor": encode_cursor(post.published, post.pk)}  # fmt: skip
         batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
-    events.publish(batch)
+    return batch
 
 
 def _owners(keys: set[Mention]) -> dict[Mention, int]:
-    """Verified identities among these handles (URLs also by their ancestors: a link to a post on alice's
-    blog names alice's blog), in one query."""
-    wanted = set(keys)
-    for key in keys:
-        if key.kind == "url":
-            wanted.update(Mention("url", ancestor) for ancestor in url_ancestors(key.value))
-    if not wanted:
+    """The owners of these handles' verified identities (URLs also by their ancestors: a link to a post on
+    alice's blog names alice's blog). No query: the verified handles are held in the process."""
+    handles = verified_handles.get()
+    if not handles:
         return {}
-    rows = Identity.objects.filter(verified=True, kind__in={k.kind for k in wanted}, value__in={k.value for k in wanted})
-    owners = {Mention(kind, value): user_id for kind, value, user_id in rows.values_list("kind", "value", "user_id")}
+    owners: dict[Mention, int] = {}
     for key in keys:
-        if key.kind == "url" and key not in owners:
-            owner = next((owners[Mention("url", a)] for a in url_ancestors(key.value) if Mention("url", a) in owners), None)
+        if key in handles:
+            owners[key] = handles[key]
+        elif key.kind == "url":
+            owner = next((handles[a] for a in (("url", a) for a in url_ancestors(key.value)) if a in handles), None)
             if owner is not None:
                 owners[key] = owner
     return owners

@@ -14,7 +14,7 @@ from aggregator.entry import Entry
 from aggregator.ingest import store_entries
 from aggregator.models import Source, Subscription
 from replies.blocks import block_create, block_delete, blockers, blocks_of
-from replies.identities import identity_create, verify_url_identity
+from replies.identities import identity_create, verified_handles, verify_url_identity
 from replies.matching import match_posts
 from replies.models import Block, Identity, Reply
 from replies.selectors import replies_for, unread_replies_count
@@ -104,8 +104,21 @@ def test_matching_a_batch_takes_a_fixed_number_of_queries(alice, bob, carol_sour
     with CaptureQueriesContext(connection) as queries:
         found = match_posts(post_ids=ids)
     assert found == 80 and Reply.objects.count() == 80
-    # posts, identities, replied-to posts (KnownPost), two bulk inserts, who wants notifications
-    assert len(queries) <= 6
+    # the posts, replied-to posts (KnownPost), the replies' insert; no identity nor notification settings query
+    assert len(queries) <= 3 and not [q for q in queries if "identity" in q["sql"] or "notification" in q["sql"]]
+
+
+def test_a_handle_verified_in_another_process_is_matched_once_the_version_changes(alice, carol_source):
+    identity = identity_create(user=alice, kind="x", value="alice")  # unverified: not matched
+    store_entries(carol_source, [post("1", "<p>@alice hi</p>")])
+    Identity.objects.filter(pk=identity.pk).update(verified=True)  # past the signals, as another process might
+    cache.set(verified_handles.key, "another process's version")
+    store_entries(carol_source, [post("2", "<p>@alice hi again</p>", minutes=1)])
+    identity.refresh_from_db()
+    identity.verified = False
+    identity.save()  # through the ORM: seen at once
+    store_entries(carol_source, [post("3", "<p>@alice and again</p>", minutes=2)])
+    assert [r.post.guid for r in replies_for(user=alice).replies] == ["2"]
 
 
 def test_a_handle_verified_by_one_person_cannot_be_verified_by_another(alice, bob):

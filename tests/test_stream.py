@@ -17,7 +17,9 @@ from aggregator.asgi import application
 from aggregator.entry import Entry
 from aggregator.ingest import store_entries
 from aggregator.models import Source, Subscription
+from replies.identities import identity_create
 from timelines.models import TimelineEntry
+from tracks.services import track_create
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the consumer reads the database from other threads
 
@@ -138,6 +140,35 @@ def test_events_are_sent_only_after_the_commit(alice):
         await store_then_check_nothing_yet(communicator, roll_back=False)
         assert (await communicator.receive_json_from(timeout=5))["post"]["title"] == "committed"
         await store_then_check_nothing_yet(communicator, roll_back=True)
+        assert await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_batchs_events_leave_together_in_order_and_a_rolled_back_savepoints_never(alice):
+    source, headers = followed(alice), bearer(alice)
+    identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
+    track_create(user=alice, query="comet")
+    mention = "<p>@alice@example.social look, a comet</p>"
+
+    @database_sync_to_async
+    def store_with_a_savepoint_that_rolls_back():
+        with transaction.atomic():
+            store_entries(source, [Entry(guid="1", title="kept", content_html=mention)])
+            try:
+                with transaction.atomic():  # a savepoint: its rows and its events go
+                    store_entries(source, [Entry(guid="2", title="undone", content_html=mention)])
+                    raise RuntimeError("roll the savepoint back")
+            except RuntimeError:
+                pass
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await store_with_a_savepoint_that_rolls_back()
+        got = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+        assert [(e["type"], e["post"]["title"]) for e in got] == [
+            ("post.new", "kept"), ("reply.new", "kept"), ("track.match", "kept")]  # fmt: skip
         assert await communicator.receive_nothing(timeout=0.5)
         await communicator.disconnect()
 

@@ -6,7 +6,7 @@ idempotent: a post already on a timeline is skipped, so a repeated ingest never 
 
 from collections.abc import Sequence
 
-from django.db import connection, transaction
+from django.db import connection
 
 from aggregator.models import Post, Subscription
 from replies.blocks import blocks_of
@@ -85,8 +85,8 @@ def announce_new_posts(*, source_id: int, post_ids: Sequence[int], posts: Sequen
     if post_ids:
         ids = list(post_ids)
         made = list(posts) if posts is not None else None
-        # Best effort (robust): a lost event is caught up by the page through the `after` cursor.
-        transaction.on_commit(lambda: _announce(source_id=source_id, post_ids=ids, posts=made), robust=True)
+        # Best effort: a lost event is caught up by the page through the `after` cursor.
+        events.publish_on_commit(lambda: _announce(source_id=source_id, post_ids=ids, posts=made))
 
 
 def post_event_json(post: Post) -> dict:
@@ -98,16 +98,18 @@ def post_event_json(post: Post) -> dict:
     return shape
 
 
-def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> None:
+def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> events.Batch:
     subscribers = list(Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True))
     if not subscribers:
-        return
+        return []
     if posts is None:
         posts = list(Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source"))
     ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
     new = [{"type": "post.new", "post": post_event_json(p), "cursor": encode_cursor(p.published, p.pk)}
            for p in ordered]  # fmt: skip
-    blocks = blocks_of(user_ids=subscribers)  # one query; people who blocked a post do not get its event
-    events.send_many(user_ids=[u for u in subscribers if u not in blocks], events=new)
+    blocks = blocks_of(user_ids=subscribers)  # people who blocked a post do not get its event
+    batch = events.messages_for(user_ids=[u for u in subscribers if u not in blocks], events=new)
     for user_id, blocked in blocks.items():
-        events.send_many(user_ids=[user_id], events=[e for p, e in zip(ordered, new, strict=True) if not blocked.hides(p)])
+        shown = [e for p, e in zip(ordered, new, strict=True) if not blocked.hides(p)]
+        batch.extend(events.messages_for(user_ids=[user_id], events=shown))
+    return batch

@@ -13,7 +13,7 @@ person who blocked the post.
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db import connection, transaction
+from django.db import connection
 
 from aggregator.models import Post
 from replies.blocks import blocks_of
@@ -43,8 +43,7 @@ def track_new_posts(*, posts: Sequence[Post]) -> int:
     store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits])
     order = sorted(found, key=lambda pair: (by_id[pair[1]].published, pair[1]))  # oldest first, as post.new
     matched = {post_id: by_id[post_id] for _, post_id in found}
-    transaction.on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched),
-                          robust=True)  # fmt: skip
+    events.publish_on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
     return len(found)
 
 
@@ -96,8 +95,8 @@ _STORE = (
 )
 
 
-def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], posts: dict[int, Post]) -> None:
-    """Send ``track.match`` (oldest first) to each person, except for posts they blocked. Best effort. ``posts``
+def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], posts: dict[int, Post]) -> events.Batch:
+    """The ``track.match`` messages (oldest first) for each person, except for posts they blocked. ``posts``
     are the matched posts as ingest made them (with their source): the event needs no query to read them."""
     shapes = {post_id: (post, post_event_json(post)) for post_id, post in posts.items()}
     blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
@@ -111,4 +110,4 @@ def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], pos
         event = {"type": "track.match", "tracks": [{"id": i, "query": q} for i, q in sorted(tracks.items())],
                  "post": shape, "cursor": encode_cursor(post.published, post.pk)}  # fmt: skip
         batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
-    events.publish(batch)
+    return batch
