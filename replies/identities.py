@@ -13,8 +13,9 @@ A verified ``(kind, value)`` has one owner: verifying a handle someone else alre
 """
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from .models import Identity
 
 MAX_IDENTITIES = 50
 MAX_PAGE_BYTES = 1024 * 1024
+MAX_URL_ANCESTORS = 8
 _PORT = re.compile(r":[0-9]{1,5}$")
 
 
@@ -129,20 +131,49 @@ def author_handle_forms(mention: Mention) -> list[str]:
     return [mention.value]
 
 
-def _load_verified_handles() -> dict[tuple[str, str], int]:
+@dataclass(frozen=True)
+class VerifiedHandles:
+    """Every verified handle: (kind, value) -> its owner's user id (one owner each: a unique constraint)."""
+
+    owners: dict[tuple[str, str], int]
+    url_hosts: frozenset[str]  # the hosts of verified URLs: a link elsewhere needs no walk up its path
+
+    def owner_of(self, mention: Mention) -> int | None:
+        """Whose verified handle this is; a URL is also theirs below a verified URL (a link to a post on
+        alice's blog names alice's blog)."""
+        owner = self.owners.get(mention)
+        if owner is None and mention.kind == "url" and urlsplit(mention.value).netloc in self.url_hosts:
+            owner = next((self.owners[key] for key in (("url", up) for up in url_ancestors(mention.value))
+                          if key in self.owners), None)  # fmt: skip
+        return owner
+
+
+def url_ancestors(url: str) -> list[str]:
+    """``https://h/a/b/c`` -> ``https://h/a/b/``, ``https://h/a/b``, ``https://h/a/``, ``https://h/a``, ``https://h/``."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s][:MAX_URL_ANCESTORS]
+    found = []
+    for depth in range(len(segments) - 1, -1, -1):
+        path = "/" + "/".join(segments[:depth])
+        found.extend([path.rstrip("/") + "/", path] if depth else ["/"])
+    return [urlunsplit((parts.scheme, parts.netloc, path, "", "")) for path in dict.fromkeys(found)]
+
+
+def _load_verified_handles() -> VerifiedHandles:
     rows = Identity.objects.filter(verified=True).values_list("kind", "value", "user_id").iterator(chunk_size=5000)
-    return {(kind, value): user_id for kind, value, user_id in rows}
+    owners = {(kind, value): user_id for kind, value, user_id in rows}
+    hosts = frozenset(urlsplit(value).netloc for kind, value in owners if kind == "url")
+    return VerifiedHandles(owners=owners, url_hosts=hosts)
 
 
-# Every verified handle, (kind, value) -> its owner's user id (one owner each: a unique constraint), held in each
-# process: matching a batch of posts asks the database nothing about whose handles it mentions. Renewed on every
-# write of an identity (apps.py): verifying and unverifying both save the row.
+# Held in each process: matching a batch of posts asks the database nothing about whose handles it mentions.
+# Renewed on every write of an identity (apps.py): verifying and unverifying both save the row.
 verified_handles = Snapshot(key="chorus:identities:verified-version", load=_load_verified_handles)
 
 
 def owner_of_author(*, handle: str, uri: str) -> int | None:
     """The person whose verified identity wrote a post with this author handle/URI, if Chorus knows them."""
-    handles = verified_handles.get()
+    handles = verified_handles.get().owners
     owners = {handles[key] for key in author_mentions(handle=handle, uri=uri) if key in handles}
     return owners.pop() if len(owners) == 1 else None
 

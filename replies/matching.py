@@ -13,7 +13,6 @@ person who blocked the post. People who want notifications get them queued in th
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 from aggregator.models import Post
 from timelines import events
@@ -26,7 +25,6 @@ from .mentions import Mention, author_mentions, extract_mentions
 from .models import KnownPost, Reply
 from .notifications import queue_notifications
 
-MAX_URL_ANCESTORS = 8
 _ACCOUNT_KINDS = {"x", "fediverse", "bluesky", "xmpp"}
 
 
@@ -88,35 +86,14 @@ def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[in
 
 
 def _owners(keys: set[Mention]) -> dict[Mention, int]:
-    """The owners of these handles' verified identities (URLs also by their ancestors: a link to a post on
-    alice's blog names alice's blog). No query: the verified handles are held in the process."""
+    """The owners of these handles' verified identities. No query: they are held in the process."""
     handles = verified_handles.get()
-    if not handles:
-        return {}
-    owners: dict[Mention, int] = {}
-    for key in keys:
-        if key in handles:
-            owners[key] = handles[key]
-        elif key.kind == "url":
-            owner = next((handles[a] for a in (("url", a) for a in url_ancestors(key.value)) if a in handles), None)
-            if owner is not None:
-                owners[key] = owner
+    owners = {key: owner for key in keys if (owner := handles.owner_of(key)) is not None}
     return owners
 
 
 def _owners_of(keys: set[Mention], owners: dict[Mention, int]) -> set[int]:
     return {owners[key] for key in keys if key in owners}
-
-
-def url_ancestors(url: str) -> list[str]:
-    """``https://h/a/b/c`` -> ``https://h/a/b/``, ``https://h/a/b``, ``https://h/a/``, ``https://h/a``, ``https://h/``."""
-    parts = urlsplit(url)
-    segments = [s for s in parts.path.split("/") if s][:MAX_URL_ANCESTORS]
-    found = []
-    for depth in range(len(segments) - 1, -1, -1):
-        path = "/" + "/".join(segments[:depth])
-        found.extend([path.rstrip("/") + "/", path] if depth else ["/"])
-    return [urlunsplit((parts.scheme, parts.netloc, path, "", "")) for path in dict.fromkeys(found)]
 
 
 def _answered_people(posts: Sequence[Post], answered: dict[int, set[Mention]],
