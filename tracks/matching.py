@@ -91,7 +91,7 @@ _STORE = (
     "SELECT t.id, t.user_id, v.post, v.published, %s, "
     "row_number() OVER (PARTITION BY t.user_id, v.post ORDER BY t.id) = 1 "
     "FROM {rows} JOIN {track} t ON t.id = v.track "
-    "WHERE true ON CONFLICT (track_id, post_id) DO NOTHING"  # (the WHERE: SQLite reads an INSERT ... SELECT's ON CONFLICT only after one)
+    "WHERE true ON CONFLICT (track_id, published, post_id) DO NOTHING"  # (the WHERE: SQLite reads an INSERT ... SELECT's ON CONFLICT only after one)
 )
 
 

@@ -47,9 +47,10 @@ class TrackMatch(models.Model):
     first = models.BooleanField(help_text="the one row of this (person, post) their river of all tracks shows")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["track", "post"], name="one_match_per_track_and_post")]
+        # (track, post) is unique; ``published`` in the middle (one value per post) makes the same index a
+        # track view's range scan (read backwards, newest first): one index fewer to write per match
+        constraints = [models.UniqueConstraint(fields=["track", "published", "post"], name="one_match_per_track_and_post")]
         indexes = [
-            models.Index(fields=["track", "-published", "-post"], name="trackmatch_track_recent_idx"),
             models.Index(fields=["user", "-published", "-post"], name="trackmatch_user_recent_idx"),
             models.Index(fields=["user"], name="trackmatch_unread_idx", condition=Q(is_read=False)),
         ]

@@ -33,9 +33,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(model_name="trackmatch", name="first", field=models.BooleanField(
             help_text="the one row of this (person, post) their river of all tracks shows")),
         migrations.AddConstraint(model_name="trackmatch", constraint=models.UniqueConstraint(
-            fields=("track", "post"), name="one_match_per_track_and_post")),
-        migrations.AddIndex(model_name="trackmatch", index=models.Index(
-            fields=["track", "-published", "-post"], name="trackmatch_track_recent_idx")),
+            fields=("track", "published", "post"), name="one_match_per_track_and_post")),
         migrations.AddIndex(model_name="trackmatch", index=models.Index(
             fields=["user", "-published", "-post"], name="trackmatch_user_recent_idx")),
         migrations.AddIndex(model_name="trackmatch", index=models.Index(
