@@ -11,10 +11,11 @@ after a task that failed they are all closed: an interrupted query (a soft time 
 connection in a state Django cannot see.
 """
 
+import logging
 import os
 
 from celery import Celery, states
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
 
@@ -37,3 +38,19 @@ def _close_connections_after_failure(task=None, state=None, **_kwargs) -> None:
         from django.db import connections
 
         connections.close_all()
+
+
+@worker_process_init.connect
+def _warm_up(**_kwargs) -> None:
+    """A new worker process (prefork) opens its database connection and loads what it holds of tracks,
+    identities, blocks and notification choices before its first task, not while that task's pushed post waits
+    (seen in bench/xmpp_push.py: the slowest items were a new process's first tasks). Best effort."""
+    from django.db import connection
+
+    from aggregator import snapshots
+
+    try:
+        connection.ensure_connection()
+        snapshots.load_all()
+    except Exception:  # noqa: BLE001 - the first task will connect (and report) by itself
+        logging.getLogger(__name__).warning("worker warm-up failed; the first task loads what it needs", exc_info=True)

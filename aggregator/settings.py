@@ -223,6 +223,9 @@ CHORUS_FETCH_DEADLINE = float(env_int("CHORUS_FETCH_DEADLINE", 30))
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
+# How stale a process's copy of tracks, verified handles, blocks and notification choices may be when another
+# process changed them (aggregator/snapshots.py): the version is read at most this often.
+CHORUS_SNAPSHOT_CHECK_SECONDS = env_int("CHORUS_SNAPSHOT_CHECK_MS", 1000) / 1000
 
 # XMPP push: the hub's own XMPP account. Without a JID there is no listener (XMPP sources wait, pending).
 CHORUS_XMPP_JID = env_str("CHORUS_XMPP_JID", "")

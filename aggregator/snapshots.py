@@ -3,11 +3,17 @@
 For hot paths that would otherwise read the same small, rarely written table in every ingest batch: the tracks
 by key token (tracks/index.py) and the people who block anything (replies/blocks.py). A write calls
 ``changed()``, which puts a new version token in the Django cache (Redis in production, so every web and worker
-process sees it) at once and again after the commit. ``get()`` reads the token (one cache GET) and reloads when
-it differs, when it is missing (an evicted or flushed cache) or after ``max_age`` seconds whatever it says (a
-write that bypassed ``changed()``, e.g. a bulk insert, is seen within that time).
+process sees it) at once and again after the commit. ``get()`` reads the token (one cache GET, at most once every
+``CHORUS_SNAPSHOT_CHECK_SECONDS``: a batch of pushed posts would otherwise pay a Redis round trip per snapshot)
+and reloads when it differs, when it is missing (an evicted or flushed cache) or after ``max_age`` seconds
+whatever it says (a write that bypassed ``changed()``, e.g. a bulk insert, is seen within that time).
+
+So the process that wrote sees its write at once; the others within ``CHORUS_SNAPSHOT_CHECK_SECONDS`` (1 s by
+default): a new track matches posts ingested from then on, a new block applies to live events from then on (the
+pages hide what it blocks at once: ``block.new``).
 """
 
+import math
 import threading
 import time
 import uuid
@@ -15,10 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
 T = TypeVar("T")
+
+_every: list["Snapshot"] = []
+
+
+def load_all() -> None:
+    """Load every snapshot of the process now (a new worker, before its first task: not while a post waits)."""
+    for snapshot in _every:
+        snapshot.get()
 
 
 @dataclass(frozen=True)
@@ -32,10 +47,16 @@ class Snapshot(Generic[T]):
     def __init__(self, *, key: str, load: Callable[[], T], max_age: float = 30.0):
         self.key, self.load, self.max_age = key, load, max_age
         self._current: _Loaded[T] | None = None
+        self._checked_at = -math.inf  # when the version was last read (monotonic)
         self._lock = threading.Lock()
+        _every.append(self)
 
     def get(self) -> T:
         """What ``load()`` returned, as of the current version (reloaded here if it is not)."""
+        current, now = self._current, time.monotonic()
+        if current is not None and now - self._checked_at < settings.CHORUS_SNAPSHOT_CHECK_SECONDS:
+            return current.value
+        self._checked_at = now
         version = cache.get(self.key)
         if version is None:  # never set, evicted or flushed: start a version everyone will agree on
             cache.add(self.key, uuid.uuid4().hex, timeout=None)
@@ -49,5 +70,6 @@ class Snapshot(Generic[T]):
     def changed(self) -> None:
         """Tell every process to reload: now (this process, inside the transaction) and after the commit (the
         others, who only then see the change)."""
+        self._checked_at = -math.inf  # this process: at its next get()
         cache.set(self.key, uuid.uuid4().hex, timeout=None)
         transaction.on_commit(lambda: cache.set(self.key, uuid.uuid4().hex, timeout=None), robust=True)

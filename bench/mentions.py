@@ -119,15 +119,10 @@ def warm_snapshots() -> float:
     """Load what each process holds (aggregator/snapshots.py: the tracks index, the verified handles, who
     blocks, who wants notifications), as a running hub has it; not timed with the ingest, but returned (seconds)
     and printed: a process pays it once after every change of those tables."""
-    from replies.blocks import blockers
-    from replies.identities import verified_handles
-    from replies.notifications import listeners
-    from tracks import index
+    from aggregator import snapshots
 
     started = time.perf_counter()
-    index.candidates(())
-    for snapshot in (verified_handles, blockers, listeners):
-        snapshot.get()
+    snapshots.load_all()
     return time.perf_counter() - started
 
 

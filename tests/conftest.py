@@ -29,6 +29,13 @@ def _loopback_feeds_allowed(settings):
 
 
 @pytest.fixture(autouse=True)
+def _snapshots_always_current(settings):
+    """A test sees a change made "by another process" (a cache version set by hand) at once; the check interval
+    itself has its own test (tests/test_snapshots.py)."""
+    settings.CHORUS_SNAPSHOT_CHECK_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: ids repeat from one test database to the next and the feed server
     keeps its port for the session, so cached pictures, budgets or indexes of one test must not reach another."""

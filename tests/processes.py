@@ -135,7 +135,8 @@ def production_env() -> dict[str, str]:
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     database_url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL,
-            "CHORUS_FETCH_ALLOW_PRIVATE": "true", "DB_CONN_MAX_AGE": "0"}  # fmt: skip
+            "CHORUS_FETCH_ALLOW_PRIVATE": "true", "DB_CONN_MAX_AGE": "0",
+            "CHORUS_SNAPSHOT_CHECK_MS": "0"}  # a test's tracks, blocks... count at once  # fmt: skip
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
