@@ -3,8 +3,8 @@
 Called by ``aggregator.ingest.store_entries`` with the posts a batch created, inside its transaction. The work
 is batched, and asks the database nothing it can know in the process: every extracted handle is resolved
 against the verified identities held there (``identities.verified_handles``: a dict lookup per mention, never
-a loop over identities), at most one query finds whose posts replies answer (``KnownPost``), and two bulk
-inserts store the replies and the posts written under verified identities. Rows are made whatever the person
+a loop over identities), at most one query finds whose posts replies answer (``KnownPost``), and two
+statements store the replies and the posts written under verified identities. Rows are made whatever the person
 blocked (blocks apply when reading, so an undone block brings them back); the live event is not sent to a
 person who blocked the post. People who want notifications get them queued in the same transaction
 (``notifications.queue_notifications``: one more statement when someone of the batch wants them).
@@ -13,7 +13,13 @@ person who blocked the post. People who want notifications get them queued in th
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from aggregator.bulk_rows import rows_source
 from aggregator.models import Post
 from timelines import events
 from timelines.cursor import encode_cursor
@@ -25,6 +31,7 @@ from .mentions import Mention, author_mentions, extract_mentions
 from .models import KnownPost, Reply
 from .notifications import queue_notifications
 
+User = get_user_model()
 _ACCOUNT_KINDS = {"x", "fediverse", "bluesky", "xmpp"}
 
 
@@ -56,18 +63,36 @@ def match_new_posts(*, posts: Sequence[Post]) -> int:
         for user_id in answers - writers[post.pk]:
             found[(user_id, post.pk)] = Reply.Reason.REPLY
     published = {p.pk: p.published for p in posts}
-    Reply.objects.bulk_create([
-        Reply(user_id=user_id, post_id=post_id, published=published[post_id], reason=reason)
-        for (user_id, post_id), reason in found.items()
-    ], ignore_conflicts=True)  # fmt: skip
     _remember_known_posts(posts, writers)
-    if found:
-        queue_notifications(found=found)
-        pairs = sorted(found.items(), key=lambda item: (published[item[0][1]], item[0][1]))
-        replied = {post_id for _, post_id in found}
+    stored = _store_replies(found, published) if found else set()
+    new = {pair: reason for pair, reason in found.items() if pair in stored}  # a reply told twice is told once
+    if new:
+        queue_notifications(found=new)
+        pairs = sorted(new.items(), key=lambda item: (published[item[0][1]], item[0][1]))
+        replied = {post_id for _, post_id in new}
         by_id = {post.pk: post for post in posts if post.pk in replied}
         events.publish_on_commit(lambda: announce_replies(pairs=pairs, posts=by_id))
     return len(found)
+
+
+def _store_replies(found: dict[tuple[int, int], str], published: dict[int, datetime]) -> set[tuple[int, int]]:
+    """Insert the replies in one statement; returns the (person, post) pairs it made (not those already there).
+    It joins the people: a person deleted since the process read their identities makes no row (and cannot
+    fail the ingest's commit)."""
+    rows, params = rows_source([("person", "integer"), ("post", "bigint"), ("published", "timestamptz"),
+                                ("reason", "text")],
+                               [(user_id, post_id, published[post_id], reason)
+                                for (user_id, post_id), reason in found.items()])  # fmt: skip
+    sql = (f"INSERT INTO {_table(Reply)} (user_id, post_id, published, reason, is_read, created_at) "
+           f"SELECT v.person, v.post, v.published, v.reason, %s, %s FROM {rows} JOIN {_table(User)} u ON u.id = v.person "
+           "WHERE true ON CONFLICT (user_id, post_id) DO NOTHING RETURNING user_id, post_id")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [False, timezone.now(), *params])
+        return {(user_id, post_id) for user_id, post_id in cursor.fetchall()}
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[int, Post]) -> events.Batch:
@@ -118,13 +143,17 @@ def _answered_people(posts: Sequence[Post], answered: dict[int, set[Mention]],
 
 
 def _remember_known_posts(posts: Sequence[Post], writers: dict[int, set[int]]) -> None:
-    """Index the links and GUIDs of posts written under verified identities, for the replies they will get."""
-    rows = [
-        KnownPost(key_hash=key_hash(key), user_id=user_id, post_id=post.pk)
-        for post in posts for user_id in writers[post.pk] for key in {post.url, post.guid} if key
-    ]  # fmt: skip
-    if rows:
-        KnownPost.objects.bulk_create(rows, ignore_conflicts=True)
+    """Index the links and GUIDs of posts written under verified identities, for the replies they will get
+    (one statement, joining the people as ``_store_replies`` does)."""
+    keys = [(key_hash(key), user_id, post.pk)
+            for post in posts for user_id in writers[post.pk] for key in {post.url, post.guid} if key]  # fmt: skip
+    if not keys:
+        return
+    rows, params = rows_source([("key_hash", "text"), ("person", "integer"), ("post", "bigint")], keys)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {_table(KnownPost)} (key_hash, user_id, post_id) "
+                       f"SELECT v.key_hash, v.person, v.post FROM {rows} JOIN {_table(User)} u ON u.id = v.person "
+                       "WHERE true ON CONFLICT (key_hash, user_id, post_id) DO NOTHING", params)  # fmt: skip
 
 
 def key_hash(key: str) -> str:

@@ -108,6 +108,16 @@ def test_matching_a_batch_takes_a_fixed_number_of_queries(alice, bob, carol_sour
     assert len(queries) <= 3 and not [q for q in queries if "identity" in q["sql"] or "notification" in q["sql"]]
 
 
+def test_a_person_deleted_while_a_process_still_holds_their_handle_gets_no_rows(alice, bob, carol_source):
+    identity_create(user=bob, kind="x", value="bob", verified=True)
+    identity_create(user=alice, kind="x", value="alice", verified=True)
+    verified_handles.get()  # this process holds bob's handle ...
+    Identity.objects.filter(user=bob)._raw_delete(connection.alias)  # ... deleted past the signals, elsewhere
+    type(bob).objects.filter(pk=bob.pk)._raw_delete(connection.alias)
+    store_entries(carol_source, [post("1", "<p>@bob @alice hi</p>", in_reply_to="https://bob.example/1")])
+    assert list(Reply.objects.values_list("user_id", flat=True)) == [alice.pk]  # the commit would fail on bob's
+
+
 def test_a_handle_verified_in_another_process_is_matched_once_the_version_changes(alice, carol_source):
     identity = identity_create(user=alice, kind="x", value="alice")  # unverified: not matched
     store_entries(carol_source, [post("1", "<p>@alice hi</p>")])

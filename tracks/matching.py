@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from aggregator.bulk_rows import rows_source
 from aggregator.models import Post
 from replies.blocks import blocks_of
 from timelines import events
@@ -71,21 +72,13 @@ def store_matches(*, matches: Sequence[tuple[int, Post]]) -> None:
     if not matches:
         return
     quote = connection.ops.quote_name
-    tables = {"match": quote(TrackMatch._meta.db_table), "track": quote(Track._meta.db_table)}
-    columns = ([track_id for track_id, _ in matches], [post.pk for _, post in matches],
-               [post.published for _, post in matches])  # fmt: skip
-    if connection.vendor == "postgresql":  # arrays: the same statement text whatever the batch size
-        rows, params = _UNNEST, list(columns)
-    else:
-        rows = _VALUES.format(values=", ".join(["(%s, %s, %s)"] * len(matches)))
-        adapt = connection.ops.adapt_datetimefield_value
-        params = [value for track_id, post in matches for value in (track_id, post.pk, adapt(post.published))]
+    rows, params = rows_source([("track", "bigint"), ("post", "bigint"), ("published", "timestamptz")],
+                               [(track_id, post.pk, post.published) for track_id, post in matches])  # fmt: skip
+    sql = _STORE.format(match=quote(TrackMatch._meta.db_table), track=quote(Track._meta.db_table), rows=rows)
     with connection.cursor() as cursor:
-        cursor.execute(_STORE.format(rows=rows, **tables), [False, *params])
+        cursor.execute(sql, [False, *params])
 
 
-_UNNEST = "unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS v (track, post, published)"
-_VALUES = "(SELECT column1 AS track, column2 AS post, column3 AS published FROM (VALUES {values})) AS v"
 _STORE = (
     "INSERT INTO {match} (track_id, user_id, post_id, published, is_read, first) "
     "SELECT t.id, t.user_id, v.post, v.published, %s, "
