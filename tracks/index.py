@@ -25,6 +25,7 @@ class IndexedTrack:
     query: str
     terms: tuple[tuple[str, ...], ...]
     required: frozenset[str]  # every token of every term: most candidates fail this set test, in C
+    phrases: bool  # a term of several words: the words' order is checked too (else holding them all matches)
 
 
 def _load() -> dict[str, list[IndexedTrack]]:
@@ -33,7 +34,8 @@ def _load() -> dict[str, list[IndexedTrack]]:
     for track_id, user_id, query, key, terms in rows:
         terms = tuple(tuple(term) for term in terms)
         required = frozenset(token for term in terms for token in term)
-        by_key[key].append(IndexedTrack(track_id, user_id, query, terms, required))
+        phrases = any(len(term) > 1 for term in terms)
+        by_key[key].append(IndexedTrack(track_id, user_id, query, terms, required, phrases))
     return dict(by_key)
 
 

@@ -49,20 +49,30 @@ def track_new_posts(*, posts: Sequence[Post]) -> int:
 
 
 def find_matches(*, posts: Sequence[Post]) -> Found:
-    """Which people's tracks these posts match: candidates from the in-process index by the posts' tokens,
-    phrases checked on those only."""
+    """Which people's tracks these posts match: candidates from the in-process index by the posts' tokens; a
+    candidate's posts are those of the batch holding every token it requires (set intersections, so a track
+    whose other word no post has costs no per-post work); phrases are then checked on those posts only."""
     tokens = {post.pk: post_tokens(post) for post in posts}
-    with_key: dict[str, list[int]] = defaultdict(list)
+    posts_with: dict[str, set[int]] = defaultdict(set)
     for post_id, keys in tokens.items():
         for key in keys.keys:
-            with_key[key].append(post_id)
+            posts_with[key].add(post_id)
     found: Found = defaultdict(dict)
-    for key, tracks in index.candidates(with_key).items():
+    for key, tracks in index.candidates(posts_with).items():
         for track in tracks:
-            for post_id in with_key[key]:
-                if track.required <= tokens[post_id].keys and matches(track.terms, tokens[post_id]):
+            hits = posts_with[key]
+            for token in track.required:
+                if token != key:
+                    hits = hits & posts_with.get(token, _NONE)
+                    if not hits:
+                        break
+            for post_id in hits:
+                if not track.phrases or matches(track.terms, tokens[post_id]):
                     found[(track.user_id, post_id)][track.id] = track.query
     return dict(found)
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 def store_matches(*, matches: Sequence[tuple[int, Post]]) -> None:
