@@ -149,9 +149,10 @@ def reset_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        # tracks_trackmatch by name: it has no database foreign key for CASCADE to follow (see tracks/models.py)
-        cursor.execute("TRUNCATE timelines_timelineentry, tracks_trackmatch, aggregator_post, aggregator_subscriptiontag, "
-                       "aggregator_subscription, aggregator_source RESTART IDENTITY CASCADE")
+        # tracks_trackmatch and replies_reply by name: no database foreign key for CASCADE to follow (see their
+        # models)
+        cursor.execute("TRUNCATE timelines_timelineentry, tracks_trackmatch, replies_reply, aggregator_post, "
+                       "aggregator_subscriptiontag, aggregator_subscription, aggregator_source RESTART IDENTITY CASCADE")
 
 
 def fresh_sources(corpus: list[Feed], *, server: str | None = None):

@@ -54,8 +54,12 @@ class Reply(models.Model):
         REPLY = "reply", "answers your post"
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
+    # No database foreign keys, as on tracks.TrackMatch: ingest writes these rows in bulk with a statement that
+    # joins the people (the posts are that very transaction's); deletes cascade through the ORM. No index of
+    # its own on user either: ``one_reply_per_post`` (user, post) starts with it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False,
+                             db_constraint=False)  # fmt: skip
+    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     published = models.DateTimeField(help_text="copied from the post: the sort key")
     reason = models.CharField(max_length=8, choices=Reason.choices, default=Reason.MENTION)
     is_read = models.BooleanField(default=False)
