@@ -137,10 +137,12 @@ class Post(models.Model):
     retracted_at = models.DateTimeField(null=True, blank=True, help_text="tombstone: never comes back")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "guid"], name="one_post_per_guid")]
+        # guid and url lead their indexes: ingest looks them up with the source (equality on both, any order
+        # serves), and the replies' thread view finds the post a reply answers by either alone, whatever its source
+        constraints = [models.UniqueConstraint(fields=["guid", "source"], name="one_post_per_guid")]
         indexes = [
             models.Index(fields=["source", "-published", "-id"], name="post_source_recent_idx"),
-            models.Index(fields=["source", "url"], name="post_source_url_idx"),
+            models.Index(fields=["url", "source"], name="post_url_source_idx"),
             models.Index(fields=["source", "content_hash"], name="post_source_hash_idx"),
         ]
 

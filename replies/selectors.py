@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 
 from aggregator.models import Post
 from timelines.cursor import BadCursor
@@ -42,16 +43,28 @@ def unread_replies_count(*, user: AbstractBaseUser) -> int:
 
 
 def answered_posts(*, user: AbstractBaseUser, posts: list[Post]) -> dict[int, Post]:
-    """The person's own stored post each of these answers (matched by its link or GUID), when Chorus has it:
-    two indexed queries (``KnownPost``, then the posts)."""
-    by_hash = {key_hash(p.in_reply_to): p.in_reply_to for p in posts if p.in_reply_to}
-    if not by_hash:
+    """The stored post each of these answers, when Chorus has it (the thread view): the person's own post
+    written under a verified identity (``KnownPost``, by its link or GUID), else any post whose GUID or link is
+    the target, from whatever source (the post indexes lead with them). Posts the person blocked are left out.
+    Two indexed queries."""
+    targets = {p.in_reply_to for p in posts if p.in_reply_to}
+    if not targets:
         return {}
-    known = dict(KnownPost.objects.filter(user=user, key_hash__in=by_hash).values_list("key_hash", "post_id"))
-    stored = Post.objects.filter(pk__in=set(known.values()), retracted_at__isnull=True).select_related("source")
-    by_id = {post.pk: post for post in stored}
-    by_target = {by_hash[digest]: by_id[post_id] for digest, post_id in known.items() if post_id in by_id}
-    return {p.pk: by_target[p.in_reply_to] for p in posts if p.in_reply_to in by_target}
+    by_hash = {key_hash(target): target for target in targets}
+    own = {by_hash[digest]: post_id for digest, post_id
+           in KnownPost.objects.filter(user=user, key_hash__in=by_hash).values_list("key_hash", "post_id")}  # fmt: skip
+    others = targets - own.keys()
+    wanted = Q(pk__in=set(own.values())) | Q(guid__in=others) | Q(url__in=others)
+    stored = (Post.objects.filter(wanted, retracted_at__isnull=True).exclude(blocked(user=user, post=""))
+              .select_related("source").order_by("id"))  # fmt: skip
+    by_id, by_key = {}, {}
+    for post in stored:
+        by_id[post.pk] = post
+        for key in (post.guid, post.url):
+            by_key.setdefault(key, post)  # the first stored, if several sources carry the same entry
+    by_target = {target: by_id.get(own[target]) if target in own else by_key.get(target) for target in targets}
+    return {p.pk: by_target[p.in_reply_to] for p in posts
+            if p.in_reply_to and by_target.get(p.in_reply_to) is not None and by_target[p.in_reply_to].pk != p.pk}
 
 
 def _visible(*, user: AbstractBaseUser):

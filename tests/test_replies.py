@@ -85,6 +85,24 @@ def test_a_reply_to_alices_stored_post_is_a_reply_with_its_thread(alice, bob, ca
     assert not Reply.objects.filter(post_id=original).exists()  # her own post is not a reply to her
 
 
+def test_the_thread_shows_the_post_a_mention_answers_from_any_source_unless_blocked(alice, carol_source):
+    identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
+    bobs = Source.objects.create(address="https://bob.example/feed", url="https://bob.example/feed")
+    store_entries(bobs, [post("tag:bob,1", "<p>who knows?</p>", author_handle="@bob@bob.example",
+                              url="https://bob.example/1"),
+                         post("tag:bob,2", "<p>anyone?</p>", minutes=1, author_handle="@bob@bob.example",
+                              url="https://bob.example/2")])  # fmt: skip
+    store_entries(carol_source, [
+        post("c1", "<p>@alice@example.social does</p>", minutes=2, in_reply_to="tag:bob,1"),  # by Atom id
+        post("c2", "<p>ask @alice@example.social</p>", minutes=3, in_reply_to="https://bob.example/2"),  # by link
+        post("c3", "<p>@alice@example.social ?</p>", minutes=4, in_reply_to="https://nowhere.example/9"),
+    ])  # fmt: skip
+    threads = lambda: [(r.post.guid, r.answers and r.answers.guid) for r in replies_for(user=alice).replies]  # noqa: E731
+    assert threads() == [("c3", None), ("c2", "tag:bob,2"), ("c1", "tag:bob,1")]
+    block_create(user=alice, kind="author", value="@bob@bob.example")
+    assert threads() == [("c3", None), ("c2", None), ("c1", None)]  # a blocked author's post is no context either
+
+
 def test_links_to_a_persons_blog_are_mentions_of_them(alice, carol_source):
     identity_create(user=alice, kind="url", value="https://Alice.example/", verified=True)
     store_entries(carol_source, [
