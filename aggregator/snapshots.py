@@ -1,7 +1,8 @@
 """A table (or what a hot path needs of it) held in each process, renewed when any process says it changed.
 
 For hot paths that would otherwise read the same small, rarely written table in every ingest batch: the tracks
-by key token (tracks/index.py) and the people who block anything (replies/blocks.py). A write calls
+by key token (tracks/index.py), the verified handles (replies/identities.py), the people who block anything
+(replies/blocks.py) and those who want notifications (replies/notifications.py). A write calls
 ``changed()``, which puts a new version token in the Django cache (Redis in production, so every web and worker
 process sees it) at once and again after the commit. ``get()`` reads the token (one cache GET, at most once every
 ``CHORUS_SNAPSHOT_CHECK_SECONDS``: a batch of pushed posts would otherwise pay a Redis round trip per snapshot)
@@ -10,7 +11,10 @@ whatever it says (a write that bypassed ``changed()``, e.g. a bulk insert, is se
 
 So the process that wrote sees its write at once; the others within ``CHORUS_SNAPSHOT_CHECK_SECONDS`` (1 s by
 default): a new track matches posts ingested from then on, a new block applies to live events from then on (the
-pages hide what it blocks at once: ``block.new``).
+pages hide what it blocks at once: ``block.new``). The writer reloads inside its own transaction: if that
+transaction then rolls back, the writer's process keeps what it saw until the next change or ``max_age`` (the
+statements that store matches and replies join the tracks and people, so nothing is stored for rows that are
+not there).
 """
 
 import math
