@@ -12,9 +12,9 @@ whatever it says (a write that bypassed ``changed()``, e.g. a bulk insert, is se
 So the process that wrote sees its write at once; the others within ``CHORUS_SNAPSHOT_CHECK_SECONDS`` (1 s by
 default): a new track matches posts ingested from then on, a new block applies to live events from then on (the
 pages hide what it blocks at once: ``block.new``). The writer reloads inside its own transaction: if that
-transaction then rolls back, the writer's process keeps what it saw until the next change or ``max_age`` (the
-statements that store matches and replies join the tracks and people, so nothing is stored for rows that are
-not there).
+transaction then rolls back, the writer's process keeps what it saw until the next change or ``max_age`` (a
+rolled-back track stores nothing: the match statement joins the tracks; a rolled-back verification would count
+in that process until then).
 """
 
 import math
