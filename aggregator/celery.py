@@ -13,11 +13,14 @@ connection in a state Django cannot see.
 
 import logging
 import os
+import time
 
 from celery import Celery, states
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
+
+log = logging.getLogger(__name__)
 
 app = Celery("aggregator")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -40,7 +43,13 @@ def _close_connections_after_failure(task=None, state=None, **_kwargs) -> None:
         connections.close_all()
 
 
-@worker_process_init.connect
+@worker_init.connect
+def _warm_up_each_process(**_kwargs) -> None:
+    # Connected now, after Celery's Django fixup connected its own worker_process_init receiver (which drops the
+    # connections a forked process inherited): ours runs after it, so the connection it opens is kept.
+    worker_process_init.connect(_warm_up, weak=False)
+
+
 def _warm_up(**_kwargs) -> None:
     """A new worker process (prefork) opens its database connection and loads what it holds of tracks,
     identities, blocks and notification choices before its first task, not while that task's pushed post waits
@@ -49,8 +58,11 @@ def _warm_up(**_kwargs) -> None:
 
     from aggregator import snapshots
 
+    started = time.monotonic()
     try:
         connection.ensure_connection()
         snapshots.load_all()
     except Exception:  # noqa: BLE001 - the first task will connect (and report) by itself
-        logging.getLogger(__name__).warning("worker warm-up failed; the first task loads what it needs", exc_info=True)
+        log.warning("worker warm-up failed; the first task loads what it needs", exc_info=True)
+        return
+    log.info("worker process %d warmed up in %.0f ms", os.getpid(), (time.monotonic() - started) * 1000)
