@@ -64,16 +64,48 @@ class Settings:
                    host=settings.CHORUS_XMPP_HOST, port=settings.CHORUS_XMPP_PORT, tls=settings.CHORUS_XMPP_TLS)  # fmt: skip
 
 
+class _DatabaseWork:
+    """How many of the listener's database calls are under way (counted from the moment one is handed to a
+    thread until it returned there): a stopped listener's last hand-offs finish before its owner goes on."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.idle = threading.Condition()
+
+    def begin(self) -> None:
+        with self.idle:
+            self.running += 1
+
+    def done(self) -> None:
+        with self.idle:
+            self.running -= 1
+            self.idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: self.running <= 0, timeout)
+
+
+_database_work = _DatabaseWork()
+
+
 def _db(function: Callable) -> Callable:
     """Run an ORM call off the event loop, on a fresh or healthy connection (the session is long-lived)."""
 
-    def call(*args, **kwargs):
+    def in_thread(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         finally:
             connections.close_all()  # executor threads come and go: never leave a connection behind
+            _database_work.done()
 
-    return sync_to_async(call, thread_sensitive=False)
+    run = sync_to_async(in_thread, thread_sensitive=False)
+
+    async def call(*args, **kwargs):
+        _database_work.begin()
+        return await run(*args, **kwargs)
+
+    return call
 
 
 def _hand_off_retractions(source_id: int, item_ids: list[str]) -> None:
@@ -411,9 +443,14 @@ class ListenerThread(threading.Thread):
         future.result(timeout + 1)
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the session and wait (at most ``timeout`` each) for the thread and for the database calls it
+        had started: stores of pushed items still running in executor threads (the suite empties the database
+        right after; ``serve`` closes it)."""
         if self._created.is_set() and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.listener.stop)
         self.join(timeout)
+        if not _database_work.wait_idle(timeout):
+            log.warning("XMPP listener stopped with database calls still running")
 
 
 def run_listener(settings: Settings) -> None:
