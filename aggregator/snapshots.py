@@ -71,6 +71,17 @@ class Snapshot(Generic[T]):
                 current = self._current = _Loaded(version, time.monotonic(), self.load())
         return current.value
 
+    def follow_writes_of(self, model) -> None:
+        """Call ``changed()`` on every save and delete of ``model``'s rows, the admin's and cascades (a person
+        deleted) included. Call it once, from an ``AppConfig.ready``."""
+        from django.db.models.signals import post_delete, post_save
+
+        def changed(**_kwargs) -> None:
+            self.changed()
+
+        for signal, what in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(changed, sender=model, dispatch_uid=f"{self.key}:{what}", weak=False)
+
     def changed(self) -> None:
         """Tell every process to reload: now (this process, inside the transaction) and after the commit (the
         others, who only then see the change)."""

@@ -1,8 +1,8 @@
 """Every track by its key token, held in each process: matching a batch of posts asks no database for tracks.
 
 The index is the whole ``Track`` table (id, owner, query, terms), an ``aggregator.snapshots.Snapshot``: read
-once, and again whenever it changed. A write of a track (``post_save``/``post_delete``, cascades included; see
-apps.py) calls ``tracks_changed``; each batch's ``candidates`` costs one cache GET to know the index is current.
+once, and again whenever it changed. Every write of a track renews it (apps.py; ``tracks_changed`` for writes
+past the signals, such as bulk inserts); a batch's ``candidates`` reads the version at most once a second.
 A track deleted in a way that bypassed all of this cannot produce a match: storing a match checks that its track
 still exists.
 """
@@ -39,15 +39,15 @@ def _load() -> dict[str, list[IndexedTrack]]:
     return dict(by_key)
 
 
-_by_key = Snapshot(key=VERSION_KEY, load=_load)
+tracks_by_key = Snapshot(key=VERSION_KEY, load=_load)
 
 
 def candidates(keys: Iterable[str]) -> dict[str, list[IndexedTrack]]:
     """The tracks whose key token is among ``keys`` (the tokens of a batch of posts), by key."""
-    by_key = _by_key.get()
+    by_key = tracks_by_key.get()
     return {key: by_key[key] for key in keys if key in by_key}
 
 
 def tracks_changed() -> None:
     """A track was written: every process reloads its index (see ``Snapshot.changed``)."""
-    _by_key.changed()
+    tracks_by_key.changed()
