@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from aggregator.bulk_rows import rows_source
+from aggregator.bulk_rows import execute_over_rows
 from aggregator.models import Post
 from timelines import events
 from timelines.cursor import encode_cursor
@@ -79,15 +79,16 @@ def _store_replies(found: dict[tuple[int, int], str], published: dict[int, datet
     """Insert the replies in one statement; returns the (person, post) pairs it made (not those already there).
     It joins the people: a person deleted since the process read their identities makes no row (and cannot
     fail the ingest's commit)."""
-    rows, params = rows_source([("person", "integer"), ("post", "bigint"), ("published", "timestamptz"),
-                                ("reason", "text")],
-                               [(user_id, post_id, published[post_id], reason)
-                                for (user_id, post_id), reason in found.items()])  # fmt: skip
     sql = (f"INSERT INTO {_table(Reply)} (user_id, post_id, published, reason, is_read, created_at) "
-           f"SELECT v.person, v.post, v.published, v.reason, %s, %s FROM {rows} JOIN {_table(User)} u ON u.id = v.person "
+           f"SELECT v.person, v.post, v.published, v.reason, %s, %s FROM {{rows}} JOIN {_table(User)} u ON u.id = v.person "
            "WHERE true ON CONFLICT (user_id, post_id) DO NOTHING RETURNING user_id, post_id")  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [False, timezone.now(), *params])
+        execute_over_rows(cursor, name="chorus_store_replies", sql=sql,
+                          scalars=[(False, "boolean"), (timezone.now(), "timestamptz")],
+                          columns=[("person", "integer"), ("post", "bigint"), ("published", "timestamptz"),
+                                   ("reason", "text")],
+                          rows=[(user_id, post_id, published[post_id], reason)
+                                for (user_id, post_id), reason in found.items()])  # fmt: skip
         return {(user_id, post_id) for user_id, post_id in cursor.fetchall()}
 
 
@@ -149,11 +150,12 @@ def _remember_known_posts(posts: Sequence[Post], writers: dict[int, set[int]]) -
             for post in posts for user_id in writers[post.pk] for key in {post.url, post.guid} if key]  # fmt: skip
     if not keys:
         return
-    rows, params = rows_source([("key_hash", "text"), ("person", "integer"), ("post", "bigint")], keys)
+    sql = (f"INSERT INTO {_table(KnownPost)} (key_hash, user_id, post_id) "
+           f"SELECT v.key_hash, v.person, v.post FROM {{rows}} JOIN {_table(User)} u ON u.id = v.person "
+           "WHERE true ON CONFLICT (key_hash, user_id, post_id) DO NOTHING")  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {_table(KnownPost)} (key_hash, user_id, post_id) "
-                       f"SELECT v.key_hash, v.person, v.post FROM {rows} JOIN {_table(User)} u ON u.id = v.person "
-                       "WHERE true ON CONFLICT (key_hash, user_id, post_id) DO NOTHING", params)  # fmt: skip
+        execute_over_rows(cursor, name="chorus_remember_known_posts", sql=sql, rows=keys,
+                          columns=[("key_hash", "text"), ("person", "integer"), ("post", "bigint")])
 
 
 def key_hash(key: str) -> str:

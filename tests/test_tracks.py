@@ -35,7 +35,7 @@ def hits(query: str, text: str) -> bool:
 # --- pure: tokens and phrases ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("query", "text"), [
+MATCHING = [
     ("python", "I like Python."),
     ("PYTHON", "python 3.13 is out"),
     ("python", "new release #Python"),  # a word sees the hashtag's word
@@ -53,12 +53,9 @@ def hits(query: str, text: str) -> bool:
     ('"new york" #nyc', "New York rain #NYC"),
     ("python", "#python\nnext line"),
     ("c", "I write C# daily"),  # "C#" is no hashtag: the word c
-])  # fmt: skip
-def test_it_matches(query, text):
-    assert hits(query, text)
-
-
-@pytest.mark.parametrize(("query", "text"), [
+    ("apple big tart", "a big apple tart"),  # three words: the key, a second and a third, any order
+]  # fmt: skip
+NOT_MATCHING = [
     ("cat", "concatenate the files"),  # inside a word
     ("cat", "two cats"),  # no stemming: whole words only
     ("python", "pythonic code"),
@@ -70,9 +67,34 @@ def test_it_matches(query, text):
     ("#part", "see https://example.org/page#part"),  # a URL fragment is no hashtag
     ("#39", "it&#39;s"),
     ("東京", "京東"),
-])  # fmt: skip
+    ("apple big tart", "a big apple pie"),  # the key and the second word, not the third
+    ("apple banana tart", "banana tart"),  # the second and the third, not the key
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("query", "text"), MATCHING)
+def test_it_matches(query, text):
+    assert hits(query, text)
+
+
+@pytest.mark.parametrize(("query", "text"), NOT_MATCHING)
 def test_it_does_not_match(query, text):
     assert not hits(query, text)
+
+
+@pytest.mark.django_db
+def test_the_index_finds_what_the_terms_match_and_nothing_else(alice):
+    """The same tables through ``find_matches``: the in-process index (a track under its key token, then its
+    second token) and the batch's set intersections give the answer ``matches`` gives, each post on its own."""
+    cases = [(query, text, True) for query, text in MATCHING] + [(query, text, False) for query, text in NOT_MATCHING]
+    normalized = {parse_track(query).normalized for query, _, _ in cases}  # ("python" and "PYTHON" are one)
+    tracks = {track_create(user=alice, query=query).pk: query for query in sorted(normalized)}
+    posts = [Post(pk=n, title="", text=text) for n, (_, text, _) in enumerate(cases, start=1)]
+    found = find_matches(posts=posts)
+    assert {user_id for user_id, _ in found} == {alice.pk}
+    for n, (query, text, expected) in enumerate(cases, start=1):
+        got = {tracks[track_id] for (_, post_id), hits in found.items() if post_id == n for track_id in hits}
+        assert (parse_track(query).normalized in got) == expected, (query, text, got)
 
 
 def test_a_track_is_normalized_with_a_key_every_match_contains():
@@ -151,7 +173,7 @@ def test_matching_a_batch_takes_one_statement_whatever_the_number_of_tracks(alic
     store_entries(carol_source, batch[:1])
     with CaptureQueriesContext(connection) as queries:
         store_entries(carol_source, batch[1:])
-    track_sql = [q["sql"] for q in queries if "tracks_" in q["sql"]]
+    track_sql = [q["sql"] for q in queries if "tracks_" in q["sql"] or "track_matches" in q["sql"]]
     # no query for the 399 candidate tracks (the index is in memory); the matches: one statement
     assert len(track_sql) == 1, track_sql
     assert TrackMatch.objects.filter(user=alice).count() == 80  # "big apple" and word7: a row each

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from aggregator.bulk_rows import rows_source
+from aggregator.bulk_rows import execute_over_rows
 from aggregator.models import Post
 from replies.blocks import blocks_of
 from timelines import events
@@ -58,17 +58,16 @@ def find_matches(*, posts: Sequence[Post]) -> Found:
         for key in keys.keys:
             posts_with[key].add(post_id)
     found: Found = defaultdict(dict)
-    for key, tracks in index.candidates(posts_with).items():
-        for track in tracks:
-            hits = posts_with[key]
-            for token in track.required:
-                if token != key:
-                    hits = hits & posts_with.get(token, _NONE)
-                    if not hits:
-                        break
-            for post_id in hits:
-                if not track.phrases or matches(track.terms, tokens[post_id]):
-                    found[(track.user_id, post_id)][track.id] = track.query
+    for track in index.candidates(set(posts_with)):
+        hits = posts_with[track.key]
+        for token in track.required:
+            if token != track.key:
+                hits = hits & posts_with[token] if token in posts_with else _NONE
+                if not hits:
+                    break
+        for post_id in hits:
+            if not track.phrases or matches(track.terms, tokens[post_id]):
+                found[(track.user_id, post_id)][track.id] = track.query
     return dict(found)
 
 
@@ -82,11 +81,11 @@ def store_matches(*, matches: Sequence[tuple[int, Post]]) -> None:
     if not matches:
         return
     quote = connection.ops.quote_name
-    rows, params = rows_source([("track", "bigint"), ("post", "bigint"), ("published", "timestamptz")],
-                               [(track_id, post.pk, post.published) for track_id, post in matches])  # fmt: skip
-    sql = _STORE.format(match=quote(TrackMatch._meta.db_table), track=quote(Track._meta.db_table), rows=rows)
+    sql = _STORE.format(match=quote(TrackMatch._meta.db_table), track=quote(Track._meta.db_table), rows="{rows}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [False, *params])
+        execute_over_rows(cursor, name="chorus_store_track_matches", sql=sql, scalars=[(False, "boolean")],
+                          columns=[("track", "bigint"), ("post", "bigint"), ("published", "timestamptz")],
+                          rows=[(track_id, post.pk, post.published) for track_id, post in matches])  # fmt: skip
 
 
 _STORE = (
