@@ -18,6 +18,7 @@ from replies.matching import match_new_posts
 from timelines.delivery import announce_new_posts, announce_retracted_posts, deliver_posts, withdraw_posts
 from tracks.matching import track_new_posts
 
+from .bulk_rows import WriteBatch
 from .entry import Entry
 from .models import Post, Source
 from .sanitize import clean_html, html_to_text, safe_url
@@ -172,8 +173,10 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
         result.updated = [post.id for post in to_update]
         deliver_posts(source_id=source.pk, post_ids=result.created)
         announce_new_posts(source_id=source.pk, post_ids=result.created, posts=created)
-        match_new_posts(posts=created)  # their reply.new and track.match events leave after post.new, with it
-        track_new_posts(posts=created)
+        matches = WriteBatch()  # replies, known posts and track matches: one statement
+        match_new_posts(posts=created, writes=matches)
+        track_new_posts(posts=created, writes=matches)
+        matches.flush()  # their reply.new and track.match events leave after post.new, with it
     return result
 
 

@@ -55,7 +55,7 @@ class Reply(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     # No database foreign keys, as on tracks.TrackMatch: ingest writes these rows in bulk with a statement that
-    # joins the people (the posts are that very transaction's); deletes cascade through the ORM. No index of
+    # checks the people (the posts are that very transaction's); deletes cascade through the ORM. No index of
     # its own on user either: ``one_reply_per_post`` (user, post) starts with it.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False,
                              db_constraint=False)  # fmt: skip

@@ -14,6 +14,8 @@ from aggregator.entry import Entry
 from aggregator.ingest import retract_posts, store_entries
 from aggregator.models import Post, Source, Subscription
 from replies.blocks import block_create, block_delete
+from replies.identities import identity_create
+from replies.models import KnownPost, Reply
 from tracks.index import VERSION_KEY
 from tracks.matching import find_matches, store_matches
 from tracks.models import Track, TrackMatch
@@ -180,6 +182,23 @@ def test_matching_a_batch_takes_one_statement_whatever_the_number_of_tracks(alic
     assert TrackMatch.objects.filter(user=alice, first=True).count() == 40 and unread_matches_count(user=alice) == 40
     assert TrackMatch.objects.filter(user=bob).count() == 40
     assert len(find_matches(posts=[])) == 0
+
+
+@pytest.mark.django_db
+def test_replies_known_posts_and_track_matches_of_a_batch_are_one_statement(alice, bob, carol_source):
+    identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
+    track_create(user=bob, query="#comet")
+    store_entries(carol_source, [post("0", "<p>warm-up @alice@example.social #comet</p>")])
+    batch = [post(str(n), f"<p>@alice@example.social look #comet {n}</p>", minutes=n,
+                  author_handle="@alice@example.social" if n % 2 else "@carol@carol.example") for n in range(1, 9)]
+    with CaptureQueriesContext(connection) as queries:
+        store_entries(carol_source, batch)
+    sent = [q["sql"] for q in queries if not q["sql"].startswith("PREPARE")]  # (once a session per combination)
+    matching = [sql for sql in sent if sql.startswith("EXECUTE chorus_") or "replies_" in sql or "tracks_" in sql]
+    assert len(matching) == 1, matching  # replies (carol's posts), known posts (alice's own) and bob's matches
+    assert Reply.objects.filter(user=alice).count() == 5  # the warm-up and carol's 4 of the batch
+    assert KnownPost.objects.filter(user=alice).count() == 4  # her 4 posts, by GUID (they have no link)
+    assert TrackMatch.objects.filter(user=bob).count() == 9
 
 
 @pytest.mark.django_db

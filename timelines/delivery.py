@@ -89,13 +89,15 @@ def announce_new_posts(*, source_id: int, post_ids: Sequence[int], posts: Sequen
         events.publish_on_commit(lambda: _announce(source_id=source_id, post_ids=ids, posts=made))
 
 
-def post_event_json(post: Post) -> dict:
-    """``post_json(post)``, made once per Post object: the ``post.new``, ``reply.new`` and ``track.match`` events
-    of one ingest batch are built from the same objects and share it (consumers only forward it)."""
-    shape = post.__dict__.get("_event_json")
-    if shape is None:
-        shape = post.__dict__["_event_json"] = post_json(post)
-    return shape
+def post_event_fields(post: Post) -> dict:
+    """The ``post`` (``post_json``) and ``cursor`` of an event about this post, made once per Post object: the
+    ``post.new``, ``reply.new`` and ``track.match`` events of one ingest batch are built from the same objects and
+    share them (consumers only forward them)."""
+    fields = post.__dict__.get("_event_fields")
+    if fields is None:
+        fields = post.__dict__["_event_fields"] = {"post": post_json(post),
+                                                   "cursor": encode_cursor(post.published, post.pk)}  # fmt: skip
+    return fields
 
 
 def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> events.Batch:
@@ -105,8 +107,7 @@ def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) 
     if posts is None:
         posts = list(Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True).select_related("source"))
     ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
-    new = [{"type": "post.new", "post": post_event_json(p), "cursor": encode_cursor(p.published, p.pk)}
-           for p in ordered]  # fmt: skip
+    new = [{"type": "post.new", **post_event_fields(p)} for p in ordered]
     blocks = blocks_of(user_ids=subscribers)  # people who blocked a post do not get its event
     batch = events.messages_for(user_ids=[u for u in subscribers if u not in blocks], events=new)
     for user_id, blocked in blocks.items():

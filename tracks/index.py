@@ -7,9 +7,9 @@ A track deleted in a way that bypassed all of this cannot produce a match: stori
 still exists.
 """
 
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from itertools import chain
+from typing import NamedTuple
 
 from aggregator.snapshots import Snapshot
 
@@ -18,8 +18,7 @@ from .models import Track
 VERSION_KEY = "chorus:tracks:index-version"
 
 
-@dataclass(frozen=True)
-class IndexedTrack:
+class IndexedTrack(NamedTuple):  # (a tuple: ten thousand of them are made at every reload)
     id: int
     user_id: int
     query: str
@@ -29,35 +28,30 @@ class IndexedTrack:
     phrases: bool  # a term of several words: the words' order is checked too (else holding them all matches)
 
 
-@dataclass(frozen=True)
-class KeyGroup:
-    """The tracks of one key token: those that need no other token, and the others by a second token they need
-    (their longest other one), so that a batch without that second token skips them with one set operation."""
+class Index(NamedTuple):
+    """All tracks by key token: those that need no other token (``alone``), and the others by a second token
+    they need (their longest other one), so that a batch without that second token skips them with one set
+    operation (``seconds``: each key's second tokens)."""
 
-    alone: tuple[IndexedTrack, ...]
-    by_second: dict[str, tuple[IndexedTrack, ...]]
-    seconds: frozenset[str]
+    alone: dict[str, list[IndexedTrack]]
+    by_second: dict[str, dict[str, list[IndexedTrack]]]
+    seconds: dict[str, frozenset[str]]
 
 
-def _load() -> dict[str, KeyGroup]:
-    alone: dict[str, list[IndexedTrack]] = defaultdict(list)
-    by_second: dict[str, dict[str, list[IndexedTrack]]] = defaultdict(lambda: defaultdict(list))
+def _load() -> Index:
+    alone: dict[str, list[IndexedTrack]] = {}
+    by_second: dict[str, dict[str, list[IndexedTrack]]] = {}
     rows = Track.objects.values_list("id", "user_id", "query", "key_token", "terms").iterator(chunk_size=5000)
     for track_id, user_id, query, key, terms in rows:
-        terms = tuple(tuple(term) for term in terms)
-        required = frozenset(token for term in terms for token in term)
-        track = IndexedTrack(track_id, user_id, query, terms, key, required, any(len(term) > 1 for term in terms))
-        others = required - {key}
-        if others:
-            by_second[key][max(others, key=lambda token: (len(token), token))].append(track)
+        terms = tuple(map(tuple, terms))
+        required = frozenset(chain.from_iterable(terms))
+        track = IndexedTrack(track_id, user_id, query, terms, key, required, max(map(len, terms)) > 1)
+        if len(required) == 1:
+            alone.setdefault(key, []).append(track)
         else:
-            alone[key].append(track)
-    return {
-        key: KeyGroup(alone=tuple(alone.get(key, ())),
-                      by_second={second: tuple(tracks) for second, tracks in by_second.get(key, {}).items()},
-                      seconds=frozenset(by_second.get(key, ())))
-        for key in alone.keys() | by_second.keys()
-    }  # fmt: skip
+            others = sorted(required - {key})
+            by_second.setdefault(key, {}).setdefault(max(others, key=len), []).append(track)
+    return Index(alone, by_second, {key: frozenset(groups) for key, groups in by_second.items()})
 
 
 tracks_by_key = Snapshot(key=VERSION_KEY, load=_load)
@@ -67,15 +61,14 @@ def candidates(tokens: set[str]) -> Iterator[IndexedTrack]:
     """The tracks whose key token and second token (if they need one) are both among ``tokens`` (the tokens of
     a batch of posts): a loop over the batch's tokens and, for each key, a set intersection, never over all
     tracks nor all tracks of a key."""
-    by_key = tracks_by_key.get()
+    index = tracks_by_key.get()
     for key in tokens:
-        group = by_key.get(key)
-        if group is None:
-            continue
-        yield from group.alone
-        if group.seconds:
-            for second in group.seconds & tokens:
-                yield from group.by_second[second]
+        if key in index.alone:
+            yield from index.alone[key]
+        if key in index.seconds:
+            groups = index.by_second[key]
+            for second in index.seconds[key] & tokens:
+                yield from groups[second]
 
 
 def tracks_changed() -> None:

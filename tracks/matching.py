@@ -4,23 +4,23 @@ Called by ``aggregator.ingest.store_entries`` with the posts a batch created, in
 everything Chorus ingests (not only what the track's owner follows). Never a loop over all tracks: each post is
 tokenized once (text.py), the tracks whose key token is among the batch's tokens are looked up in an in-process
 index of all tracks by key token (index.py; one cache GET says whether it is current), and only those candidates
-are checked against the posts that contain their key. A batch that matches nothing costs no statement; a batch
-that matches, one (``store_matches``). Rows are made whatever the person
+are checked against the posts that contain their key. A batch that matches nothing costs no statement; the rows
+of one that matches are one write (``store_matches``), which ingest sends in one statement with the replies'
+(``aggregator.bulk_rows.WriteBatch``). Rows are made whatever the person
 blocked (blocks apply when reading, so an undone block brings them back); the live event is not sent to a
 person who blocked the post.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import connection
 
-from aggregator.bulk_rows import execute_over_rows
+from aggregator.bulk_rows import RowsWrite, WriteBatch, joined
 from aggregator.models import Post
 from replies.blocks import blocks_of
 from timelines import events
-from timelines.cursor import encode_cursor
-from timelines.delivery import post_event_json
+from timelines.delivery import post_event_fields
 
 from . import index
 from .models import Track, TrackMatch
@@ -33,18 +33,23 @@ def post_tokens(post: Post) -> Tokens:
     return tokenize(f"{post.title}\n{post.text}")
 
 
-def track_new_posts(*, posts: Sequence[Post]) -> int:
-    """Store the matches of these new posts and announce them after commit; returns the (person, post) pairs."""
+def track_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None) -> int:
+    """Store the matches of these new posts and announce them after commit; returns the (person, post) pairs.
+    With ``writes``, the rows are stored (and the matches announced) when the caller flushes it."""
     if not posts:
         return 0
     found = find_matches(posts=posts)
     if not found:
         return 0
     by_id = {post.pk: post for post in posts}
-    store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits])
     order = sorted(found, key=lambda pair: (by_id[pair[1]].published, pair[1]))  # oldest first, as post.new
     matched = {post_id: by_id[post_id] for _, post_id in found}
-    events.publish_on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
+
+    def stored(_rows) -> None:
+        events.publish_on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
+
+    store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits],
+                  writes=writes, then=stored)  # fmt: skip
     return len(found)
 
 
@@ -74,18 +79,21 @@ def find_matches(*, posts: Sequence[Post]) -> Found:
 _NONE: frozenset[int] = frozenset()
 
 
-def store_matches(*, matches: Sequence[tuple[int, Post]]) -> None:
-    """Store (track id, post) matches in one statement: a row each, ``first`` on the person's lowest matching
-    track id of each post. The statement takes the person from the tracks table, so a track deleted since the
-    index was read makes no row (the rows have no database foreign key that would catch it)."""
+def store_matches(*, matches: Sequence[tuple[int, Post]], writes: WriteBatch | None = None,
+                  then: Callable[[list], None] | None = None) -> None:  # fmt: skip
+    """Store (track id, post) matches in one statement (or in ``writes``' one): a row each, ``first`` on the
+    person's lowest matching track id of each post; ``then`` runs after it. The statement takes the person from
+    the tracks table, so a track deleted since the index was read makes no row (the rows have no database
+    foreign key that would catch it)."""
     if not matches:
         return
     quote = connection.ops.quote_name
     sql = _STORE.format(match=quote(TrackMatch._meta.db_table), track=quote(Track._meta.db_table), rows="{rows}")
-    with connection.cursor() as cursor:
-        execute_over_rows(cursor, name="chorus_store_track_matches", sql=sql, scalars=[(False, "boolean")],
-                          columns=[("track", "bigint"), ("post", "bigint"), ("published", "timestamptz")],
-                          rows=[(track_id, post.pk, post.published) for track_id, post in matches])  # fmt: skip
+    write = RowsWrite(name="chorus_store_track_matches", sql=sql, scalars=[(False, "boolean")],
+                      columns=[("track", "bigint"), ("post", "bigint"), ("published", "timestamptz")],
+                      rows=[(track_id, post.pk, post.published) for track_id, post in matches])  # fmt: skip
+    with joined(writes) as batch:
+        batch.add(write, then=then)
 
 
 _STORE = (
@@ -100,16 +108,13 @@ _STORE = (
 def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], posts: dict[int, Post]) -> events.Batch:
     """The ``track.match`` messages (oldest first) for each person, except for posts they blocked. ``posts``
     are the matched posts as ingest made them (with their source): the event needs no query to read them."""
-    shapes = {post_id: (post, post_event_json(post)) for post_id, post in posts.items()}
     blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
     batch = []
     for (user_id, post_id), tracks in pairs:
-        if post_id not in shapes:
-            continue
-        post, shape = shapes[post_id]
-        if user_id in blocks and blocks[user_id].hides(post):
+        post = posts.get(post_id)
+        if post is None or (user_id in blocks and blocks[user_id].hides(post)):
             continue
         event = {"type": "track.match", "tracks": [{"id": i, "query": q} for i, q in sorted(tracks.items())],
-                 "post": shape, "cursor": encode_cursor(post.published, post.pk)}  # fmt: skip
+                 **post_event_fields(post)}  # fmt: skip
         batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
     return batch
