@@ -42,6 +42,7 @@ test: install system-deps
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install  # each script uses its own database (see bench/README.md)
 	$(BIN)/python bench/ingest.py

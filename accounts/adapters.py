@@ -18,7 +18,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from .signin_errors import describe_problem
+from accounts.signin_errors import describe_problem
 
 logger = logging.getLogger(__name__)
 

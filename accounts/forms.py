@@ -4,7 +4,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.forms import SignupForm
 from django.contrib.auth import get_user_model
 
-from .adapters import username_problem
+from accounts.adapters import username_problem
 
 
 class SocialSignupForm(SignupForm):

@@ -6,9 +6,8 @@ import secrets
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from timelines.events import close_streams_on_commit, token_group
-
-from .models import ApiToken
+from accounts.models import ApiToken
+from aggregator.events import close_streams_on_commit, token_group
 
 _PREFIX = "chorus_"
 

@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .logins import password_remove
-from .models import ApiToken
-from .tokens import issue_token, revoke_token
+from accounts.logins import password_remove
+from accounts.models import ApiToken
+from accounts.tokens import issue_token, revoke_token
 
 
 @login_required

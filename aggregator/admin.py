@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Post, Source, Subscription
+from aggregator.models import Post, Source, Subscription
 
 
 @admin.register(Source)

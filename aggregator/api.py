@@ -10,9 +10,12 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
 from accounts.tokens import user_for_token
+from aggregator.fetch import FetchError
+from aggregator.following.api import router as subscriptions_router
+from replies.api import router as replies_router
+from timelines.api import router as timeline_router
 from timelines.cursor import BadCursor
-
-from .fetch import FetchError
+from tracks.api import router as tracks_router
 
 
 class BearerToken(HttpBearer):
@@ -62,17 +65,7 @@ def _fetch_error(request, exc: FetchError):
     return api.create_response(request, {"detail": str(exc)}, status=400)
 
 
-def _register_routers() -> None:
-    from replies.api import router as replies_router
-    from timelines.api import router as timeline_router
-    from tracks.api import router as tracks_router
-
-    from .api_subscriptions import router as subscriptions_router
-
-    api.add_router("/", subscriptions_router)
-    api.add_router("/", timeline_router)
-    api.add_router("/", replies_router)
-    api.add_router("/", tracks_router)
-
-
-_register_routers()
+api.add_router("/", subscriptions_router)
+api.add_router("/", timeline_router)
+api.add_router("/", replies_router)
+api.add_router("/", tracks_router)

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class AggregatorConfig(AppConfig):
     name = "aggregator"
     verbose_name = "Sources and ingest"
+
+    def ready(self) -> None:
+        from aggregator import tasks  # noqa: F401 - registers the tasks ``jobs.enqueue`` finds by name

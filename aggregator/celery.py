@@ -16,7 +16,10 @@ import os
 import time
 
 from celery import Celery, states
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from django.db import close_old_connections, connections
+
+from aggregator.db import snapshots
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
 
@@ -30,39 +33,29 @@ app.autodiscover_tasks()
 @task_prerun.connect
 def _reuse_healthy_connections(task=None, **_kwargs) -> None:
     if task is not None and not task.request.is_eager:  # eager: the caller's connection, maybe mid-transaction
-        from django.db import close_old_connections
-
         close_old_connections()
 
 
 @task_postrun.connect
 def _close_connections_after_failure(task=None, state=None, **_kwargs) -> None:
     if task is not None and not task.request.is_eager and state != states.SUCCESS:
-        from django.db import connections
-
         connections.close_all()
 
 
-@worker_init.connect
-def _warm_up_each_process(**_kwargs) -> None:
-    # Connected now, after Celery's Django fixup connected its own worker_process_init receiver (which drops the
-    # connections a forked process inherited): ours runs after it, so the connection it opens is kept.
-    worker_process_init.connect(_warm_up, weak=False)
-
-
+@worker_process_init.connect
 def _warm_up(**_kwargs) -> None:
-    """A new worker process (prefork) opens its database connection and loads what it holds of tracks,
-    identities, blocks and notification choices before its first task, not while that task's pushed post waits
-    (seen in bench/xmpp_push.py: the slowest items were a new process's first tasks). Best effort."""
-    from django.db import connection
+    """A new worker process (prefork) loads what it holds of tracks, identities, blocks and notification choices
+    before its first task, not while that task's pushed post waits (seen in bench/xmpp_push.py: the slowest items
+    were a new process's first tasks). Best effort.
 
-    from aggregator import snapshots
-
+    The connection it opened is closed again: Celery's Django fixup closes a forked process's connections in
+    this same signal, and receivers run in an order we do not rely on; the first task connects for itself."""
     started = time.monotonic()
     try:
-        connection.ensure_connection()
         snapshots.load_all()
-    except Exception:  # noqa: BLE001 - the first task will connect (and report) by itself
+    except Exception:  # noqa: BLE001 - the first task will load (and report) by itself
         log.warning("worker warm-up failed; the first task loads what it needs", exc_info=True)
         return
+    finally:
+        connections.close_all()
     log.info("worker process %d warmed up in %.0f ms", os.getpid(), (time.monotonic() - started) * 1000)

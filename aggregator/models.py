@@ -1,7 +1,7 @@
 """Sources, who follows them, and the posts they carry.
 
 A Source is stored once per canonical address and fetched once for all of its subscribers. Its polling state
-lives on it, with small behaviours in ``aggregator.scheduler``.
+lives on it, with small behaviours in ``aggregator.ingest.scheduler``.
 """
 
 from django.conf import settings

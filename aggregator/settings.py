@@ -10,8 +10,7 @@ from pathlib import Path
 import dj_database_url
 
 from accounts.oidc_config import oidc_apps_from_env
-
-from .env import SettingError, env_bool, env_int, env_list, env_str
+from aggregator.env import SettingError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CHORUS_VAR_DIR", str(BASE_DIR / "var")))
@@ -114,7 +113,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # channels_redis' pub/sub layer plus pipelined batch sends; channel prefix "chorus<db>"
-            "BACKEND": "timelines.layers.PipelinedRedisPubSubChannelLayer",
+            "BACKEND": "aggregator.events.layers.PipelinedRedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -122,7 +121,7 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
-    CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "aggregator.events.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TASK_EAGER_PROPAGATES = True

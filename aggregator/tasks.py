@@ -2,9 +2,10 @@
 
 from celery import shared_task
 
-from . import imports, polling, scheduler
-from .networks.xmpp import outbox as xmpp_outbox
-from .networks.xmpp import store as xmpp_store
+from aggregator.following import imports
+from aggregator.ingest import polling, scheduler
+from aggregator.ingest import xmpp_items as xmpp_store
+from aggregator.runtime import xmpp_outbox
 
 
 @shared_task(name="aggregator.tasks.schedule_due_polls")

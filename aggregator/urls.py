@@ -2,9 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.signin_views import openid_login
-
-from . import views
-from .api import api
+from aggregator.api import api
+from aggregator.following import views
 
 urlpatterns = [
     path("", include("timelines.urls")),

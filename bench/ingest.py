@@ -5,7 +5,7 @@
 Part 1 generates a corpus of microblog-like feeds (RSS 2.0 and Atom: short HTML bodies with links,
 @mentions, hashtags, an image, relative URLs, authors, replies) and, each round, times
 - the baseline: ``feedparser.parse(body)`` with default options, entries per second;
-- ingest: ``parse()`` + ``store_entries()`` into freshly created sources with one subscriber each,
+- ingest: ``parse()`` + ``pipeline.ingest()`` into freshly created sources with one subscriber each,
   posts per second (bytes -> parse -> sanitize -> upsert -> timeline fan-out, in PostgreSQL).
 Goal: ingest >= 0.5x the raw parse rate.
 
@@ -187,15 +187,15 @@ def time_feedparser(corpus: list[Feed]) -> tuple[float, int]:
 class IngestRun:
     seconds: float
     parse_seconds: float  # in parse()
-    db_seconds: float  # in cursor.execute, inside store_entries
+    db_seconds: float  # in cursor.execute, inside pipeline.ingest
     created: int
 
 
 def time_ingest(corpus: list[Feed], sources) -> IngestRun:
-    """parse() + store_entries() per feed, the way a poll does it."""
+    """parse() + pipeline.ingest() per feed, the way a poll does it."""
     from django.db import connection
 
-    from aggregator.ingest import store_entries
+    from aggregator.ingest.pipeline import ingest
     from aggregator.networks.rss import parse
 
     created = 0
@@ -207,7 +207,7 @@ def time_ingest(corpus: list[Feed], sources) -> IngestRun:
             t0 = time.perf_counter()
             parsed = parse(feed.body, base_url=feed.url, content_type=feed.content_type)
             parse_seconds += time.perf_counter() - t0
-            created += len(store_entries(source, parsed.entries).created)
+            created += len(ingest(source, parsed.entries).created)
     return IngestRun(time.perf_counter() - started, parse_seconds, timer.seconds, created)
 
 
@@ -230,7 +230,7 @@ def run_ingest(corpus: list[Feed], *, rounds: int) -> None:
         db_shares.append(run.db_seconds / run.seconds)
     fanned_out = TimelineEntry.objects.count()
     print(f"   baseline  feedparser.parse (defaults)  {median(base_rates):8.0f} entries/s   rounds: {_rates(base_rates)}")
-    print(f"   chorus    parse + store_entries        {median(ingest_rates):8.0f} posts/s     rounds: {_rates(ingest_rates)}")
+    print(f"   chorus    parse + pipeline.ingest      {median(ingest_rates):8.0f} posts/s     rounds: {_rates(ingest_rates)}")
     print(f"             time in parse() {median(parse_shares):.0%}, in database statements {median(db_shares):.0%}, "
           f"rest (sanitize, dedupe, ORM) {1 - median(parse_shares) - median(db_shares):.0%}; "
           f"{fanned_out} timeline rows fanned out per round")
@@ -317,7 +317,7 @@ def time_polls(source_ids: list[int]) -> tuple[float, QueryTimer]:
     """poll_source on every source; each must come back not_modified. Returns (seconds, its statements)."""
     from django.db import connection
 
-    from aggregator.polling import poll_source
+    from aggregator.ingest.polling import poll_source
 
     timer = QueryTimer()
     started = time.perf_counter()
@@ -330,8 +330,8 @@ def time_polls(source_ids: list[int]) -> tuple[float, QueryTimer]:
 
 def prime_sources(corpus: list[Feed], server: str) -> list[int]:
     """Fresh sources pointing at the server; one real poll each stores the posts and learns the ETag."""
+    from aggregator.ingest.polling import poll_source
     from aggregator.models import Source
-    from aggregator.polling import poll_source
 
     reset_tables()
     sources = fresh_sources(corpus, server=server)

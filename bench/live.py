@@ -6,7 +6,7 @@
 Production shape, separate processes besides Redis and PostgreSQL:
 - web: uvicorn serving ``aggregator.asgi:application`` (the project's ASGI app, RedisPubSubChannelLayer);
 - workers (``--workers``, default 2: Celery's default concurrency on this 2-CPU machine): Python processes with
-  Django set up that call ``aggregator.ingest.store_entries`` directly, as a Celery ingest task would (no broker
+  Django set up that call ``aggregator.ingest.pipeline.ingest`` directly, as a Celery ingest task would (no broker
   hop: the latency measured starts at the commit, after the task has run);
 - clients: one asyncio process holding every WebSocket (``websockets``, ``Authorization: Bearer``);
 - this process: sets up the database, starts the others, and computes the figures.
@@ -81,7 +81,7 @@ def _use_bench_prefix() -> None:
 
 def bare_layer():
     """The production layer class (channels_redis' pub/sub layer plus ``group_send_many``), outside Django."""
-    from timelines.layers import PipelinedRedisPubSubChannelLayer
+    from aggregator.events.layers import PipelinedRedisPubSubChannelLayer
 
     return PipelinedRedisPubSubChannelLayer(hosts=[redis_url()], prefix=PREFIX)
 
@@ -191,7 +191,7 @@ class Probe:
     def __init__(self):
         self.current: dict | None = None
         self.by_event: dict[int, dict] = {}  # id(event dict) -> its record, until its batch has been sent
-        from timelines import events
+        from aggregator import events
 
         real_publish, real_deliver = events.publish, events._deliver
 
@@ -243,10 +243,10 @@ def role_worker(args) -> None:
     django.setup()
     from django.db import connection
 
-    from aggregator.entry import Entry
-    from aggregator.ingest import store_entries
+    from aggregator import events
+    from aggregator.content.entry import Entry
+    from aggregator.ingest.pipeline import ingest
     from aggregator.models import Source
-    from timelines import events
 
     probe = Probe()
     loop = asyncio.new_event_loop()  # for the bare-layer baselines: one persistent loop and layer
@@ -261,7 +261,7 @@ def role_worker(args) -> None:
         record = {"source": source.pk, "call": time.time()}
         probe.current = record
         with connection.execute_wrapper(probe.commit_hook):
-            result = store_entries(source, entries)
+            result = ingest(source, entries)
         record["return"] = time.time()
         probe.current = None
         record.pop("hooked", None)
@@ -337,9 +337,9 @@ def role_worker(args) -> None:
         """The cost of the pieces of _announce for one post, measured apart (same functions, this process)."""
         from channels.layers import get_channel_layer
 
+        from aggregator.events import EVENT_MESSAGE_TYPE
         from aggregator.models import Post, Subscription
         from timelines.cursor import encode_cursor
-        from timelines.events import EVENT_MESSAGE_TYPE
         from timelines.serializers import post_json
 
         django_layer = get_channel_layer()

@@ -7,7 +7,7 @@ replies). Each round ingests it twice, into fresh sources, in alternating order:
 no tracks (baseline), once with 10,000 verified identities and 10,000 tracks spread over ``--people`` people
 (loaded, not timed, before that half; what each process holds in memory of them, see aggregator/snapshots.py,
 is loaded before the timing too, as in a running hub, and its load time printed). Both halves run the same
-code path (``parse()`` + ``store_entries()``, which matches mentions and tracks inside the transaction); only
+code path (``parse()`` + ``pipeline.ingest()``, which matches mentions and tracks inside the transaction); only
 the rows differ.
 
 The loaded set is shaped like a hub, not like a worst case chosen to look good or bad:
@@ -53,7 +53,7 @@ def people(count: int) -> list[int]:
 
 
 def identity_rows(user_ids: list[int], rng: random.Random):
-    from replies.models import Identity
+    from accounts.models import Identity
 
     real = [f"{who}@social{n}.example" for who in PEOPLE for n in range(1, 51)]
     values = [("fediverse", value) for value in rng.sample(real, 120)]
@@ -98,8 +98,8 @@ def load(user_ids: list[int], *, loaded: bool, seed: int, hot: bool = True) -> t
     one). Returns their counts."""
     from django.db import connection
 
-    from replies.identities import verified_handles
-    from replies.models import Identity
+    from accounts.identities import verified_handles
+    from accounts.models import Identity
     from tracks.index import tracks_changed
     from tracks.models import Track
 
@@ -125,7 +125,7 @@ def warm_snapshots() -> float:
     """Load what each process holds (aggregator/snapshots.py: the tracks index, the verified handles, who
     blocks, who wants notifications), as a running hub has it; not timed with the ingest, but returned (seconds)
     and printed: a process pays it once after every change of those tables."""
-    from aggregator import snapshots
+    from aggregator.db import snapshots
 
     started = time.perf_counter()
     snapshots.load_all()
@@ -176,13 +176,14 @@ def main() -> None:
 
     corpus = make_corpus(feeds=args.feeds, entries=args.entries)
     database_url = setup_django(default_db="chorus_bench_mentions")
-    import aggregator.bulk_rows
-    import aggregator.ingest
+    import aggregator.ingest.pipeline
+
+    import aggregator.db.bulk_rows
 
     banner("bench/mentions.py: ingest with 10,000 identities and 10,000 tracks vs. none", database_url)
     user_ids = people(args.people)
-    timers = [Timed(aggregator.ingest, "match_new_posts"), Timed(aggregator.ingest, "track_new_posts"),
-              Timed(aggregator.bulk_rows.WriteBatch, "flush")]  # fmt: skip
+    timers = [Timed(aggregator.ingest.pipeline, "match_new_posts"), Timed(aggregator.ingest.pipeline, "track_new_posts"),
+              Timed(aggregator.db.bulk_rows.WriteBatch, "flush")]  # fmt: skip
     print(f"\n-- {len(corpus)} feeds x {args.entries} entries, {args.rounds} rounds "
           f"(median shown; the halves take turns going first)")
     runs: dict[str, list[dict]] = {"baseline": [], "loaded": [], "few": []}

@@ -62,18 +62,18 @@ def run_worker(concurrency: int) -> None:
     from django.db import connection, connections
 
     from aggregator.celery import app
-    from aggregator.networks.xmpp import store as xmpp_store
+    from aggregator.ingest import xmpp_items as xmpp_store
 
     store = redis.Redis.from_url(os.environ["REDIS_URL"])
     stamps: dict[str, float] = {}
     statements: list[float] = []
-    original_store_entries = xmpp_store.store_entries
+    original_ingest = xmpp_store.ingest
 
-    def timed_store_entries(*args, **kwargs):
+    def timed_ingest(*args, **kwargs):
         stamps["ingest"] = time.time()
-        return original_store_entries(*args, **kwargs)
+        return original_ingest(*args, **kwargs)
 
-    xmpp_store.store_entries = timed_store_entries
+    xmpp_store.ingest = timed_ingest
     original_parse_items = xmpp_store.parse_items
 
     def timed_parse_items(*args, **kwargs):
@@ -131,7 +131,7 @@ def run_listener() -> None:
     import redis
     from celery.signals import after_task_publish
 
-    from aggregator.networks.xmpp import listener
+    from aggregator.runtime import xmpp_listener as listener
 
     store = redis.Redis.from_url(os.environ["REDIS_URL"])
     arrived: dict[str, float] = {}
@@ -338,8 +338,8 @@ def main() -> None:
     import redis
     from django.contrib.auth import get_user_model
 
+    from aggregator.following.subscriptions import subscribe
     from aggregator.models import Post, Source
-    from aggregator.subscriptions import subscribe
     from tests.xmpp_clients import MICROBLOG, XmppPerson, atom_entry
 
     banner("XMPP push: publish -> committed post, beside Prosody's publish -> receive", database_url)

@@ -1,21 +1,8 @@
-"""Admin: an administrator may mark identities verified (the kinds Chorus cannot check itself yet)."""
+"""Admin: reply notifications and their settings."""
 
 from django.contrib import admin
 
-from .models import Block, Identity, Notification, NotificationSettings
-
-
-@admin.register(Identity)
-class IdentityAdmin(admin.ModelAdmin):
-    list_display = ("user", "kind", "value", "verified", "verified_at", "last_check_error")
-    list_filter = ("kind", "verified")
-    search_fields = ("value", "user__username")
-
-
-@admin.register(Block)
-class BlockAdmin(admin.ModelAdmin):
-    list_display = ("user", "kind", "value", "created_at")
-    list_filter = ("kind",)
+from replies.models import Notification, NotificationSettings
 
 
 @admin.register(NotificationSettings)

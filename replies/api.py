@@ -7,11 +7,12 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from accounts import identities, verification
+from accounts.models import Identity
+from replies import notification_settings, selectors, services
+from timelines import blocks
 from timelines.api import MarkReadIn, PageFilters
 from timelines.serializers import post_json
-
-from . import blocks, identities, notification_settings, selectors, services, verification
-from .models import Identity
 
 router = Router(tags=["replies"])
 

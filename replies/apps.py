@@ -5,11 +5,8 @@ class RepliesConfig(AppConfig):
     name = "replies"
 
     def ready(self) -> None:
-        from .blocks import blockers
-        from .identities import verified_handles
-        from .models import Block, Identity, NotificationSettings
-        from .notifications import listeners
+        from replies import tasks  # noqa: F401 - registers the tasks ``jobs.enqueue`` finds by name
+        from replies.models import NotificationSettings
+        from replies.notifications import listeners
 
-        blockers.follow_writes_of(Block)
-        verified_handles.follow_writes_of(Identity)
         listeners.follow_writes_of(NotificationSettings)

@@ -2,7 +2,8 @@
 
 from django import forms
 
-from .models import Identity, NotificationSettings
+from accounts.models import Identity
+from replies.models import NotificationSettings
 
 
 class NotificationSettingsForm(forms.Form):

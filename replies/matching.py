@@ -1,11 +1,11 @@
 """Matching: new posts -> the people they mention or answer -> ``Reply`` rows and ``reply.new`` events.
 
-Called by ``aggregator.ingest.store_entries`` with the posts a batch created, inside its transaction. The work
+Called by the ingest pipeline (``aggregator.ingest.pipeline``) with the posts a batch created, inside its transaction. The work
 is batched, and asks the database nothing it can know in the process: every extracted handle is resolved
 against the verified identities held there (``identities.verified_handles``: a dict lookup per mention, never
 a loop over identities), at most one query finds whose posts replies answer (``KnownPost``), and two writes
 store the replies and the posts written under verified identities: ingest sends them in one statement with the
-track matches (``aggregator.bulk_rows.WriteBatch``). Rows are made whatever the person
+track matches (``aggregator.db.bulk_rows.WriteBatch``). Rows are made whatever the person
 blocked (blocks apply when reading, so an undone block brings them back); the live event is not sent to a
 person who blocked the post. People who want notifications get them queued in the same transaction
 (``notifications.queue_notifications``: one more statement when someone of the batch wants them).
@@ -20,16 +20,16 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from aggregator.bulk_rows import RowsWrite, WriteBatch, joined
+from accounts.identities import verified_handles
+from aggregator.content.mentions import Mention, author_mentions, extract_mentions
+from aggregator.db.bulk_rows import RowsWrite, WriteBatch, joined
+from aggregator.events import EVENT_MESSAGE_TYPE, Batch, EventBatch, user_group
+from aggregator.events import joined as joined_events
 from aggregator.models import Post
-from timelines import events
+from replies.models import KnownPost, Reply
+from replies.notifications import queue_notifications
+from timelines.blocks import blocks_of
 from timelines.delivery import post_event_fields
-
-from .blocks import blocks_of
-from .identities import verified_handles
-from .mentions import Mention, author_mentions, extract_mentions
-from .models import KnownPost, Reply
-from .notifications import queue_notifications
 
 User = get_user_model()
 _ACCOUNT_KINDS = {"x", "fediverse", "bluesky", "xmpp"}
@@ -45,9 +45,11 @@ def match_posts(*, post_ids: Sequence[int]) -> int:
                                       .select_related("source")))  # fmt: skip
 
 
-def match_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None) -> int:
+def match_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None,
+                    events: EventBatch | None = None) -> int:  # fmt: skip
     """``match_posts`` for posts already in memory (ingest has just created them: no query to read them).
-    With ``writes``, the rows are stored (and the replies notified and announced) when the caller flushes it."""
+    With ``writes``, the rows are stored (and the replies notified and announced) when the caller flushes it;
+    with ``events``, the ``reply.new`` events go with the caller's batch."""
     if not posts:
         return 0
     mentioned = {p.pk: extract_mentions(text=p.text, html=p.content_html, url=p.url) for p in posts}
@@ -64,15 +66,16 @@ def match_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None) 
         for user_id in answers - writers[post.pk]:
             found[(user_id, post.pk)] = Reply.Reason.REPLY
     published = {p.pk: p.published for p in posts}
-    with joined(writes) as batch:
+    with joined_events(events) as announced, joined(writes) as batch:
         _remember_known_posts(posts, writers, batch)
         if found:
-            batch.add(_replies_write(found, published), then=lambda rows: _stored(found, rows, posts, published))
+            batch.add(_replies_write(found, published),
+                      then=lambda rows: _stored(found, rows, posts, published, announced))  # fmt: skip
     return len(found)
 
 
 def _stored(found: dict[tuple[int, int], str], rows: list[tuple], posts: Sequence[Post],
-            published: dict[int, datetime]) -> None:  # fmt: skip
+            published: dict[int, datetime], events: EventBatch) -> None:  # fmt: skip
     """After the insert: notify and announce the replies it made (a reply told twice is told once)."""
     stored = {(user_id, post_id) for user_id, post_id in rows}
     new = {pair: reason for pair, reason in found.items() if pair in stored}
@@ -82,7 +85,7 @@ def _stored(found: dict[tuple[int, int], str], rows: list[tuple], posts: Sequenc
     pairs = sorted(new.items(), key=lambda item: (published[item[0][1]], item[0][1]))
     replied = {post_id for _, post_id in new}
     by_id = {post.pk: post for post in posts if post.pk in replied}
-    events.publish_on_commit(lambda: announce_replies(pairs=pairs, posts=by_id))
+    events.add(lambda: announce_replies(pairs=pairs, posts=by_id))
 
 
 def _replies_write(found: dict[tuple[int, int], str], published: dict[int, datetime]) -> RowsWrite:
@@ -109,7 +112,7 @@ def _table(model) -> str:
 _PERSON_EXISTS = "WHERE EXISTS (SELECT 1 FROM {people} u WHERE u.id = v.person LIMIT 1 OFFSET 0)"
 
 
-def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[int, Post]) -> events.Batch:
+def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[int, Post]) -> Batch:
     """The ``reply.new`` messages (oldest first) for each person, except for posts they blocked. ``posts`` are
     the posts as matching read them (with their source): the event needs no query to read them."""
     blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
@@ -119,7 +122,7 @@ def announce_replies(*, pairs: list[tuple[tuple[int, int], str]], posts: dict[in
         if post is None or (user_id in blocks and blocks[user_id].hides(post)):
             continue
         event = {"type": "reply.new", "reason": reason, **post_event_fields(post)}
-        batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
+        batch.append((user_group(user_id), {"type": EVENT_MESSAGE_TYPE, "event": event}))
     return batch
 
 

@@ -1,12 +1,9 @@
-"""A person's identities on other networks, the replies found for them, and what they blocked.
+"""The replies found for a person, the posts they wrote that replies may answer, and how they hear of them.
 
-- ``Identity``: a handle a person says is theirs. Only a verified identity is used for matching, and a verified
-  ``(kind, value)`` belongs to one person only; an unverified one is shown as such.
 - ``Reply``: one row per (person, post) that mentions or answers them; ``published`` is copied from the post so
   the replies view is one index range scan, as the timeline is.
 - ``KnownPost``: the link and GUID of every stored post written under a verified identity, hashed and indexed,
   so a reply (``in_reply_to``) is matched to the person it answers without searching all posts.
-- ``Block``: an author, a source or a word the person never wants to see again (until they undo it).
 - ``NotificationSettings``: how a person wants to hear of new replies (XMPP, email now or as a digest, none) and
   their quiet hours; ``Notification``: one row per reply to tell, made with the reply, whose ``sent_at`` is the
   marker that it was handled (sent, or dropped because blocked/retracted/turned off): never told twice.
@@ -15,37 +12,6 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-
-
-class Identity(models.Model):
-    class Kind(models.TextChoices):
-        X = "x", "X (Twitter) @name"
-        FEDIVERSE = "fediverse", "Mastodon / fediverse @user@host"
-        BLUESKY = "bluesky", "Bluesky handle"
-        XMPP = "xmpp", "XMPP address (JID)"
-        URL = "url", "blog or profile URL"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    value = models.CharField(max_length=2048, help_text="normalized: lowercased handle, bare JID, normalized URL")
-    verified = models.BooleanField(default=False)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    last_check_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # XMPP: a code sent to the JID by the hub's account, entered back by the person (only its hash is kept)
-    code_hash = models.CharField(max_length=64, blank=True)
-    code_sent_at = models.DateTimeField(null=True, blank=True)
-    code_attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "kind", "value"], name="one_identity_per_handle"),
-            models.UniqueConstraint(fields=["kind", "value"], name="one_owner_per_verified_handle",
-                                    condition=Q(verified=True)),  # fmt: skip
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.value}{'' if self.verified else ' (unverified)'}"
 
 
 class Reply(models.Model):
@@ -81,24 +47,6 @@ class KnownPost(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key_hash", "user", "post"], name="one_known_post_key")]
-
-
-class Block(models.Model):
-    class Kind(models.TextChoices):
-        AUTHOR = "author", "author"
-        SOURCE = "source", "source"
-        WORD = "word", "word"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    value = models.CharField(max_length=2048, help_text="author: handle or URI; source: source id; word: casefolded")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "kind", "value"], name="one_block_per_value")]
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.value}"
 
 
 class NotificationSettings(models.Model):

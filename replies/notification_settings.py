@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from .models import Identity, NotificationSettings
+from accounts.models import Identity
+from replies.models import NotificationSettings
 
 Method = NotificationSettings.Method
 EMAIL_METHODS = {Method.EMAIL, Method.DIGEST}

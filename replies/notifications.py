@@ -21,12 +21,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from aggregator.snapshots import Snapshot
-
-from .blocks import blocks_of
-from .hub_xmpp import ChatMessage, send_chat_messages
-from .models import Identity, Notification, NotificationSettings
-from .notification_settings import EMAIL_METHODS, Method, digest_slot, quiet_until
+from accounts.models import Identity
+from aggregator import jobs
+from aggregator.db.snapshots import Snapshot
+from aggregator.networks.xmpp.chat import ChatMessage, send_chat_messages
+from replies.models import Notification, NotificationSettings
+from replies.notification_settings import EMAIL_METHODS, Method, digest_slot, quiet_until
+from timelines.blocks import blocks_of
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,8 @@ def queue_notifications(*, found: dict[tuple[int, int], str]) -> None:
         return
     Notification.objects.bulk_create(rows, ignore_conflicts=True)  # the same reply again: still one row
 
-    def start() -> None:
-        from .tasks import deliver_notifications
-
-        deliver_notifications.delay(sorted(wanting))
-
-    transaction.on_commit(start, robust=True)  # a broker hiccup must not fail the ingest: the sweep sends
+    # a broker hiccup must not fail the ingest: the sweep sends
+    jobs.enqueue_on_commit("replies.tasks.deliver_notifications", sorted(wanting))
 
 
 def deliver_due(*, now: datetime | None = None) -> int:

@@ -6,13 +6,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 
 from aggregator.models import Post
+from replies.matching import key_hash
+from replies.models import KnownPost, Reply
+from timelines.blocks import blocked
 from timelines.cursor import BadCursor
 from timelines.selectors import MAX_LIMIT as MAX_LIMIT  # the API validates `limit` against it
 from timelines.selectors import keyset_page
-
-from .blocks import blocked
-from .matching import key_hash
-from .models import KnownPost, Reply
 
 
 @dataclass

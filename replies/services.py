@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from .models import Reply
+from replies.models import Reply
 
 MAX_IDS = 1000
 

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import notifications, verification
+from accounts import verification
+from replies import notifications
 
 
 @shared_task(name="replies.tasks.deliver_notifications")

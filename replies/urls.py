@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from replies import views
 
 urlpatterns = [
     path("replies/", views.replies, name="replies"),

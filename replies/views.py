@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import identities, verification
+from accounts.models import Identity
+from replies import notification_settings, selectors, services
+from replies.forms import NotificationSettingsForm
+from timelines import blocks
 from timelines.cursor import BadCursor
-
-from . import blocks, identities, notification_settings, selectors, services, verification
-from .forms import NotificationSettingsForm
-from .models import Identity
 
 PAGE_SIZE = 30
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source, Subscription, SubscriptionTag
 from timelines.cursor import encode_cursor
 
@@ -40,7 +40,7 @@ def followed_source(user, name: str, posts: int, *, tags=()) -> Source:
     for tag in tags:
         SubscriptionTag.objects.create(subscription=subscription, name=tag)
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    store_entries(source, [Entry(guid=f"{name}-{n}", title=f"{name} {n}", content_html=f"<p>{name} {n}</p>",
+    ingest(source, [Entry(guid=f"{name}-{n}", title=f"{name} {n}", content_html=f"<p>{name} {n}</p>",
                                  published=start + timedelta(minutes=n)) for n in range(posts)])  # fmt: skip
     return source
 
@@ -181,7 +181,7 @@ def test_read_state_one_post_and_all_up_to_what_was_shown(api, alice):
     shown = items[0]
     up_to = encode_cursor(datetime.fromisoformat(shown["published"]), shown["id"])
     # A post arrives after the page was drawn: "mark all read" must leave it unread.
-    store_entries(carol, [Entry(guid="late", title="late", published=datetime(2026, 12, 1, tzinfo=UTC))])
+    ingest(carol, [Entry(guid="late", title="late", published=datetime(2026, 12, 1, tzinfo=UTC))])
     assert api("post", "/read", {"all": True, "up_to": up_to}).json() == {"updated": 4}
     unread = api("get", "/timeline", unread=True).json()["items"]
     assert [p["title"] for p in unread] == ["late"]
@@ -219,7 +219,7 @@ def test_a_client_catches_up_on_what_it_missed_with_an_after_cursor(api, alice):
     newest = api("get", "/timeline", limit=1).json()["items"][0]
     seen_up_to = encode_cursor(datetime.fromisoformat(newest["published"]), newest["id"])
     later = timezone.now() - timedelta(hours=1)  # after carol's posts, and not in the future (that is clamped)
-    store_entries(carol, [Entry(guid=f"late-{n}", title=f"late {n}", published=later + timedelta(minutes=n))
+    ingest(carol, [Entry(guid=f"late-{n}", title=f"late {n}", published=later + timedelta(minutes=n))
                           for n in range(5)])  # fmt: skip
     caught_up, cursor = [], seen_up_to
     while cursor:

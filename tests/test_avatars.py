@@ -5,9 +5,9 @@ import base64
 
 import pytest
 
-from aggregator.avatars import sniff
+from aggregator.following.avatars import sniff
+from aggregator.following.subscriptions import subscribe
 from aggregator.models import Source, Subscription
-from aggregator.subscriptions import subscribe
 
 from .feeds import RSS, rss
 

@@ -60,7 +60,7 @@ def hub(tmp_path, httpserver):
     env = embedded_env(tmp_path)
     manage("migrate", "--noinput", env=env)
     manage("shell", "-c", (
-        "from django.contrib.auth.models import User; from aggregator.subscriptions import subscribe;"
+        "from django.contrib.auth.models import User; from aggregator.following.subscriptions import subscribe;"
         f"subscribe(user=User.objects.create_user('alice', 'alice@example.org', '{PASSWORD}'),"
         f" address='{httpserver.url_for('/feed.xml')}')"
     ), env=env)  # fmt: skip
@@ -153,7 +153,7 @@ def test_after_a_server_restart_the_page_catches_up_once(hub, browser):
     feed.add("2", "posted while down")
 
     def poll_while_the_web_process_is_down(env):
-        manage("shell", "-c", "from aggregator.models import Source; from aggregator.polling import poll_source;"
+        manage("shell", "-c", "from aggregator.models import Source; from aggregator.ingest.polling import poll_source;"
                "[poll_source(source_id=s.pk) for s in Source.objects.all()]", env=env)  # fmt: skip
 
     restart(while_down=poll_while_the_web_process_is_down)

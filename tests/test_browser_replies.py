@@ -22,7 +22,7 @@ def hub(tmp_path, httpserver):
     base, server, env = serve_with_alice(tmp_path)
     manage("verify_identity", "alice", "fediverse", HANDLE, env=env)
     manage("shell", "-c", (
-        "from django.contrib.auth.models import User; from aggregator.subscriptions import subscribe;"
+        "from django.contrib.auth.models import User; from aggregator.following.subscriptions import subscribe;"
         f"subscribe(user=User.objects.create_user('bob', 'bob@example.org', '{PASSWORD}'),"
         f" address='{httpserver.url_for('/carol.xml')}')"
     ), env=env)  # fmt: skip

@@ -1,4 +1,4 @@
-"""aggregator.bulk_rows: rows from Python as a statement's table; several writes as one statement, prepared once
+"""aggregator.db.bulk_rows: rows from Python as a statement's table; several writes as one statement, prepared once
 per session on PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import ConnectionHandler
 
-from aggregator.bulk_rows import RowsWrite, WriteBatch, execute_writes
+from aggregator.db.bulk_rows import RowsWrite, WriteBatch, execute_writes
 
 COLUMNS = [("n", "bigint"), ("word", "text"), ("at", "timestamptz")]
 ECHO = "SELECT %s, v.n, v.word, v.at FROM {rows} ORDER BY v.n"

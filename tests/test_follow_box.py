@@ -10,13 +10,14 @@ import pytest
 from django.core import signing
 
 from accounts.tokens import issue_token
-from aggregator import avatars, follow_box, push, subscriptions
 from aggregator.fetch import BlockedURL
-from aggregator.follow_box import Kind, classify
+from aggregator.following import avatars, follow_box, subscriptions
+from aggregator.following.follow_box import Kind, classify
+from aggregator.following.preview import preview
+from aggregator.ingest import push
 from aggregator.models import Post, Source
 from aggregator.networks import bluesky, fediverse
 from aggregator.networks.xmpp import MICROBLOG_NODE
-from aggregator.preview import preview
 from timelines.models import TimelineEntry
 
 from . import test_xmpp

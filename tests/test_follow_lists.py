@@ -15,21 +15,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tokens import issue_token
-from aggregator import follow_lists, subscriptions
 from aggregator.asgi import application
-from aggregator.entry import Entry
-from aggregator.follow_lists import (
+from aggregator.content.entry import Entry
+from aggregator.following import follow_lists, subscriptions
+from aggregator.following.follow_lists import (
     FollowListError,
     read_follow_list,
     read_mastodon_following,
     read_x_following,
 )
-from aggregator.imports import MAX_RESTARTS, recover_stale_imports, run_import, start_import
-from aggregator.ingest import store_entries
+from aggregator.following.imports import MAX_RESTARTS, recover_stale_imports, run_import, start_import
+from aggregator.following.opml import read_opml
+from aggregator.following.subscriptions import follow_opml_feeds
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.x import budget, client
-from aggregator.opml import read_opml
-from aggregator.subscriptions import follow_opml_feeds
 from timelines.models import TimelineEntry
 
 from .fediverse_server import mastodon
@@ -271,7 +271,7 @@ def test_an_opml_import_reuses_known_and_moved_sources_and_backfills_their_posts
     known = Source.objects.create(address="https://carol.example/feed", url="https://carol.example/feed", title="Carol")
     moved = Source.objects.create(address="https://dave.example/old", url="https://dave.example/new", title="Dave")
     for source in (known, moved):
-        store_entries(source, [Entry(guid="1", title="hello", published=datetime(2026, 11, 20, tzinfo=UTC))])
+        ingest(source, [Entry(guid="1", title="hello", published=datetime(2026, 11, 20, tzinfo=UTC))])
     body = (b'<opml version="2.0"><body><outline xmlUrl="HTTPS://CAROL.example/feed"/>'
             b'<outline xmlUrl="https://dave.example/new"/><outline xmlUrl="https://erin.example/feed"/></body></opml>')
     job = imported(alice, body, committed)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from aggregator import subscriptions
 from aggregator.fetch import BlockedURL
+from aggregator.following import subscriptions
 from aggregator.models import Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError, alternate_links, discover_feed
 from timelines.models import TimelineEntry

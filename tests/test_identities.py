@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from accounts.identities import identity_create
+from accounts.models import Identity
 from accounts.tokens import issue_token
-from replies.identities import identity_create
-from replies.models import Identity
-from replies.verification import names_address
+from accounts.verification import names_address
 
 from .fediverse_server import webfinger_for_alice
 from .feeds import RSS

@@ -1,4 +1,4 @@
-"""store_entries: sanitizing, dedupe and idempotent upsert (HOSTILE.md 15-21, 33)."""
+"""ingest: sanitizing, dedupe and idempotent upsert (HOSTILE.md 15-21, 33)."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Post, Source, Subscription
 from timelines.models import TimelineEntry
 
@@ -26,16 +26,16 @@ def entry(**fields) -> Entry:
 
 
 def test_the_same_entry_twice_is_one_post(source):
-    first = store_entries(source, [entry(guid="a", title="Hi", content_html="<p>hello</p>")])
-    again = store_entries(source, [entry(guid="a", title="Hi", content_html="<p>hello</p>")])
+    first = ingest(source, [entry(guid="a", title="Hi", content_html="<p>hello</p>")])
+    again = ingest(source, [entry(guid="a", title="Hi", content_html="<p>hello</p>")])
     assert len(first.created) == 1 and again.created == [] and again.unchanged == 1
     assert Post.objects.count() == 1
 
 
 def test_a_changed_entry_updates_its_post_and_keeps_its_place(source):
     published = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    store_entries(source, [entry(guid="a", title="Draft", content_html="v1", published=published)])
-    result = store_entries(source, [entry(guid="a", title="Final", content_html="v2", published=published + timedelta(days=1))])
+    ingest(source, [entry(guid="a", title="Draft", content_html="v1", published=published)])
+    result = ingest(source, [entry(guid="a", title="Final", content_html="v2", published=published + timedelta(days=1))])
     post = Post.objects.get()
     assert result.updated == [post.id]
     assert (post.title, post.content_html) == ("Final", "v2")
@@ -45,17 +45,17 @@ def test_a_changed_entry_updates_its_post_and_keeps_its_place(source):
 def test_an_older_version_arriving_late_does_not_overwrite_a_newer_one(source):
     """Two workers storing an edit and its predecessor out of order (a push and its quick edit)."""
     edited = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    store_entries(source, [entry(guid="a", title="Edited", content_html="v2", updated=edited)])
-    late = store_entries(source, [entry(guid="a", title="Original", content_html="v1", updated=edited - timedelta(minutes=5))])
+    ingest(source, [entry(guid="a", title="Edited", content_html="v2", updated=edited)])
+    late = ingest(source, [entry(guid="a", title="Original", content_html="v1", updated=edited - timedelta(minutes=5))])
     assert late.updated == [] and Post.objects.get().title == "Edited"
-    newer = store_entries(source, [entry(guid="a", title="Edited again", content_html="v3", updated=edited + timedelta(minutes=1))])
+    newer = ingest(source, [entry(guid="a", title="Edited again", content_html="v3", updated=edited + timedelta(minutes=1))])
     assert len(newer.updated) == 1 and Post.objects.get().title == "Edited again"
 
 
 def test_entries_without_guids_fall_back_to_their_link_then_to_their_content(source):
     batch = [entry(url="https://carol.example.com/1", content_html="one"), entry(title="no link", content_html="two")]
-    store_entries(source, batch)
-    store_entries(source, batch)
+    ingest(source, batch)
+    ingest(source, batch)
     guids = sorted(Post.objects.values_list("guid", flat=True))
     assert len(guids) == 2
     assert "https://carol.example.com/1" in guids and guids[0].startswith("hash:")
@@ -63,14 +63,14 @@ def test_entries_without_guids_fall_back_to_their_link_then_to_their_content(sou
 
 def test_one_guid_shared_by_every_item_loses_no_post(source):
     batch = [entry(guid="same", url=f"https://carol.example.com/{n}", content_html=f"post {n}") for n in range(3)]
-    store_entries(source, batch)
-    store_entries(source, batch)
+    ingest(source, batch)
+    ingest(source, batch)
     assert Post.objects.count() == 3
 
 
 def test_guids_that_change_on_every_fetch_make_no_duplicates(source):
     for fetch_number in range(3):
-        store_entries(source, [
+        ingest(source, [
             entry(guid=f"random-{fetch_number}-a", url="https://carol.example.com/a", content_html="A"),
             entry(guid=f"random-{fetch_number}-b", title="linkless", content_html="B"),
         ])  # fmt: skip
@@ -79,14 +79,14 @@ def test_guids_that_change_on_every_fetch_make_no_duplicates(source):
 
 def test_a_feed_whose_only_item_later_gets_its_shared_guid_back_keeps_one_post(source):
     shared = [entry(guid="same", url=f"https://carol.example.com/{n}", content_html=f"post {n}") for n in range(2)]
-    store_entries(source, shared)
-    store_entries(source, shared[:1])  # now "same" is unique in the batch, but the post is already stored by link
+    ingest(source, shared)
+    ingest(source, shared[:1])  # now "same" is unique in the batch, but the post is already stored by link
     assert Post.objects.count() == 2
 
 
 def test_missing_future_and_unparsable_dates_become_the_fetch_time_in_feed_order(source):
     fetched_at = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    store_entries(source, [
+    ingest(source, [
         entry(guid="undated-newest"),
         entry(guid="future", published=fetched_at + timedelta(days=400)),
         entry(guid="undated-oldest"),
@@ -114,7 +114,7 @@ def test_missing_future_and_unparsable_dates_become_the_fetch_time_in_feed_order
     ],
 )
 def test_stored_content_never_carries_script(source, html):
-    store_entries(source, [entry(guid="x", content_html=html)])
+    ingest(source, [entry(guid="x", content_html=html)])
     stored = Post.objects.get().content_html.lower()
     for needle in ("javascript", "<form", "<input", "<iframe", "<object", "<embed", "onerror", "onclick",
                    "style=", "expression", "data:", "<script", "<style", "<svg", "srcset"):  # fmt: skip
@@ -123,12 +123,12 @@ def test_stored_content_never_carries_script(source, html):
 
 @pytest.mark.parametrize("field", ["url", "author_uri"])
 def test_only_http_links_are_kept_in_post_fields(source, field):
-    store_entries(source, [entry(guid="x", **{field: "javascript:alert(document.cookie)"})])
+    ingest(source, [entry(guid="x", **{field: "javascript:alert(document.cookie)"})])
     assert getattr(Post.objects.get(), field) == ""
 
 
 def test_html_in_titles_and_author_names_is_text(source):
-    store_entries(source, [entry(guid="x", title="<b>Bold</b> <script>alert(1)</script>claim",
+    ingest(source, [entry(guid="x", title="<b>Bold</b> <script>alert(1)</script>claim",
                                  author_name='<img src=x onerror="alert(1)">Eve')])  # fmt: skip
     post = Post.objects.get()
     assert post.title == "Bold claim"
@@ -136,14 +136,14 @@ def test_html_in_titles_and_author_names_is_text(source):
 
 
 def test_relative_urls_resolve_against_the_feed_never_against_chorus(source):
-    store_entries(source, [entry(guid="x", content_html='<img src="/accounts/logout/"><a href="posts/2">next</a>')])
+    ingest(source, [entry(guid="x", content_html='<img src="/accounts/logout/"><a href="posts/2">next</a>')])
     stored = Post.objects.get().content_html
     assert 'src="https://carol.example.com/accounts/logout/"' in stored
     assert 'href="https://carol.example.com/posts/2"' in stored
 
 
 def test_relative_urls_without_a_base_are_dropped(source):
-    store_entries(source, [entry(guid="x", base_url="", content_html='<img src="/accounts/logout/"><a href="/x">x</a>')])
+    ingest(source, [entry(guid="x", base_url="", content_html='<img src="/accounts/logout/"><a href="/x">x</a>')])
     stored = Post.objects.get().content_html
     assert "/accounts/logout/" not in stored and 'href="/x"' not in stored
 
@@ -151,18 +151,18 @@ def test_relative_urls_without_a_base_are_dropped(source):
 def test_new_posts_reach_every_subscriber_once(source, alice, bob):
     Subscription.objects.create(user=alice, source=source)
     Subscription.objects.create(user=bob, source=source)
-    store_entries(source, [entry(guid="a"), entry(guid="b")])
-    store_entries(source, [entry(guid="a"), entry(guid="b")])
+    ingest(source, [entry(guid="a"), entry(guid="b")])
+    ingest(source, [entry(guid="a"), entry(guid="b")])
     assert TimelineEntry.objects.filter(user=alice).count() == 2
     assert TimelineEntry.objects.filter(user=bob).count() == 2
 
 
 def test_a_retracted_post_never_comes_back(source, alice):
     Subscription.objects.create(user=alice, source=source)
-    store_entries(source, [entry(guid="a", content_html="v1")])
+    ingest(source, [entry(guid="a", content_html="v1")])
     Post.objects.filter(guid="a").update(retracted_at=timezone.now())
     TimelineEntry.objects.all().delete()
-    result = store_entries(source, [entry(guid="a", content_html="v2")])
+    result = ingest(source, [entry(guid="a", content_html="v2")])
     assert result.tombstoned == 1 and not TimelineEntry.objects.exists()
 
 
@@ -174,16 +174,16 @@ def test_the_same_post_by_push_and_poll_at_the_same_moment_is_one_row(source):
     barrier = threading.Barrier(2)
     errors = []
 
-    def ingest():
+    def ingest_at_once():
         try:
             barrier.wait()
-            store_entries(Source.objects.get(pk=source.pk), [entry(guid=f"g{n}", content_html=str(n)) for n in range(50)])
+            ingest(Source.objects.get(pk=source.pk), [entry(guid=f"g{n}", content_html=str(n)) for n in range(50)])
         except Exception as error:  # collected and asserted below
             errors.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=ingest) for _ in range(2)]
+    threads = [threading.Thread(target=ingest_at_once) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

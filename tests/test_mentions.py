@@ -3,7 +3,7 @@ included. Pure: no database."""
 
 import pytest
 
-from replies.mentions import Mention, author_mentions, extract_mentions, normalize_link
+from aggregator.content.mentions import Mention, author_mentions, extract_mentions, normalize_link
 
 X, FEDI, BSKY, JID, URL = "x", "fediverse", "bluesky", "xmpp", "url"
 

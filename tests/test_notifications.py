@@ -15,16 +15,16 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.identities import identity_create
 from accounts.tokens import issue_token
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source
-from replies.blocks import block_create
-from replies.identities import identity_create
 from replies.matching import match_posts
 from replies.models import Notification, NotificationSettings
 from replies.notification_settings import notification_settings_update, quiet_until
 from replies.notifications import deliver_due, deliver_pending, listeners
+from timelines.blocks import block_create
 
 from .processes import wait_for
 from .xmpp_clients import XmppPerson
@@ -55,7 +55,7 @@ def alice_known(alice):
 def carol_mentions_alice(source: Source, guid: str, words: str = "what do you think?") -> int:
     entry = Entry(guid=guid, url=f"https://carol.example/{guid}", author_name="Carol", author_handle="@carol@carol.example",
                   content_html=f"<p>@alice@example.social {words}</p>", base_url=source.url)  # fmt: skip
-    [post_id] = store_entries(source, [entry]).created
+    [post_id] = ingest(source, [entry]).created
     return post_id
 
 

@@ -8,11 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.tokens import issue_token
-from aggregator import subscriptions
-from aggregator.follow_lists import FollowListError
-from aggregator.imports import start_import
+from aggregator.following import subscriptions
+from aggregator.following.follow_lists import FollowListError
+from aggregator.following.imports import start_import
+from aggregator.following.opml import MAX_DEPTH, MAX_OUTLINES, OPMLError, read_opml
 from aggregator.models import FollowImport, Source, Subscription
-from aggregator.opml import MAX_DEPTH, MAX_OUTLINES, OPMLError, read_opml
 
 from .conftest import fixture_bytes
 from .test_follow_lists import imported

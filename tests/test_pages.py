@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source, Subscription, SubscriptionTag
 from timelines.models import TimelineEntry
 
@@ -22,7 +22,7 @@ def follow(user, name: str, posts: int, *, tag: str | None = None) -> Source:
     if tag:
         SubscriptionTag.objects.create(subscription=subscription, name=tag)
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    store_entries(source, [Entry(guid=f"{name}-{n}", title=f"{name} post {n}", content_html=f"<p>body {n}</p>",
+    ingest(source, [Entry(guid=f"{name}-{n}", title=f"{name} post {n}", content_html=f"<p>body {n}</p>",
                                  published=start + timedelta(hours=n)) for n in range(posts)])  # fmt: skip
     return source
 
@@ -107,7 +107,7 @@ class TestTimeline:
         post_id = TimelineEntry.objects.filter(user=alice).order_by("-published").first().post_id
         client.post("/read/", {"post_id": post_id, "next": "/"})
         assert TimelineEntry.objects.filter(user=alice, is_read=False).count() == 2
-        store_entries(carol, [Entry(guid="new", title="arrived later", published=datetime(2026, 12, 1, tzinfo=UTC))])
+        ingest(carol, [Entry(guid="new", title="arrived later", published=datetime(2026, 12, 1, tzinfo=UTC))])
         client.post("/read/all/", {"up_to": up_to, "next": "/"})
         assert list(TimelineEntry.objects.filter(user=alice, is_read=False).values_list("post__title", flat=True)) == [
             "arrived later"
@@ -115,7 +115,7 @@ class TestTimeline:
 
     def test_post_content_is_shown_sanitized_and_titles_escaped(self, client, alice):
         source = follow(alice, "carol", 0)
-        store_entries(source, [Entry(guid="x", title="<b>bold</b>", content_html='<p>ok</p><script>alert(1)</script>',
+        ingest(source, [Entry(guid="x", title="<b>bold</b>", content_html='<p>ok</p><script>alert(1)</script>',
                                      url="javascript:alert(1)")])  # fmt: skip
         client.force_login(alice)
         html = client.get("/").content.decode()

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from werkzeug import Response
 
-from aggregator import scheduler
+from aggregator.ingest import scheduler
+from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source, Subscription
-from aggregator.polling import poll_source
 from aggregator.tasks import schedule_due_polls
 from timelines.models import TimelineEntry
 
@@ -196,7 +196,7 @@ class TestAdaptiveInterval:
         assert len(delays) > 1
 
     def test_the_posting_rate_comes_from_the_feed_window(self):
-        from aggregator.entry import Entry
+        from aggregator.content.entry import Entry
 
         now = timezone.now()
         entries = [Entry(guid=str(n), published=now - timedelta(hours=n)) for n in range(1, 25)]

@@ -9,15 +9,17 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.identities import identity_create, verified_handles, verify_url_identity
+from accounts.models import Identity
 from accounts.tokens import issue_token
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source, Subscription
-from replies.blocks import block_create, block_delete, blockers, blocks_of
-from replies.identities import identity_create, verified_handles, verify_url_identity
 from replies.matching import match_posts
-from replies.models import Block, Identity, Reply
+from replies.models import Reply
 from replies.selectors import replies_for, unread_replies_count
+from timelines.blocks import block_create, block_delete, blockers, blocks_of
+from timelines.models import Block
 from timelines.selectors import timeline_for
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +62,7 @@ def test_a_post_by_carol_mentioning_alice_reaches_alices_replies_though_she_does
 ):
     identity_create(user=alice, kind="fediverse", value="@alice@example.social", verified=True)
     with committed() as callbacks:
-        result = store_entries(carol_source, [post("1", "<p>hey @alice@example.social, look</p>")])
+        result = ingest(carol_source, [post("1", "<p>hey @alice@example.social, look</p>")])
     reply = Reply.objects.get()
     assert (reply.user, reply.post_id, reply.reason) == (alice, result.created[0], "mention")
     assert reply_post_ids(alice) == result.created and unread_replies_count(user=alice) == 1
@@ -69,16 +71,16 @@ def test_a_post_by_carol_mentioning_alice_reaches_alices_replies_though_she_does
 
 def test_unverified_handles_do_not_match(alice, carol_source):
     identity = identity_create(user=alice, kind="x", value="@Alice")
-    store_entries(carol_source, [post("1", "<p>@alice hi</p>")])
+    ingest(carol_source, [post("1", "<p>@alice hi</p>")])
     assert identity.value == "alice" and not identity.verified and Reply.objects.count() == 0
 
 
 def test_a_reply_to_alices_stored_post_is_a_reply_with_its_thread(alice, bob, carol_source):
     identity_create(user=alice, kind="xmpp", value="alice@jabber.example", verified=True)
     alices = Source.objects.create(address="xmpp:alice@jabber.example", url="xmpp:alice@jabber.example", kind="xmpp")
-    [original] = store_entries(alices, [post("tag:alice,1", "<p>my post</p>", author_handle="alice@jabber.example",
+    [original] = ingest(alices, [post("tag:alice,1", "<p>my post</p>", author_handle="alice@jabber.example",
                                              url="https://alice.example/1")]).created  # fmt: skip
-    [answer] = store_entries(carol_source, [post("2", "<p>I disagree</p>", minutes=1, in_reply_to="tag:alice,1")]).created
+    [answer] = ingest(carol_source, [post("2", "<p>I disagree</p>", minutes=1, in_reply_to="tag:alice,1")]).created
     page = replies_for(user=alice)
     assert [(r.post_id, r.reason) for r in page.replies] == [(answer, "reply")]
     assert page.replies[0].answers.pk == original  # the thread view: the post it answers
@@ -88,11 +90,11 @@ def test_a_reply_to_alices_stored_post_is_a_reply_with_its_thread(alice, bob, ca
 def test_the_thread_shows_the_post_a_mention_answers_from_any_source_unless_blocked(alice, carol_source):
     identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
     bobs = Source.objects.create(address="https://bob.example/feed", url="https://bob.example/feed")
-    store_entries(bobs, [post("tag:bob,1", "<p>who knows?</p>", author_handle="@bob@bob.example",
+    ingest(bobs, [post("tag:bob,1", "<p>who knows?</p>", author_handle="@bob@bob.example",
                               url="https://bob.example/1"),
                          post("tag:bob,2", "<p>anyone?</p>", minutes=1, author_handle="@bob@bob.example",
                               url="https://bob.example/2")])  # fmt: skip
-    store_entries(carol_source, [
+    ingest(carol_source, [
         post("c1", "<p>@alice@example.social does</p>", minutes=2, in_reply_to="tag:bob,1"),  # by Atom id
         post("c2", "<p>ask @alice@example.social</p>", minutes=3, in_reply_to="https://bob.example/2"),  # by link
         post("c3", "<p>@alice@example.social ?</p>", minutes=4, in_reply_to="https://nowhere.example/9"),
@@ -105,7 +107,7 @@ def test_the_thread_shows_the_post_a_mention_answers_from_any_source_unless_bloc
 
 def test_links_to_a_persons_blog_are_mentions_of_them(alice, carol_source):
     identity_create(user=alice, kind="url", value="https://Alice.example/", verified=True)
-    store_entries(carol_source, [
+    ingest(carol_source, [
         post("1", '<p>read <a href="https://alice.example/2026/11/post#c">this</a></p>'),
         post("2", '<p>read <a href="https://alice.example.evil/">that</a> and mail alice@example.social</p>'),
     ])  # fmt: skip
@@ -117,7 +119,7 @@ def test_matching_a_batch_takes_a_fixed_number_of_queries(alice, bob, carol_sour
     identity_create(user=bob, kind="fediverse", value="bob@example.social", verified=True)
     batch = [post(str(n), f"<p>@alice and @bob@example.social #{n}</p>", minutes=n, in_reply_to=f"tag:x,{n}")
              for n in range(40)]  # fmt: skip
-    ids = store_entries(carol_source, batch[:1]).created + store_entries(carol_source, batch[1:]).created
+    ids = ingest(carol_source, batch[:1]).created + ingest(carol_source, batch[1:]).created
     Reply.objects.all().delete()
     with CaptureQueriesContext(connection) as queries:
         found = match_posts(post_ids=ids)
@@ -132,25 +134,25 @@ def test_a_person_deleted_while_a_process_still_holds_their_handle_gets_no_rows(
     verified_handles.get()  # this process holds bob's handle ...
     Identity.objects.filter(user=bob)._raw_delete(connection.alias)  # ... deleted past the signals, elsewhere
     type(bob).objects.filter(pk=bob.pk)._raw_delete(connection.alias)
-    store_entries(carol_source, [post("1", "<p>@bob @alice hi</p>", in_reply_to="https://bob.example/1")])
+    ingest(carol_source, [post("1", "<p>@bob @alice hi</p>", in_reply_to="https://bob.example/1")])
     assert list(Reply.objects.values_list("user_id", flat=True)) == [alice.pk]  # the commit would fail on bob's
 
 
 def test_a_handle_verified_in_another_process_is_matched_once_the_version_changes(alice, carol_source):
     identity = identity_create(user=alice, kind="x", value="alice")  # unverified: not matched
-    store_entries(carol_source, [post("1", "<p>@alice hi</p>")])
+    ingest(carol_source, [post("1", "<p>@alice hi</p>")])
     Identity.objects.filter(pk=identity.pk).update(verified=True)  # past the signals, as another process might
     cache.set(verified_handles.key, "another process's version")
-    store_entries(carol_source, [post("2", "<p>@alice hi again</p>", minutes=1)])
+    ingest(carol_source, [post("2", "<p>@alice hi again</p>", minutes=1)])
     identity.refresh_from_db()
     identity.verified = False
     identity.save()  # through the ORM: seen at once
-    store_entries(carol_source, [post("3", "<p>@alice and again</p>", minutes=2)])
+    ingest(carol_source, [post("3", "<p>@alice and again</p>", minutes=2)])
     assert [r.post.guid for r in replies_for(user=alice).replies] == ["2"]
 
 
 def test_a_handle_verified_by_one_person_cannot_be_verified_by_another(alice, bob):
-    from replies.identities import IdentityError
+    from accounts.identities import IdentityError
 
     identity_create(user=alice, kind="x", value="alice", verified=True)
     with pytest.raises(IdentityError):
@@ -174,7 +176,7 @@ def test_a_blog_is_verified_by_its_rel_me_link_to_the_chorus_profile(alice, http
 def test_blocking_an_author_hides_them_from_timeline_and_replies_until_undone(alice, carol_source):
     Subscription.objects.create(user=alice, source=carol_source)
     identity_create(user=alice, kind="x", value="alice", verified=True)
-    store_entries(carol_source, [
+    ingest(carol_source, [
         post("spam", "<p>@alice buy now</p>", author_handle="@Spammer"),
         post("ok", "<p>@alice hello</p>", minutes=1),
     ])  # fmt: skip
@@ -183,7 +185,7 @@ def test_blocking_an_author_hides_them_from_timeline_and_replies_until_undone(al
     assert [e.post.guid for e in timeline_for(user=alice).entries] == ["ok"]
     assert [r.post.guid for r in replies_for(user=alice).replies] == ["ok"]
     assert unread_replies_count(user=alice) == 1
-    store_entries(carol_source, [post("spam2", "<p>@alice again</p>", minutes=2, author_handle="@SPAMMER")])
+    ingest(carol_source, [post("spam2", "<p>@alice again</p>", minutes=2, author_handle="@SPAMMER")])
     assert [e.post.guid for e in timeline_for(user=alice).entries] == ["ok"]  # it does not come back
     block_delete(user=alice, block_id=block.pk)
     assert len(timeline_for(user=alice).entries) == 3 and len(reply_post_ids(alice)) == 3
@@ -208,7 +210,7 @@ def test_blocking_a_known_person_blocks_them_on_every_network(alice, bob, carol_
     Subscription.objects.create(user=alice, source=carol_source)
     identity_create(user=bob, kind="x", value="bob", verified=True)
     identity_create(user=bob, kind="fediverse", value="bob@example.social", verified=True)
-    store_entries(carol_source, [post("x", "<p>on x</p>", author_handle="@bob"),
+    ingest(carol_source, [post("x", "<p>on x</p>", author_handle="@bob"),
                                  post("m", "<p>on mastodon</p>", author_handle="@bob@example.social")])  # fmt: skip
     values = {b.value for b in block_create(user=alice, kind="author", value="@Bob")}
     assert values == {"@bob", "@bob@example.social"}
@@ -219,8 +221,8 @@ def test_muting_a_word_or_a_source_hides_their_posts(alice, carol_source):
     dave = Source.objects.create(address="https://dave.example/feed", url="https://dave.example/feed")
     for source in (carol_source, dave):
         Subscription.objects.create(user=alice, source=source)
-    store_entries(carol_source, [post("c1", "<p>Crypto giveaway</p>"), post("c2", "<p>tea</p>", minutes=1)])
-    store_entries(dave, [post("d1", "<p>dave here</p>", minutes=2)])
+    ingest(carol_source, [post("c1", "<p>Crypto giveaway</p>"), post("c2", "<p>tea</p>", minutes=1)])
+    ingest(dave, [post("d1", "<p>dave here</p>", minutes=2)])
     block_create(user=alice, kind="word", value="CRYPTO")
     assert [e.post.guid for e in timeline_for(user=alice).entries] == ["d1", "c2"]
     block_create(user=alice, kind="source", value=str(dave.pk))
@@ -229,7 +231,7 @@ def test_muting_a_word_or_a_source_hides_their_posts(alice, carol_source):
 
 def test_the_replies_api_pages_newest_first_with_unread_count(api, alice, carol_source):
     identity_create(user=alice, kind="x", value="alice", verified=True)
-    store_entries(carol_source, [post(str(n), f"<p>@alice {n}</p>", minutes=n) for n in range(3)])
+    ingest(carol_source, [post(str(n), f"<p>@alice {n}</p>", minutes=n) for n in range(3)])
     first = api("get", "/replies", limit=2).json()
     assert [p["text"] for p in first["items"]] == ["@alice 2", "@alice 1"] and first["unread"] == 3
     assert first["items"][0]["reason"] == "mention" and first["items"][0]["answers"] is None
@@ -256,9 +258,9 @@ def test_the_identities_and_blocks_api_lists_creates_and_undoes(api, alice):
 def test_the_replies_page_shows_the_answered_post_and_the_unread_count(client, alice, carol_source):
     identity_create(user=alice, kind="url", value="https://alice.example/", verified=True)
     alices = Source.objects.create(address="https://alice.example/feed", url="https://alice.example/feed")
-    store_entries(alices, [post("p", "<p>the original</p>", url="https://alice.example/p", author_handle="",
+    ingest(alices, [post("p", "<p>the original</p>", url="https://alice.example/p", author_handle="",
                                 author_uri="https://alice.example/")])  # fmt: skip
-    store_entries(carol_source, [post("r", "<p>my answer</p>", minutes=1, in_reply_to="https://alice.example/p")])
+    ingest(carol_source, [post("r", "<p>my answer</p>", minutes=1, in_reply_to="https://alice.example/p")])
     client.force_login(alice)
     page = client.get("/replies/").content.decode()
     assert "(1) Replies" in page and "In reply to" in page and "the original" in page and "my answer" in page
@@ -267,7 +269,7 @@ def test_the_replies_page_shows_the_answered_post_and_the_unread_count(client, a
 
 def test_the_replies_pages_read_button_posts_what_it_shows(client, alice, carol_source):
     identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
-    store_entries(carol_source, [post("m", "<p>hi @alice@example.social</p>")])
+    ingest(carol_source, [post("m", "<p>hi @alice@example.social</p>")])
     client.force_login(alice)
     page = client.get("/replies/").content.decode()
     form = re.search(r'<form method="post" action="([^"]+)" class="inline"><input[^>]*csrfmiddlewaretoken[^>]*>\s*'
@@ -281,7 +283,7 @@ def test_the_replies_pages_read_button_posts_what_it_shows(client, alice, carol_
 def test_a_reply_in_the_same_batch_as_the_post_it_answers_is_found(alice, carol_source):
     identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
     alices = Source.objects.create(address="https://example.social/@alice.rss", url="https://example.social/@alice.rss")
-    store_entries(alices, [post("a1", "<p>original</p>", author_handle="@alice@example.social", url="https://blog.example/1"),
+    ingest(alices, [post("a1", "<p>original</p>", author_handle="@alice@example.social", url="https://blog.example/1"),
                            post("c1", "<p>answer</p>", minutes=1, in_reply_to="https://blog.example/1")])  # fmt: skip
     assert [(r.post.guid, r.reason) for r in replies_for(user=alice).replies] == [("c1", "reply")]
 
@@ -302,7 +304,7 @@ def test_the_public_profile_links_verified_identities_rel_me(client, alice):
 
 def test_the_spam_button_blocks_from_the_page_and_the_blocks_page_undoes_it(client, alice, carol_source):
     Subscription.objects.create(user=alice, source=carol_source)
-    store_entries(carol_source, [post("s", "<p>spam</p>", author_handle="@Spammer")])
+    ingest(carol_source, [post("s", "<p>spam</p>", author_handle="@Spammer")])
     client.force_login(alice)
     assert "Block @Spammer" in client.get("/").content.decode()
     client.post("/blocks/", {"kind": "author", "value": "@Spammer", "next": "/"})

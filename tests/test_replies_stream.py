@@ -6,17 +6,17 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from accounts.identities import identity_create
 from accounts.tokens import issue_token
 from aggregator.asgi import application
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source, Subscription
-from replies.blocks import block_create
-from replies.identities import identity_create
+from timelines.blocks import block_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-store = database_sync_to_async(store_entries)
+store = database_sync_to_async(ingest)
 
 
 async def connect(user) -> WebsocketCommunicator:

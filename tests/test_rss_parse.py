@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.networks.rss import NotAFeed, parse
-from aggregator.xmlsafety import UnsafeXML
 
 TESTDATA = Path(__file__).parent.parent / "aggregator" / "networks" / "rss" / "testdata"
 

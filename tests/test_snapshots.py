@@ -1,4 +1,4 @@
-"""aggregator.snapshots: what a process holds of a table, and when it notices another process changed it."""
+"""aggregator.db.snapshots: what a process holds of a table, and when it notices another process changed it."""
 
 import time
 
@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from aggregator.snapshots import Snapshot
+from aggregator.db.snapshots import Snapshot
 
 
 class Table:

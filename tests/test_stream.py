@@ -11,13 +11,13 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
+from accounts.identities import identity_create
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
 from aggregator.asgi import application
-from aggregator.entry import Entry
-from aggregator.ingest import store_entries
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source, Subscription
-from replies.identities import identity_create
 from timelines.models import TimelineEntry
 from tracks.services import track_create
 
@@ -51,7 +51,7 @@ def followed(user, name: str = "carol") -> Source:
     return source
 
 
-store = database_sync_to_async(store_entries)
+store = database_sync_to_async(ingest)
 
 
 def test_a_token_client_receives_new_posts_of_its_sources(alice):
@@ -128,7 +128,7 @@ def test_events_are_sent_only_after_the_commit(alice):
     def store_then_check_nothing_yet(communicator, *, roll_back: bool):
         try:
             with transaction.atomic():
-                store_entries(source, [Entry(guid="rb" if roll_back else "c", title="rolled back" if roll_back else "committed")])
+                ingest(source, [Entry(guid="rb" if roll_back else "c", title="rolled back" if roll_back else "committed")])
                 assert async_to_sync(communicator.receive_nothing)(timeout=0.3)  # inside the transaction: nothing
                 if roll_back:
                     raise RuntimeError("roll back")
@@ -155,10 +155,10 @@ def test_a_batchs_events_leave_together_in_order_and_a_rolled_back_savepoints_ne
     @database_sync_to_async
     def store_with_a_savepoint_that_rolls_back():
         with transaction.atomic():
-            store_entries(source, [Entry(guid="1", title="kept", content_html=mention)])
+            ingest(source, [Entry(guid="1", title="kept", content_html=mention)])
             try:
                 with transaction.atomic():  # a savepoint: its rows and its events go
-                    store_entries(source, [Entry(guid="2", title="undone", content_html=mention)])
+                    ingest(source, [Entry(guid="2", title="undone", content_html=mention)])
                     raise RuntimeError("roll the savepoint back")
             except RuntimeError:
                 pass
@@ -207,7 +207,7 @@ def test_logging_out_closes_that_sessions_sockets_only(alice):
 
 
 def test_followers_hear_when_a_source_starts_failing(alice, httpserver):
-    from aggregator.polling import poll_source
+    from aggregator.ingest.polling import poll_source
 
     httpserver.expect_request("/feed.xml").respond_with_data("down for maintenance", status=503)
     source = Source.objects.create(address=httpserver.url_for("/feed.xml"), url=httpserver.url_for("/feed.xml"),
@@ -285,15 +285,15 @@ def test_unread_counts_are_sent_after_the_commit_and_reflect_it(alice):
 
 
 def test_a_channel_layer_that_is_down_never_breaks_ingest_and_sending_resumes(alice, settings, caplog):
-    from timelines import events
+    from aggregator import events
 
     from .processes import free_port
 
     source, headers = followed(alice), bearer(alice)
     working = settings.CHANNEL_LAYERS
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.PipelinedRedisPubSubChannelLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "aggregator.events.layers.PipelinedRedisPubSubChannelLayer",
                                            "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]}}}  # fmt: skip
-    result = store_entries(source, [Entry(guid="1", title="stored while redis is away")])
+    result = ingest(source, [Entry(guid="1", title="stored while redis is away")])
     assert len(result.created) == 1 and TimelineEntry.objects.filter(user=alice).count() == 1
     assert events.flush(timeout=10)
     assert "messages not sent" in caplog.text  # logged, and forgotten
@@ -311,23 +311,23 @@ def test_a_channel_layer_that_is_down_never_breaks_ingest_and_sending_resumes(al
 def test_a_channel_layer_that_hangs_stalls_ingest_only_briefly(alice, settings):
     import time
 
-    from timelines import events
+    from aggregator import events
 
     from .feedservers import RawServer, silent
 
     source = followed(alice)
     hanging = RawServer(silent(lasting=30))  # accepts the connection, never answers
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.PipelinedRedisPubSubChannelLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "aggregator.events.layers.PipelinedRedisPubSubChannelLayer",
                                            "CONFIG": {"hosts": [f"redis://127.0.0.1:{hanging.port}/0"]}}}  # fmt: skip
     try:
         started = time.monotonic()
         for n in range(5):
-            store_entries(source, [Entry(guid=str(n), title=f"post {n}")])
+            ingest(source, [Entry(guid=str(n), title=f"post {n}")])
         stalled = time.monotonic() - started
     finally:
         hanging.close()  # the stuck sends fail now; the publisher drains before the next test
         assert events.flush(timeout=20)
-    assert stalled < events.WAIT_TIMEOUT + 1.5  # one wait in vain, then senders stop waiting
+    assert stalled < events.publisher.WAIT_TIMEOUT + 1.5  # one wait in vain, then senders stop waiting
     assert TimelineEntry.objects.filter(user=alice).count() == 5
 
 
@@ -337,12 +337,12 @@ def test_the_embedded_layer_delivers_posts_stored_on_another_thread(alice, setti
 
     from django.db import connection
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "timelines.layers.InMemoryChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "aggregator.events.layers.InMemoryChannelLayer"}}
     source, headers = followed(alice), bearer(alice)
 
     def poll_thread():
         try:
-            store_entries(source, [Entry(guid="1", title="from a poll thread")])
+            ingest(source, [Entry(guid="1", title="from a poll thread")])
         finally:
             connection.close()
 
@@ -363,7 +363,7 @@ def test_a_forked_worker_process_sends_through_its_own_publisher(alice):
 
     from channels.layers import get_channel_layer
 
-    from timelines import events
+    from aggregator import events
 
     if not hasattr(get_channel_layer(), "_get_layer"):
         pytest.skip("needs the Redis channel layer (REDIS_URL): an in-memory layer does not cross processes")
@@ -395,11 +395,11 @@ def test_a_forked_worker_process_sends_through_its_own_publisher(alice):
 
 
 def test_a_retraction_takes_the_post_away_from_followers_pages(alice, bob):
-    from aggregator.ingest import retract_posts
+    from aggregator.ingest.pipeline import retract
 
     source = followed(alice)
     headers_alice, headers_bob = bearer(alice), bearer(bob)
-    retract = database_sync_to_async(retract_posts)
+    retract = database_sync_to_async(retract)
 
     async def scenario():
         communicator, connected = await connect(headers_alice)

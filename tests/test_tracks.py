@@ -10,12 +10,12 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from aggregator.entry import Entry
-from aggregator.ingest import retract_posts, store_entries
+from accounts.identities import identity_create
+from aggregator.content.entry import Entry
+from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Post, Source, Subscription
-from replies.blocks import block_create, block_delete
-from replies.identities import identity_create
 from replies.models import KnownPost, Reply
+from timelines.blocks import block_create, block_delete
 from tracks.index import VERSION_KEY
 from tracks.matching import find_matches, store_matches
 from tracks.models import Track, TrackMatch
@@ -137,7 +137,7 @@ def test_a_post_from_a_source_alice_does_not_follow_reaches_her_track(alice, bob
     track = track_create(user=alice, query="#comet")
     track_create(user=bob, query="telescope")
     assert not Subscription.objects.filter(user=alice).exists()
-    store_entries(carol_source, [
+    ingest(carol_source, [
         post("1", "<p>Look up tonight <a href='/tags/comet'>#<span>Comet</span></a></p>", minutes=1),
         post("2", "<p>no tag: comet</p>", minutes=2),
         post("3", "<p>new telescope and #comet</p>", minutes=3),
@@ -150,7 +150,7 @@ def test_a_post_from_a_source_alice_does_not_follow_reaches_her_track(alice, bob
 @pytest.mark.django_db
 def test_a_post_two_tracks_match_is_one_match_in_both_tracks(alice, carol_source):
     rust, wasm = track_create(user=alice, query="rust"), track_create(user=alice, query="wasm")
-    store_entries(carol_source, [post("1", "<p>Rust and WASM</p>"), post("2", "<p>only rust</p>", minutes=1)])
+    ingest(carol_source, [post("1", "<p>Rust and WASM</p>"), post("2", "<p>only rust</p>", minutes=1)])
     page = matches_for(user=alice)
     assert [(m.post.guid, m.track_ids) for m in page.matches] == [("2", [rust.pk]), ("1", [rust.pk, wasm.pk])]
     assert matched(alice, track_id=wasm.pk) == ["1"] and unread_matches_count(user=alice) == 2
@@ -172,9 +172,9 @@ def test_matching_a_batch_takes_one_statement_whatever_the_number_of_tracks(alic
         ])  # fmt: skip
     track_create(user=alice, query='"big apple"')
     batch = [post(str(n), f"<p>the big apple {n} word7</p>", minutes=n) for n in range(40)]
-    store_entries(carol_source, batch[:1])
+    ingest(carol_source, batch[:1])
     with CaptureQueriesContext(connection) as queries:
-        store_entries(carol_source, batch[1:])
+        ingest(carol_source, batch[1:])
     track_sql = [q["sql"] for q in queries if "tracks_" in q["sql"] or "track_matches" in q["sql"]]
     # no query for the 399 candidate tracks (the index is in memory); the matches: one statement
     assert len(track_sql) == 1, track_sql
@@ -188,11 +188,11 @@ def test_matching_a_batch_takes_one_statement_whatever_the_number_of_tracks(alic
 def test_replies_known_posts_and_track_matches_of_a_batch_are_one_statement(alice, bob, carol_source):
     identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
     track_create(user=bob, query="#comet")
-    store_entries(carol_source, [post("0", "<p>warm-up @alice@example.social #comet</p>")])
+    ingest(carol_source, [post("0", "<p>warm-up @alice@example.social #comet</p>")])
     batch = [post(str(n), f"<p>@alice@example.social look #comet {n}</p>", minutes=n,
                   author_handle="@alice@example.social" if n % 2 else "@carol@carol.example") for n in range(1, 9)]
     with CaptureQueriesContext(connection) as queries:
-        store_entries(carol_source, batch)
+        ingest(carol_source, batch)
     sent = [q["sql"] for q in queries if not q["sql"].startswith("PREPARE")]  # (once a session per combination)
     matching = [sql for sql in sent if sql.startswith("EXECUTE chorus_") or "replies_" in sql or "tracks_" in sql]
     assert len(matching) == 1, matching  # replies (carol's posts), known posts (alice's own) and bob's matches
@@ -204,7 +204,7 @@ def test_replies_known_posts_and_track_matches_of_a_batch_are_one_statement(alic
 @pytest.mark.django_db
 def test_a_post_matched_again_keeps_one_match_with_every_track(alice, carol_source):
     rust, wasm = track_create(user=alice, query="rust"), track_create(user=alice, query="wasm")
-    made = Post.objects.get(pk=store_entries(carol_source, [post("1", "<p>Rust and WASM</p>")]).created[0])
+    made = Post.objects.get(pk=ingest(carol_source, [post("1", "<p>Rust and WASM</p>")]).created[0])
     store_matches(matches=[(rust.pk, made), (wasm.pk, made)])  # both rows are there: nothing new
     assert [(m.post.guid, m.track_ids) for m in matches_for(user=alice).matches] == [("1", [rust.pk, wasm.pk])]
     TrackMatch.objects.filter(track=wasm).delete()
@@ -216,11 +216,11 @@ def test_a_post_matched_again_keeps_one_match_with_every_track(alice, carol_sour
 
 @pytest.mark.django_db
 def test_a_track_written_by_another_process_is_seen_once_the_index_version_changes(alice, carol_source):
-    store_entries(carol_source, [post("0", "<p>comet</p>")])  # this process has loaded its index
+    ingest(carol_source, [post("0", "<p>comet</p>")])  # this process has loaded its index
     Track.objects.bulk_create([Track(user=alice, query="comet", normalized="comet", terms=[["comet"]],
                                      key_token="comet")])  # no signal here: as if written elsewhere  # fmt: skip
     cache.set(VERSION_KEY, "the other process's new version")
-    store_entries(carol_source, [post("1", "<p>a comet</p>", minutes=1)])
+    ingest(carol_source, [post("1", "<p>a comet</p>", minutes=1)])
     assert matched(alice) == ["1"]
 
 
@@ -228,13 +228,13 @@ def test_a_track_written_by_another_process_is_seen_once_the_index_version_chang
 def test_tracks_of_a_deleted_person_never_break_ingest(alice, bob, carol_source):
     track_create(user=bob, query="comet")
     track_create(user=alice, query="comet")
-    store_entries(carol_source, [post("0", "<p>comet</p>")])
+    ingest(carol_source, [post("0", "<p>comet</p>")])
     bob_id, alices = bob.pk, track_create(user=alice, query="#comet")
     bob.delete()  # his tracks go by cascade, and the index is told
-    store_entries(carol_source, [post("1", "<p>comet again</p>", minutes=1)])
+    ingest(carol_source, [post("1", "<p>comet again</p>", minutes=1)])
     # a track deleted behind the index's back (no signal): matching checks that what it matched still exists
     Track.objects.filter(pk=alices.pk)._raw_delete(Track.objects.db)
-    store_entries(carol_source, [post("2", "<p>#comet</p>", minutes=2)])
+    ingest(carol_source, [post("2", "<p>#comet</p>", minutes=2)])
     assert matched(alice) == ["2", "1", "0"] and not TrackMatch.objects.filter(user_id=bob_id).exists()
     assert [m.track_ids for m in matches_for(user=alice).matches][0] == [Track.objects.get(user=alice).pk]
 
@@ -242,17 +242,17 @@ def test_tracks_of_a_deleted_person_never_break_ingest(alice, bob, carol_source)
 @pytest.mark.django_db
 def test_updated_and_retracted_posts(alice, carol_source):
     track_create(user=alice, query="comet")
-    store_entries(carol_source, [post("1", "<p>a comet</p>")])
-    store_entries(carol_source, [post("1", "<p>a comet, edited</p>")])  # an edit is no new match
+    ingest(carol_source, [post("1", "<p>a comet</p>")])
+    ingest(carol_source, [post("1", "<p>a comet, edited</p>")])  # an edit is no new match
     assert TrackMatch.objects.count() == 1
-    retract_posts(carol_source, ["1"])
+    retract(carol_source, ["1"])
     assert matched(alice) == [] and unread_matches_count(user=alice) == 0
 
 
 @pytest.mark.django_db
 def test_blocks_hide_track_matches_until_undone(alice, carol_source):
     track_create(user=alice, query="comet")
-    store_entries(carol_source, [
+    ingest(carol_source, [
         post("spam", "<p>comet coins, buy</p>", author_handle="@Spammer"),
         post("ok", "<p>the comet tonight</p>", minutes=1),
         post("crypto", "<p>comet CRYPTO</p>", minutes=2),
@@ -262,7 +262,7 @@ def test_blocks_hide_track_matches_until_undone(alice, carol_source):
     [word] = block_create(user=alice, kind="word", value="Crypto")
     assert matched(alice) == ["ok"] and unread_matches_count(user=alice) == 1
     assert [t.unread for t in tracks_for(user=alice)] == [1]
-    store_entries(carol_source, [post("spam2", "<p>more comet</p>", minutes=3, author_handle="@SPAMMER")])
+    ingest(carol_source, [post("spam2", "<p>more comet</p>", minutes=3, author_handle="@SPAMMER")])
     assert matched(alice) == ["ok"]
     [source] = block_create(user=alice, kind="source", value=str(carol_source.pk))
     assert matched(alice) == []
@@ -292,7 +292,7 @@ def test_the_tracks_api_creates_lists_pages_marks_read_and_deletes(api, alice, b
     made = api("post", "/tracks", {"query": "#Comet"})
     assert made.status_code == 201 and made.json()["normalized"] == "#comet"
     bobs = track_create(user=bob, query="comet")
-    store_entries(carol_source, [post(str(n), f"<p>#comet {n}</p>", minutes=n) for n in range(3)])
+    ingest(carol_source, [post(str(n), f"<p>#comet {n}</p>", minutes=n) for n in range(3)])
     first = api("get", "/tracks/matches", limit=2).json()
     assert [item["text"] for item in first["items"]] == ["#comet 2", "#comet 1"] and first["unread"] == 3
     assert first["items"][0]["tracks"] == [made.json()["id"]] and first["items"][0]["read"] is False
@@ -334,7 +334,7 @@ def test_the_tracks_pages_show_matches_counts_and_take_new_tracks(client, alice,
     answer = client.post("/tracks/", {"query": '"big apple"'})
     track = Track.objects.get(user=alice)
     assert answer.status_code == 302 and answer["Location"] == f"/tracks/{track.pk}/"
-    store_entries(carol_source, [post("1", "<p>The <b>Big Apple</b> at night</p>")])
+    ingest(carol_source, [post("1", "<p>The <b>Big Apple</b> at night</p>")])
     page = client.get(f"/tracks/{track.pk}/").content.decode()
     assert "at night" in page and "data-tracks-live" in page and 'data-count-track="' in page
     assert 'data-count-tracks>1<' in client.get("/").content.decode()  # the navigation's unread count
@@ -357,7 +357,7 @@ def test_track_match_arrives_live_after_the_commit_and_not_for_blocked_posts(ali
     @database_sync_to_async
     def store_and_check_nothing_before_commit(communicator):
         with transaction.atomic():
-            store_entries(carol_source, [post("spam", "<p>#comet coins</p>", author_handle="@Spammer"),
+            ingest(carol_source, [post("spam", "<p>#comet coins</p>", author_handle="@Spammer"),
                                          post("ok", "<p>tonight #Comet</p>", minutes=1)])  # fmt: skip
             assert async_to_sync(communicator.receive_nothing)(timeout=0.3)  # inside the transaction: nothing
 

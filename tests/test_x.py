@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.tokens import issue_token
-from aggregator import subscriptions
+from aggregator.following import subscriptions
+from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source
 from aggregator.networks import x
 from aggregator.networks.x import budget
-from aggregator.polling import poll_source
 
 from .xapi import TOKEN, XApi, XPost
 

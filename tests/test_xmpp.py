@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from aggregator.following.subscriptions import subscribe, unsubscribe
 from aggregator.models import Post, Source
-from aggregator.networks.xmpp.listener import ListenerThread, Settings
-from aggregator.subscriptions import subscribe, unsubscribe
+from aggregator.networks.xmpp.client import Settings
+from aggregator.runtime.xmpp_listener import ListenerThread
 from timelines.models import TimelineEntry
 
 from .processes import embedded_env, free_port, manage, start_serve, stop, wait_for
@@ -226,8 +227,8 @@ def test_session_loss_is_shown_and_the_listener_reconnects(prosody, bob, tmp_pat
 
 
 def test_feed_that_names_its_node_is_polled_only_as_a_safety_net_while_pushes_arrive(hub, prosody, bob, httpserver):
-    from aggregator import push
-    from aggregator.polling import poll_source
+    from aggregator.ingest import push
+    from aggregator.ingest.polling import poll_source
 
     feed = f"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Alice's microblog</title>

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from aggregator.networks.xmpp import outbox as outbox_module
-from aggregator.networks.xmpp.outbox import HISTORY_PAGE, Outbox, answering
+from aggregator.runtime import xmpp_outbox as outbox_module
+from aggregator.runtime.xmpp_outbox import HISTORY_PAGE, Outbox, answering
 from aggregator.tasks import store_xmpp_items
 
 from .processes import require_production_services
@@ -138,8 +138,8 @@ def test_the_worker_tells_the_listener_when_the_items_are_committed(bob):
 
     from django.conf import settings
 
+    from aggregator.following.subscriptions import subscribe
     from aggregator.models import Post
-    from aggregator.subscriptions import subscribe
 
     require_production_services()
     source = subscribe(user=bob, address="xmpp:alice@example.org").source

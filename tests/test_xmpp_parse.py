@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator import push
+from aggregator.content.xmlsafety import UnsafeXML
+from aggregator.following.subscriptions import SubscriptionError, subscribe
+from aggregator.ingest import push
 from aggregator.models import Source
 from aggregator.networks.xmpp import (
     MICROBLOG_NODE,
@@ -16,8 +18,6 @@ from aggregator.networks.xmpp import (
     parse_items,
     parse_xmpp_address,
 )
-from aggregator.subscriptions import SubscriptionError, subscribe
-from aggregator.xmlsafety import UnsafeXML
 
 ENTRY = """<entry xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
 <title type="text">Hello &lt;b&gt;there&lt;/b&gt;</title>

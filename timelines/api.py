@@ -5,8 +5,8 @@ from datetime import datetime
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from . import selectors, services
-from .serializers import post_json
+from timelines import selectors, services
+from timelines.serializers import post_json
 
 router = Router(tags=["timeline"])
 

@@ -7,6 +7,9 @@ class TimelinesConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
-        from .signals import close_the_sessions_streams
+        from timelines.blocks import blockers
+        from timelines.models import Block
+        from timelines.signals import close_the_sessions_streams
 
+        blockers.follow_writes_of(Block)
         user_logged_out.connect(close_the_sessions_streams, dispatch_uid="timelines.close_streams_on_logout")

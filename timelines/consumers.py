@@ -2,7 +2,7 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .events import EVENT_MESSAGE_TYPE, session_group, token_group, user_group
+from aggregator.events import EVENT_MESSAGE_TYPE, session_group, token_group, user_group
 
 UNAUTHENTICATED = 4401
 

@@ -8,13 +8,12 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from aggregator.events import Batch, EventBatch, joined, messages_for, send_on_commit
 from aggregator.models import Post, Subscription
-from replies.blocks import blocks_of
-
-from . import events
-from .cursor import encode_cursor
-from .models import TimelineEntry
-from .serializers import post_json
+from timelines.blocks import blocks_of
+from timelines.cursor import encode_cursor
+from timelines.models import TimelineEntry
+from timelines.serializers import post_json
 
 
 def _tables() -> dict[str, str]:
@@ -76,17 +75,20 @@ def withdraw_posts(*, post_ids: Sequence[int]) -> list[int]:
 def announce_retracted_posts(*, post_ids: Sequence[int], user_ids: Sequence[int]) -> None:
     """After the commit, tell open pages to take these posts away (``post.retracted``)."""
     if post_ids and user_ids:
-        events.send_on_commit(user_ids=user_ids, event={"type": "post.retracted", "post_ids": list(post_ids)})
+        send_on_commit(user_ids=user_ids, event={"type": "post.retracted", "post_ids": list(post_ids)})
 
 
-def announce_new_posts(*, source_id: int, post_ids: Sequence[int], posts: Sequence[Post] | None = None) -> None:
-    """After the commit, send ``post.new`` for these posts to every subscriber's live stream. ``posts``: the
-    same posts as this transaction made them (with their source), so the event needs no query to read them."""
+def announce_new_posts(*, source_id: int, post_ids: Sequence[int], posts: Sequence[Post] | None = None,
+                       events: EventBatch | None = None) -> None:  # fmt: skip
+    """After the commit, send ``post.new`` for these posts to every subscriber's live stream (with ``events``:
+    in the caller's batch). ``posts``: the same posts as this transaction made them (with their source), so the
+    event needs no query to read them."""
     if post_ids:
         ids = list(post_ids)
         made = list(posts) if posts is not None else None
         # Best effort: a lost event is caught up by the page through the `after` cursor.
-        events.publish_on_commit(lambda: _announce(source_id=source_id, post_ids=ids, posts=made))
+        with joined(events) as announced:
+            announced.add(lambda: _announce(source_id=source_id, post_ids=ids, posts=made))
 
 
 def post_event_fields(post: Post) -> dict:
@@ -100,7 +102,7 @@ def post_event_fields(post: Post) -> dict:
     return fields
 
 
-def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> events.Batch:
+def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> Batch:
     subscribers = list(Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True))
     if not subscribers:
         return []
@@ -109,8 +111,8 @@ def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) 
     ordered = sorted(posts, key=lambda p: (p.published, p.pk))  # oldest first: pages insert each at the top
     new = [{"type": "post.new", **post_event_fields(p)} for p in ordered]
     blocks = blocks_of(user_ids=subscribers)  # people who blocked a post do not get its event
-    batch = events.messages_for(user_ids=[u for u in subscribers if u not in blocks], events=new)
+    batch = messages_for(user_ids=[u for u in subscribers if u not in blocks], events=new)
     for user_id, blocked in blocks.items():
         shown = [e for p, e in zip(ordered, new, strict=True) if not blocked.hides(p)]
-        batch.extend(events.messages_for(user_ids=[user_id], events=shown))
+        batch.extend(messages_for(user_ids=[user_id], events=shown))
     return batch

@@ -2,6 +2,9 @@
 
 Posts fan out on write to one row per subscriber. The merged timeline is then one index range scan
 (``user, published, post``) however many sources a person follows, and read state has a natural home.
+
+``Block``: an author, a source or a word the person never wants to see again (until they undo it); applied
+when reading (``timelines.blocks``), so undoing it brings back what it hid.
 """
 
 from django.conf import settings
@@ -24,3 +27,22 @@ class TimelineEntry(models.Model):
             models.Index(fields=["user", "source", "-published", "-post"], name="timeline_user_source_idx"),
             models.Index(fields=["user", "source"], name="timeline_unread_idx", condition=Q(is_read=False)),
         ]
+
+
+class Block(models.Model):
+    class Kind(models.TextChoices):
+        AUTHOR = "author", "author"
+        SOURCE = "source", "source"
+        WORD = "word", "word"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.CharField(max_length=2048, help_text="author: handle or URI; source: source id; word: casefolded")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "replies_block"  # made by the replies app, before blocks were the timeline's
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "value"], name="one_block_per_value")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

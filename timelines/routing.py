@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .consumers import StreamConsumer
+from timelines.consumers import StreamConsumer
 
 websocket_urlpatterns = [path("ws/stream/", StreamConsumer.as_asgi())]

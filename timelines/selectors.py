@@ -8,10 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
 from aggregator.models import Subscription, SubscriptionTag
-from replies.blocks import blocked
-
-from .cursor import BadCursor, decode_cursor, encode_cursor
-from .models import TimelineEntry
+from timelines.blocks import blocked
+from timelines.cursor import BadCursor, decode_cursor, encode_cursor
+from timelines.models import TimelineEntry
 
 MAX_LIMIT = 200
 

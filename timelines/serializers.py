@@ -5,8 +5,7 @@ import functools
 from django.urls import get_script_prefix, reverse
 
 from aggregator.models import Post, Source
-
-from .models import TimelineEntry
+from timelines.models import TimelineEntry
 
 
 @functools.cache

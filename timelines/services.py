@@ -5,10 +5,10 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from . import events
-from .cursor import decode_cursor
-from .models import TimelineEntry
-from .selectors import entries_in_scope, older_than, unread_summary
+from aggregator import events
+from timelines.cursor import decode_cursor
+from timelines.models import TimelineEntry
+from timelines.selectors import entries_in_scope, older_than, unread_summary
 
 MAX_IDS = 1000
 UNREAD_COUNTS_EVENT = "unread.counts"

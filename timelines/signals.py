@@ -1,6 +1,6 @@
 """Signal receivers of the timelines app (connected in ``TimelinesConfig.ready``)."""
 
-from .events import close_streams_on_commit, session_group
+from aggregator.events import close_streams_on_commit, session_group
 
 
 def close_the_sessions_streams(sender, request, user, **kwargs) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from timelines import views
 
 urlpatterns = [
     path("", views.timeline, name="timeline"),

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .cursor import BadCursor
+from timelines import selectors, services
+from timelines.cursor import BadCursor
 
 PAGE_SIZE = 30
 

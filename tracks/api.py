@@ -7,9 +7,8 @@ from ninja.errors import HttpError
 
 from timelines.api import MarkReadIn, PageFilters
 from timelines.serializers import post_json
-
-from . import selectors, services
-from .text import MAX_QUERY_LENGTH
+from tracks import selectors, services
+from tracks.text import MAX_QUERY_LENGTH
 
 router = Router(tags=["tracks"])
 

@@ -1,6 +1,6 @@
 """Every track by its key token, held in each process: matching a batch of posts asks no database for tracks.
 
-The index is the whole ``Track`` table (id, owner, query, terms), an ``aggregator.snapshots.Snapshot``: read
+The index is the whole ``Track`` table (id, owner, query, terms), an ``aggregator.db.snapshots.Snapshot``: read
 once, and again whenever it changed. Every write of a track renews it (apps.py; ``tracks_changed`` for writes
 past the signals, such as bulk inserts); a batch's ``candidates`` reads the version at most once a second.
 A track deleted in a way that bypassed all of this cannot produce a match: storing a match checks that its track
@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import NamedTuple
 
-from aggregator.snapshots import Snapshot
-
-from .models import Track
+from aggregator.db.snapshots import Snapshot
+from tracks.models import Track
 
 VERSION_KEY = "chorus:tracks:index-version"
 

@@ -1,12 +1,12 @@
 """Matching: new posts -> the tracks they match -> ``TrackMatch`` rows and ``track.match`` events.
 
-Called by ``aggregator.ingest.store_entries`` with the posts a batch created, inside its transaction, for
+Called by the ingest pipeline (``aggregator.ingest.pipeline``) with the posts a batch created, inside its transaction, for
 everything Chorus ingests (not only what the track's owner follows). Never a loop over all tracks: each post is
 tokenized once (text.py), the tracks whose key token is among the batch's tokens are looked up in an in-process
 index of all tracks by key token (index.py; one cache GET says whether it is current), and only those candidates
 are checked against the posts that contain their key. A batch that matches nothing costs no statement; the rows
 of one that matches are one write (``store_matches``), which ingest sends in one statement with the replies'
-(``aggregator.bulk_rows.WriteBatch``). Rows are made whatever the person
+(``aggregator.db.bulk_rows.WriteBatch``). Rows are made whatever the person
 blocked (blocks apply when reading, so an undone block brings them back); the live event is not sent to a
 person who blocked the post.
 """
@@ -16,15 +16,15 @@ from collections.abc import Callable, Sequence
 
 from django.db import connection
 
-from aggregator.bulk_rows import RowsWrite, WriteBatch, joined
+from aggregator.db.bulk_rows import RowsWrite, WriteBatch, joined
+from aggregator.events import EVENT_MESSAGE_TYPE, Batch, EventBatch, user_group
+from aggregator.events import joined as joined_events
 from aggregator.models import Post
-from replies.blocks import blocks_of
-from timelines import events
+from timelines.blocks import blocks_of
 from timelines.delivery import post_event_fields
-
-from . import index
-from .models import Track, TrackMatch
-from .text import Tokens, matches, tokenize
+from tracks import index
+from tracks.models import Track, TrackMatch
+from tracks.text import Tokens, matches, tokenize
 
 Found = dict[tuple[int, int], dict[int, str]]  # (user id, post id) -> {track id: its query}
 
@@ -33,9 +33,11 @@ def post_tokens(post: Post) -> Tokens:
     return tokenize(f"{post.title}\n{post.text}")
 
 
-def track_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None) -> int:
+def track_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None,
+                    events: EventBatch | None = None) -> int:  # fmt: skip
     """Store the matches of these new posts and announce them after commit; returns the (person, post) pairs.
-    With ``writes``, the rows are stored (and the matches announced) when the caller flushes it."""
+    With ``writes``, the rows are stored (and the matches announced) when the caller flushes it; with
+    ``events``, the ``track.match`` events go with the caller's batch."""
     if not posts:
         return 0
     found = find_matches(posts=posts)
@@ -45,11 +47,13 @@ def track_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None) 
     order = sorted(found, key=lambda pair: (by_id[pair[1]].published, pair[1]))  # oldest first, as post.new
     matched = {post_id: by_id[post_id] for _, post_id in found}
 
-    def stored(_rows) -> None:
-        events.publish_on_commit(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
+    with joined_events(events) as announced:
 
-    store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits],
-                  writes=writes, then=stored)  # fmt: skip
+        def stored(_rows) -> None:
+            announced.add(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
+
+        store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits],
+                      writes=writes, then=stored)  # fmt: skip
     return len(found)
 
 
@@ -105,7 +109,7 @@ _STORE = (
 )
 
 
-def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], posts: dict[int, Post]) -> events.Batch:
+def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], posts: dict[int, Post]) -> Batch:
     """The ``track.match`` messages (oldest first) for each person, except for posts they blocked. ``posts``
     are the matched posts as ingest made them (with their source): the event needs no query to read them."""
     blocks = blocks_of(user_ids={user_id for (user_id, _), _ in pairs})
@@ -116,5 +120,5 @@ def announce_matches(*, pairs: list[tuple[tuple[int, int], dict[int, str]]], pos
             continue
         event = {"type": "track.match", "tracks": [{"id": i, "query": q} for i, q in sorted(tracks.items())],
                  **post_event_fields(post)}  # fmt: skip
-        batch.append((events.user_group(user_id), {"type": events.EVENT_MESSAGE_TYPE, "event": event}))
+        batch.append((user_group(user_id), {"type": EVENT_MESSAGE_TYPE, "event": event}))
     return batch

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
 
-from replies.blocks import blocked
+from timelines.blocks import blocked
 from timelines.cursor import BadCursor
 from timelines.selectors import MAX_LIMIT as MAX_LIMIT  # the API validates `limit` against it
 from timelines.selectors import keyset_page
-
-from .models import Track, TrackMatch
+from tracks.models import Track, TrackMatch
 
 
 @dataclass

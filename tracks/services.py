@@ -4,8 +4,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
-from .models import Track, TrackMatch
-from .text import TrackQueryError, parse_track
+from tracks.models import Track, TrackMatch
+from tracks.text import TrackQueryError, parse_track
 
 MAX_TRACKS = 200  # per person
 MAX_IDS = 1000

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from tracks import views
 
 urlpatterns = [
     path("tracks/", views.tracks, name="tracks"),

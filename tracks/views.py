@@ -9,9 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from timelines.cursor import BadCursor
-
-from . import selectors, services
-from .text import MAX_QUERY_LENGTH
+from tracks import selectors, services
+from tracks.text import MAX_QUERY_LENGTH
 
 PAGE_SIZE = 30
 

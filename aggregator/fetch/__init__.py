@@ -9,11 +9,11 @@ policy), ``guard`` (the deadline watchdog and the connections that vet their pee
 decoding) and ``client`` (``fetch()`` itself: requests, redirects, statuses). Import from here, not from them.
 """
 
-from .body import CHUNK, MAX_ENCODINGS
-from .client import DEFAULT_ACCEPT, MAX_REDIRECTS, fetch
-from .errors import BlockedURL, FetchError, FetchResult
-from .guard import OPERATION_TIMEOUT
-from .urls import check_url, normalize_url
+from aggregator.fetch.body import CHUNK, MAX_ENCODINGS
+from aggregator.fetch.client import DEFAULT_ACCEPT, MAX_REDIRECTS, fetch
+from aggregator.fetch.errors import BlockedURL, FetchError, FetchResult
+from aggregator.fetch.guard import OPERATION_TIMEOUT
+from aggregator.fetch.urls import check_url, normalize_url
 
 __all__ = [
     "CHUNK",

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import urllib3
 
-from .errors import FetchError
-from .guard import Guard
+from aggregator.fetch.errors import FetchError
+from aggregator.fetch.guard import Guard
 
 MAX_ENCODINGS = 4  # "gzip, gzip" happens in the wild; a dozen stacked layers is an attack
 CHUNK = 64 * 1024

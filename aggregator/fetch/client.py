@@ -18,10 +18,10 @@ import urllib3
 from django.conf import settings
 from urllib3.exceptions import NameResolutionError, NewConnectionError, SSLError
 
-from .body import read_body
-from .errors import FetchError, FetchResult
-from .guard import Guard, HTTPPool, HTTPSPool
-from .urls import check_host, normalize_url, private_allowed
+from aggregator.fetch.body import read_body
+from aggregator.fetch.errors import FetchError, FetchResult
+from aggregator.fetch.guard import Guard, HTTPPool, HTTPSPool
+from aggregator.fetch.urls import check_host, normalize_url, private_allowed
 
 try:
     import certifi

@@ -13,8 +13,8 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .errors import BlockedURL, FetchError
-from .urls import describe_address, is_internal
+from aggregator.fetch.errors import BlockedURL, FetchError
+from aggregator.fetch.urls import describe_address, is_internal
 
 OPERATION_TIMEOUT = 10.0  # one connect or read never waits longer, whatever is left of the deadline
 

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 
-from .errors import BlockedURL, FetchError
+from aggregator.fetch.errors import BlockedURL, FetchError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_NAME = re.compile(r"[a-z0-9_.-]+")

@@ -1,6 +1,6 @@
 from django import template
 
-from ..selectors import unread_matches_count
+from tracks.selectors import unread_matches_count
 
 register = template.Library()
 

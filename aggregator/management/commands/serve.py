@@ -4,8 +4,9 @@ import uvicorn
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from aggregator.embedded import EmbeddedScheduler
-from aggregator.networks.xmpp.listener import ListenerThread, Settings
+from aggregator.networks.xmpp.client import Settings
+from aggregator.runtime.embedded import EmbeddedScheduler
+from aggregator.runtime.xmpp_listener import ListenerThread
 
 
 class Command(BaseCommand):

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aggregator.networks.xmpp.listener import Settings, run_listener
+from aggregator.networks.xmpp.client import Settings
+from aggregator.runtime.xmpp_listener import run_listener
 
 
 class Command(BaseCommand):

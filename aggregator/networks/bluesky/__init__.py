@@ -1,6 +1,6 @@
 """Bluesky accounts: followed through the public RSS feed of their profile (``/profile/<handle>/rss``)."""
 
-from .address import (
+from aggregator.networks.bluesky.address import (
     NotABlueskyAddress,
     feed_url,
     is_bluesky_url,

@@ -1,6 +1,6 @@
 """Fediverse accounts (``@user@host``: Mastodon and friends): WebFinger (RFC 7033) -> profile -> its feed."""
 
-from .webfinger import (
+from aggregator.networks.fediverse.webfinger import (
     Account,
     NotAFediverseAddress,
     Profile,

@@ -1,5 +1,5 @@
 """RSS 0.9x/1.0/2.0 and Atom feeds: fetched over HTTP, parsed by feedparser from the fetched bytes."""
 
-from .parse import NotAFeed, parse
+from aggregator.networks.rss.parse import NotAFeed, parse
 
 __all__ = ["NotAFeed", "parse"]

@@ -4,10 +4,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.fetch import BlockedURL, FetchError, FetchResult, fetch, normalize_url
-from aggregator.xmlsafety import UnsafeXML
-
-from .parse import NotAFeed, parse
+from aggregator.networks.rss.parse import NotAFeed, parse
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
 COMMON_PATHS = ("/feed", "/rss", "/feed.xml", "/atom.xml", "/rss.xml", "/index.xml", "/feed/", "/blog/feed")

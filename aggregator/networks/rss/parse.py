@@ -7,9 +7,9 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.entry import Entry, FeedInfo, ParsedFeed
-from aggregator.sanitize import html_to_text, safe_url
-from aggregator.xmlsafety import refuse_entity_declarations
+from aggregator.content.entry import Entry, FeedInfo, ParsedFeed
+from aggregator.content.sanitize import html_to_text, safe_url
+from aggregator.content.xmlsafety import refuse_entity_declarations
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 

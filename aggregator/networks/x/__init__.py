@@ -1,7 +1,7 @@
 """Twitter/X accounts over the X API v2 (the operator's bearer token), polled with ``since_id``."""
 
-from .address import NotAnXAddress, canonical_address, is_x_url, parse_x_address
-from .client import (
+from aggregator.networks.x.address import NotAnXAddress, canonical_address, is_x_url, parse_x_address
+from aggregator.networks.x.client import (
     XAccountNotFound,
     XNotConfigured,
     XRateLimited,
@@ -10,7 +10,7 @@ from .client import (
     lookup_user,
     lookup_users_by_id,
 )
-from .parse import BadXResponse, XPage, XUser, parse_posts, parse_user, profile_username
+from aggregator.networks.x.parse import BadXResponse, XPage, XUser, parse_posts, parse_user, profile_username
 
 __all__ = [
     "BadXResponse", "NotAnXAddress", "XAccountNotFound", "XNotConfigured", "XPage", "XRateLimited", "XUser",

@@ -11,9 +11,8 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 
 from aggregator.fetch import FetchError, FetchResult, fetch
-
-from . import budget
-from .parse import XUser, lookup_problem, parse_user, parse_users
+from aggregator.networks.x import budget
+from aggregator.networks.x.parse import XUser, lookup_problem, parse_user, parse_users
 
 USERS = "users/by/username"
 USERS_BY_ID = "users"

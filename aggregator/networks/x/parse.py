@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.entry import Entry
+from aggregator.content.entry import Entry
 
 WEB = "https://x.com"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")

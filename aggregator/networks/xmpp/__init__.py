@@ -1,7 +1,13 @@
 """XMPP microblogs (XEP-0277) and PubSub nodes (XEP-0060), pushed to the hub's own XMPP session."""
 
-from .address import MICROBLOG_NODE, NotAnXmppAddress, XmppNode, looks_like_xmpp, parse_xmpp_address
-from .parse import BadItem, parse_item, parse_items
+from aggregator.networks.xmpp.address import (
+    MICROBLOG_NODE,
+    NotAnXmppAddress,
+    XmppNode,
+    looks_like_xmpp,
+    parse_xmpp_address,
+)
+from aggregator.networks.xmpp.parse import BadItem, parse_item, parse_items
 
 __all__ = [
     "MICROBLOG_NODE", "BadItem", "NotAnXmppAddress", "XmppNode", "looks_like_xmpp", "parse_item", "parse_items",

@@ -7,9 +7,9 @@ the publishing JID (HOSTILE.md 26); a name is kept only when the payload's autho
 from dataclasses import replace
 from xml.etree import ElementTree
 
-from aggregator.entry import Entry
+from aggregator.content.entry import Entry
+from aggregator.content.xmlsafety import UnsafeXML, refuse_entity_declarations
 from aggregator.networks.rss import NotAFeed, parse
-from aggregator.xmlsafety import UnsafeXML, refuse_entity_declarations
 
 MAX_PAYLOAD_BYTES = 128 * 1024  # a microblog post with room for inline HTML; bigger items are dropped
 _ATOM = "http://www.w3.org/2005/Atom"

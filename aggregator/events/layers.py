@@ -1,0 +1,78 @@
+"""The project's channel layers: Channels' own, plus ``group_send_many(messages)``, a batch of
+``(group, message)`` pairs sent at once. ``aggregator.events.publisher`` sends everything through it.
+
+- ``PipelinedRedisPubSubChannelLayer`` (production): each distinct message of a batch is serialized once and
+  the batch's PUBLISHes leave in one pipelined round trip per shard, instead of one awaited round trip each
+  behind the shard's lock (bench/live.py: 1,000 followers took 190-310 ms that way).
+- ``InMemoryChannelLayer`` (embedded ``serve``): the consumers' queues belong to the event loop the web
+  server runs on, so a batch sent from any other thread or loop is handed to that loop.
+"""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+Batch = Sequence[tuple[str, dict]]
+PIPELINE_CHUNK = 2000  # PUBLISHes per round trip: bounds the buffer of a very large batch
+
+
+def default_prefix(hosts) -> str:
+    """``chorus<db>``: Redis pub/sub channel names are global to the server whatever the database number, so
+    two hubs (or test runs) on different databases of one Redis server must not share channel names."""
+    first = hosts[0] if hosts else ""
+    database = urlsplit(first).path.strip("/") if isinstance(first, str) else ""
+    return f"chorus{database or 0}"
+
+
+class PipelinedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels_redis' pub/sub layer with ``group_send_many``; its ``prefix`` defaults to ``default_prefix``."""
+
+    def __init__(self, *args, hosts=None, prefix: str | None = None, **kwargs) -> None:
+        super().__init__(*args, hosts=hosts, prefix=prefix or default_prefix(hosts), **kwargs)
+
+    async def group_send_many(self, messages: Batch) -> None:
+        """PUBLISH every pair: what ``group_send`` does for each, serialized once per distinct message."""
+        layer = self._get_layer()  # this event loop's connections (channels_redis keeps one set per loop)
+        payloads: dict[int, bytes] = {}
+        by_shard = defaultdict(list)
+        for group, message in messages:
+            payload = payloads.get(id(message))
+            if payload is None:
+                payload = payloads[id(message)] = self.serialize(message)
+            channel = layer._get_group_channel_name(group)
+            by_shard[layer._get_shard(channel)].append((channel, payload))
+        for shard, publishes in by_shard.items():
+            for start in range(0, len(publishes), PIPELINE_CHUNK):
+                async with shard._lock:  # as RedisSingleShardConnection.publish does
+                    shard._ensure_redis()
+                    async with shard._redis.pipeline(transaction=False) as pipe:
+                        for channel, payload in publishes[start : start + PIPELINE_CHUNK]:
+                            pipe.publish(channel, payload)
+                        await pipe.execute()
+
+
+class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
+    """Channels' in-memory layer whose ``group_send_many`` may be called from any thread or event loop."""
+
+    _home: asyncio.AbstractEventLoop | None = None  # the loop the consumers run on
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self._home = asyncio.get_running_loop()
+        await super().group_add(group, channel)
+
+    async def group_send_many(self, messages: Batch) -> None:
+        home = self._home
+        if home is None or home.is_closed():
+            return  # no consumer ever joined a group in this process: nobody to tell
+        if home is asyncio.get_running_loop():
+            await self._send_here(messages)
+        else:  # asyncio queues are not thread-safe: put into them from their own loop
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._send_here(messages), home))
+
+    async def _send_here(self, messages: Batch) -> None:
+        for group, message in messages:
+            await self.group_send(group, message)

@@ -1,0 +1,248 @@
+"""Following and unfollowing: the write paths for a person's follow list."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from aggregator import jobs
+from aggregator.fetch import normalize_url
+from aggregator.following import follow_box
+from aggregator.following.opml import OPMLFeed, write_opml
+from aggregator.ingest import push, scheduler
+from aggregator.models import Source, Subscription, SubscriptionTag
+from aggregator.networks import x
+from aggregator.networks.xmpp import XmppNode
+from timelines.delivery import backfill, withdraw
+from timelines.services import send_unread_counts_on_commit
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 100
+
+
+class SubscriptionError(ValueError):
+    """The request cannot be done; the message is for the person."""
+
+
+class SubscriptionNotFound(SubscriptionError):
+    """No such subscription for this person (someone else's counts as none)."""
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as a person typed them, trimmed and deduplicated (case-insensitively), in their order."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        name = " ".join(str(tag).split())
+        if not name:
+            continue
+        if len(name) > MAX_TAG_LENGTH:
+            raise SubscriptionError(f"a tag can be at most {MAX_TAG_LENGTH} characters")
+        seen.setdefault(name.casefold(), name)
+    if len(seen) > MAX_TAGS:
+        raise SubscriptionError(f"at most {MAX_TAGS} tags per subscription")
+    return list(seen.values())
+
+
+def source_for_feed_url(url: str, *, title: str = "", handle: str = "", avatar_url: str = "") -> tuple[Source, bool]:
+    """The one Source for a feed's canonical address, created (due now) if nobody followed it yet.
+
+    ``handle``: the feed is one account's (``@alice@host``, ``@dora.bsky.social``); its posts are signed so.
+    ``avatar_url``: that account's picture.
+    """
+    address = normalize_url(url)
+    moved = Source.objects.filter(url=address).exclude(address=address).first()
+    if moved is not None:  # the feed the address names has moved here permanently: same source
+        return moved, False
+    source, created = Source.objects.get_or_create(
+        address=address,
+        defaults={"url": address, "title": title[:500], "kind": Source.Kind.RSS, "next_poll_at": timezone.now(),
+                  "remote_id": handle[:100], "avatar_url": avatar_url[:2048]},  # fmt: skip
+    )
+    if handle and not source.remote_id:  # followed as a plain feed before: now we know whose it is
+        Source.objects.filter(pk=source.pk, remote_id="").update(remote_id=handle[:100], avatar_url=avatar_url[:2048])
+    return source, created
+
+
+def source_for_xmpp_node(node: XmppNode) -> tuple[Source, bool]:
+    """The one Source for a PubSub node; the XMPP listener subscribes to it once somebody follows it.
+
+    It is not polled over HTTP: the scheduler's periodic "poll" asks the listener to fetch the node's items
+    again (the safety net), see ``polling``.
+    """
+    title = node.jid if node.is_microblog else f"{node.node} on {node.jid}"
+    return Source.objects.get_or_create(
+        address=node.uri,
+        defaults={
+            "url": node.uri, "title": title[:500], "kind": Source.Kind.XMPP, "push_jid": node.jid,
+            "push_node": node.node, "push_state": Source.PushState.PENDING,
+            "next_poll_at": timezone.now() + scheduler.xmpp_resync_interval(),
+        },
+    )  # fmt: skip
+
+
+def source_for_x_account(account: x.XUser) -> tuple[Source, bool]:
+    """The one Source for an X account (polled through the X API); a renamed account keeps its source."""
+    existing = Source.objects.filter(kind=Source.Kind.X, remote_id=account.id).first()
+    if existing is not None:
+        return existing, False
+    return Source.objects.get_or_create(
+        address=x.canonical_address(account.username),
+        defaults={
+            "url": account.profile_url, "site_url": account.profile_url, "title": (account.name or account.username)[:500],
+            "kind": Source.Kind.X, "remote_id": account.id, "next_poll_at": timezone.now(),
+            "avatar_url": account.profile_image_url[:2048],
+        },
+    )  # fmt: skip
+
+
+def _resolve(address: str):
+    """What the follow box's text names (see ``follow_box``); this may fetch pages or ask an API."""
+    try:
+        return follow_box.resolve(address)
+    except follow_box.FollowBoxError as error:
+        raise SubscriptionError(str(error)) from error
+
+
+def subscribe(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ()) -> Subscription:
+    """Follow whatever ``address`` points at (anything ``follow_box`` accepts). Idempotent.
+
+    A new feed or X account is polled right after the commit, a new XMPP node subscribed to by the listener;
+    an existing source fills the timeline from stored posts.
+    Raises ``SubscriptionError``, ``DiscoveryError`` or ``BlockedURL`` with a message for the person.
+    """
+    return subscribe_counted(user=user, address=address, tags=tags)[0]
+
+
+def subscribe_counted(*, user: AbstractBaseUser, address: str, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
+    """``subscribe``, also saying whether the subscription is new (imports count followed / already followed)."""
+    tag_names = clean_tags(tags)  # checked before any network I/O
+    return follow_target(user=user, target=_resolve(address), tags=tag_names)
+
+
+def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
+    """Follow what ``follow_box.resolve`` found; True when the subscription is new."""
+    tag_names = clean_tags(tags)
+    with transaction.atomic():
+        if isinstance(target, XmppNode):
+            source, _ = source_for_xmpp_node(target)
+        elif isinstance(target, x.XUser):
+            source, _ = source_for_x_account(target)
+        else:
+            account = target if isinstance(target, follow_box.AccountFeed) else None
+            source, _ = source_for_feed_url(target.url, title=target.title, handle=account.handle if account else "",
+                                            avatar_url=account.avatar_url if account else "")  # fmt: skip
+            if account and account.xmpp_uri and not source.push_jid:  # the listener subscribes; polls: safety net
+                push.adopt_push_node(source_id=source.pk, xmpp_uri=account.xmpp_uri)
+        subscription, created = Subscription.objects.get_or_create(user=user, source=source)
+        for name in tag_names:
+            SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+        if created:
+            backfill(user_id=user.pk, source_id=source.pk)
+            send_unread_counts_on_commit(user=user)
+            if source.next_poll_at is None and source.status != Source.Status.GONE:
+                Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
+        if source.kind != Source.Kind.XMPP and source.last_fetch_at is None:
+            # robust: if the broker is unreachable the scheduler still finds the source due now
+            transaction.on_commit(lambda: request_refresh(source_id=source.pk), robust=True)
+    return subscription, created
+
+
+def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[bool]:
+    """Follow a batch of OPML feeds (distinct URLs) with their tags, without fetching them; for each feed, True
+    when newly followed. A handful of queries per batch, not per feed; call it inside a transaction.
+
+    Same rules as ``source_for_feed_url`` (one Source per canonical address, a moved feed's source is found by
+    its URL). Call ``make_followed_sources_due`` after the last batch: the scheduler then fetches what is new.
+    """
+    addresses = [normalize_url(feed.url) for feed in feeds]
+    moved = {s.url: s for s in Source.objects.filter(url__in=addresses).order_by("id") if s.address != s.url}
+    known = set(Source.objects.filter(address__in=addresses).values_list("address", flat=True))
+    now = timezone.now()
+    Source.objects.bulk_create([
+        Source(address=address, url=address, title=feed.title[:500], kind=Source.Kind.RSS, next_poll_at=now)
+        for address, feed in zip(addresses, feeds, strict=True) if address not in moved and address not in known
+    ], ignore_conflicts=True)  # fmt: skip
+    by_address = {s.address: s for s in Source.objects.filter(address__in=addresses)}
+    sources = [moved.get(address) or by_address[address] for address in addresses]
+    followed = set(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", flat=True))
+    new_ids = {source.pk for source in sources} - followed
+    names = {}  # the person's own name for a feed someone else named otherwise: kept on the subscription
+    for source, feed in zip(sources, feeds, strict=True):
+        names.setdefault(source.pk, feed.title if feed.title not in ("", source.title) else "")
+    Subscription.objects.bulk_create([Subscription(user=user, source_id=pk, title=names[pk]) for pk in new_ids],
+                                     ignore_conflicts=True)  # fmt: skip
+    subscription_ids = dict(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", "id"))
+    SubscriptionTag.objects.bulk_create([
+        SubscriptionTag(subscription_id=subscription_ids[source.pk], name=name)
+        for source, feed in zip(sources, feeds, strict=True) for name in clean_tags(feed.tags[:MAX_TAGS])
+    ], ignore_conflicts=True)  # fmt: skip
+    preexisting = {s.pk for s in moved.values()} | {s.pk for s in sources if s.address in known}
+    for source_id in new_ids & preexisting:  # sources made by this batch have no posts yet
+        backfill(user_id=user.pk, source_id=source_id)
+    results, seen = [], set()
+    for source in sources:
+        results.append(source.pk in new_ids and source.pk not in seen)
+        seen.add(source.pk)
+    return results
+
+
+def make_followed_sources_due(*, user: AbstractBaseUser) -> None:
+    """Sources this person follows that nobody polled (unfollowed by all before) are due now."""
+    Source.objects.filter(subscriptions__user=user, next_poll_at__isnull=True).exclude(
+        status=Source.Status.GONE
+    ).update(next_poll_at=timezone.now())
+
+
+def export_opml(*, user: AbstractBaseUser, now: datetime | None = None) -> bytes:
+    """The person's follow list as OPML 2.0 (``now``: its dateCreated); tags become outlines. Importing it
+    (``imports.start_import``) gives the same follow list back, which exports to the same document."""
+    subscriptions = Subscription.objects.filter(user=user).select_related("source").prefetch_related("tags")
+    feeds = [OPMLFeed(url=s.source.url, title=s.display_title, tags=[t.name for t in s.tags.all()],
+                      site_url=s.source.site_url) for s in subscriptions]  # fmt: skip
+    return write_opml(title=f"{user.get_username()}'s subscriptions in Chorus", feeds=feeds,
+                      created=now or timezone.now())  # fmt: skip
+
+
+def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:
+    """Stop following; the source's posts leave this person's timeline. Nobody left: polling stops."""
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().filter(pk=subscription_id, user=user).first()
+        if subscription is None:
+            raise SubscriptionNotFound("no such subscription")
+        source_id = subscription.source_id
+        subscription.delete()
+        withdraw(user_id=user.pk, source_id=source_id)
+        send_unread_counts_on_commit(user=user)
+        if not Subscription.objects.filter(source_id=source_id).exists():
+            Source.objects.filter(pk=source_id).update(next_poll_at=None)
+
+
+def update_subscription(*, user: AbstractBaseUser, subscription_id: int, tags: Iterable[str] | None = None,
+                        title: str | None = None) -> Subscription:  # fmt: skip
+    """Replace a subscription's tags and/or set the person's own title for it (blank: the source's)."""
+    names = clean_tags(tags) if tags is not None else None
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().filter(pk=subscription_id, user=user).first()
+        if subscription is None:
+            raise SubscriptionNotFound("no such subscription")
+        if names is not None:
+            subscription.tags.exclude(name__in=names).delete()
+            for name in names:
+                SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+        if title is not None:
+            subscription.title = " ".join(title.split())[:500]
+            subscription.save(update_fields=["title"])
+    return subscription
+
+
+def request_refresh(*, source_id: int) -> bool:
+    """"Refresh now": claim the source and hand it to the same task the scheduler uses.
+
+    Returns False when a poll of this source is already running.
+    """
+    if not scheduler.claim_source(source_id=source_id):
+        return False
+    jobs.enqueue("aggregator.tasks.poll_source", source_id)
+    return True

@@ -1,0 +1,146 @@
+"""Pages for following and for a source's status. Thin: permission-checked fetch, one service call."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from aggregator.celery import app as celery_app
+from aggregator.fetch import FetchError
+from aggregator.following import avatars, imports
+from aggregator.following import subscriptions as services
+from aggregator.following.follow_lists import MAX_IMPORT_BYTES, FollowListError
+from aggregator.models import FollowImport, Source, Subscription
+from aggregator.networks.rss.discover import DiscoveryError
+from timelines.selectors import subscriptions_for, unread_counts_for
+
+
+def _tags_from(text: str) -> list[str]:
+    return [tag for tag in text.split(",") if tag.strip()]
+
+
+@login_required
+@require_POST
+def follow(request):
+    address = request.POST.get("address", "").strip()
+    if not address:
+        messages.error(request, "Type what to follow: a site or feed URL, @user@server, a Bluesky handle, a JID "
+                                "or @name on X.")
+        return redirect("timeline")
+    try:
+        subscription = services.subscribe(user=request.user, address=address[:2048],
+                                          tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
+    except (DiscoveryError, FetchError, services.SubscriptionError) as error:
+        messages.error(request, f"Could not follow {address}: {error}")
+        return redirect("timeline")
+    messages.success(request, f"Following {subscription.display_title}.")
+    return redirect("source", source_id=subscription.source_id)
+
+
+@login_required
+def subscription_list(request):
+    return render(request, "aggregator/subscriptions.html", {
+        "subscriptions": subscriptions_for(user=request.user),
+        "unread": unread_counts_for(user=request.user),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def subscription_tags(request, subscription_id: int):
+    try:
+        services.update_subscription(user=request.user, subscription_id=subscription_id,
+                          tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
+    except services.SubscriptionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Tags saved.")
+    return redirect(request.POST.get("next") or "subscriptions")
+
+
+@login_required
+@require_POST
+def unfollow(request, subscription_id: int):
+    subscription = get_object_or_404(Subscription.objects.select_related("source"), pk=subscription_id, user=request.user)
+    services.unsubscribe(user=request.user, subscription_id=subscription.pk)
+    messages.success(request, f"Unfollowed {subscription.display_title}.")
+    return redirect("subscriptions")
+
+
+@login_required
+def source_detail(request, source_id: int):
+    subscription = get_object_or_404(
+        Subscription.objects.select_related("source").prefetch_related("tags"), source_id=source_id, user=request.user
+    )
+    return render(request, "aggregator/source.html", {"subscription": subscription, "source": subscription.source})
+
+
+@login_required
+@require_POST
+def refresh(request, source_id: int):
+    source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
+    if services.request_refresh(source_id=source.pk):
+        # Embedded mode runs the task inline, so the poll has already happened.
+        messages.success(request, "Refreshed." if celery_app.conf.task_always_eager else "Refresh queued.")
+    else:
+        messages.info(request, "This source is being fetched right now.")
+    return redirect("source", source_id=source.pk)
+
+
+@login_required
+def opml_export(request):
+    response = HttpResponse(services.export_opml(user=request.user), content_type="text/x-opml; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="chorus-subscriptions.opml"'
+    return response
+
+
+@login_required
+@require_POST
+def follow_list_import(request):
+    """OPML, a Mastodon following CSV or an X following.js: checked now, followed in the background."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose an OPML file, a Mastodon following_accounts.csv or an X archive's following.js.")
+        return redirect("subscriptions")
+    try:
+        job = imports.start_import(user=request.user, body=upload.read(MAX_IMPORT_BYTES + 1))
+    except FollowListError as error:
+        messages.error(request, f"Nothing was imported: {error}")
+        return redirect("subscriptions")
+    return redirect("follow_list_import_status", import_id=job.pk)
+
+
+@login_required
+def follow_list_import_status(request, import_id: int):
+    job = get_object_or_404(FollowImport, pk=import_id, user=request.user)
+    ended = job.status in (FollowImport.Status.DONE, FollowImport.Status.FAILED)
+    return render(request, "aggregator/follow_import.html", {"job": job, "ended": ended})
+
+
+@login_required
+def source_avatar(request, source_id: int):
+    """The source's picture, served from here (fetched and checked by ``avatars``); followers only."""
+    source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
+    return _picture_response(avatars.avatar_for(source))
+
+
+@login_required
+def preview_avatar(request):
+    """The picture of an account a follow preview shows (``?t=``: the preview's signed token for its URL)."""
+    try:
+        url = avatars.preview_url(request.GET.get("t", ""))
+    except signing.BadSignature:
+        return HttpResponse(status=404)
+    return _picture_response(avatars.picture_at(url))
+
+
+def _picture_response(picture: avatars.Avatar | None) -> HttpResponse:
+    if picture is None:
+        return HttpResponse(status=404)
+    response = HttpResponse(picture.body, content_type=picture.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
