@@ -176,9 +176,8 @@ def main() -> None:
 
     corpus = make_corpus(feeds=args.feeds, entries=args.entries)
     database_url = setup_django(default_db="chorus_bench_mentions")
-    import aggregator.ingest.pipeline
-
     import aggregator.db.bulk_rows
+    import aggregator.ingest.pipeline
 
     banner("bench/mentions.py: ingest with 10,000 identities and 10,000 tracks vs. none", database_url)
     user_ids = people(args.people)
