@@ -11,9 +11,10 @@ from aggregator.content.entry import Entry
 from aggregator.content.sanitize import clean_html, html_to_text, safe_url
 from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.fetch import FetchError, fetch
-from aggregator.following.follow_box import AccountFeed, resolve
+from aggregator.following.follow_box import resolve
 from aggregator.networks import x
 from aggregator.networks.rss import NotAFeed, parse
+from aggregator.networks.rss.discover import AccountFeed
 from aggregator.networks.xmpp import XmppNode
 
 MAX_POSTS = 5

@@ -14,6 +14,7 @@ from aggregator.following.opml import OPMLFeed, write_opml
 from aggregator.ingest import push, scheduler
 from aggregator.models import Source, Subscription, SubscriptionTag
 from aggregator.networks import x
+from aggregator.networks.rss.discover import AccountFeed
 from aggregator.networks.xmpp import XmppNode
 from timelines.delivery import backfill, withdraw
 from timelines.services import send_unread_counts_on_commit
@@ -130,7 +131,7 @@ def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -
         elif isinstance(target, x.XUser):
             source, _ = source_for_x_account(target)
         else:
-            account = target if isinstance(target, follow_box.AccountFeed) else None
+            account = target if isinstance(target, AccountFeed) else None
             source, _ = source_for_feed_url(target.url, title=target.title, handle=account.handle if account else "",
                                             avatar_url=account.avatar_url if account else "")  # fmt: skip
             if account and account.xmpp_uri and not source.push_jid:  # the listener subscribes; polls: safety net

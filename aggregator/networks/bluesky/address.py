@@ -9,13 +9,15 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
+from aggregator.networks.errors import AddressError
+
 BSKY_HOSTS = {"bsky.app", "www.bsky.app"}
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HANDLE = re.compile(rf"^(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?$")
 _DID = re.compile(r"^did:(?:plc:[a-z2-7]{24}|web:[A-Za-z0-9.-]{1,253})$")
 
 
-class NotABlueskyAddress(ValueError):
+class NotABlueskyAddress(AddressError):
     """The text looks like a Bluesky account but is not a usable one; the message says what was expected."""
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 from django.conf import settings
 
 from aggregator.fetch import BlockedURL, FetchError, fetch
+from aggregator.networks.errors import AddressError
 from aggregator.networks.rss.discover import DiscoveredFeed, alternate_links, as_feed
 
 PROFILE_PAGE = "http://webfinger.net/rel/profile-page"
@@ -23,11 +24,11 @@ MAX_JRD_BYTES = 256 * 1024
 _ACCOUNT = re.compile(r"^(?:@|acct:)?([A-Za-z0-9_.~-]{1,64})@((?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}(?::[0-9]{1,5})?)$")
 
 
-class NotAFediverseAddress(ValueError):
+class NotAFediverseAddress(AddressError):
     """The text looks like ``@user@host`` but is not a usable one; the message says what was expected."""
 
 
-class WebFingerError(ValueError):
+class WebFingerError(AddressError):
     """The account could not be found or has no feed; the message is for the person."""
 
 

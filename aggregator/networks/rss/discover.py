@@ -23,6 +23,15 @@ class DiscoveredFeed:
     title: str
 
 
+@dataclass(frozen=True)
+class AccountFeed(DiscoveredFeed):
+    """The public feed of one person's account (fediverse, Bluesky): its posts carry ``handle`` as author."""
+
+    handle: str = ""
+    avatar_url: str = ""
+    xmpp_uri: str = ""  # the XMPP node the account advertises (WebFinger): followed too, push first
+
+
 class _AlternateLinks(HTMLParser):
     """Collects ``<link rel="alternate" type="...feed type...">`` hrefs, in document order."""
 

@@ -7,6 +7,8 @@ twitter.com (``https://x.com/name``, ``twitter.com/name/status/123``).
 import re
 from urllib.parse import urlsplit
 
+from aggregator.networks.errors import AddressError
+
 X_HOSTS = {"x.com", "twitter.com", "mobile.twitter.com", "mobile.x.com", "www.x.com", "www.twitter.com"}
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 # x.com paths that are pages of the site, not accounts
@@ -14,7 +16,7 @@ _NOT_ACCOUNTS = {"home", "i", "search", "explore", "settings", "intent", "hashta
                  "login", "signup", "share", "compose", "tos", "privacy"}  # fmt: skip
 
 
-class NotAnXAddress(ValueError):
+class NotAnXAddress(AddressError):
     """The text looks like an X account but is not a usable one; the message says what was expected."""
 
 

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from aggregator.networks.errors import AddressError
+
 MICROBLOG_NODE = "urn:xmpp:microblog:0"
 MAX_NODE_LENGTH = 500
 
@@ -17,7 +19,7 @@ _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A
 _BARE_JID = re.compile(rf"^(?:({_LOCALPART})@)?({_DOMAIN})$")
 
 
-class NotAnXmppAddress(ValueError):
+class NotAnXmppAddress(AddressError):
     """The text looks like an XMPP address but is not a usable one; the message says what was expected."""
 
 
