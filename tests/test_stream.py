@@ -4,6 +4,8 @@ Each test is one coroutine (the communicator lives on one event loop); database 
 ``database_sync_to_async`` as it would in the server.
 """
 
+import os
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -415,3 +417,27 @@ def test_a_retraction_takes_the_post_away_from_followers_pages(alice, bob):
         await other.disconnect()
 
     run(scenario)
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_a_batch_reaches_every_group_through_redis_pipelined_or_one_by_one(pipelined):
+    """The pipelined layer reads channels_redis internals (checked with the pinned version); without them it falls
+    back to one public group_send per message. Both deliver every message of a batch, in order."""
+    from aggregator.events import layers
+
+    assert layers.PIPELINE_INTERNALS, "channels_redis changed: re-check aggregator/events/layers.py"
+    layer = layers.PipelinedRedisPubSubChannelLayer(hosts=[os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")],
+                                                    pipelined=pipelined)  # fmt: skip
+    assert layer.pipelined is pipelined
+
+    async def scenario():
+        channels = [await layer.new_channel() for _ in range(3)]
+        for n, channel in enumerate(channels):
+            await layer.group_add(f"pipeline-test.{n}", channel)
+        await layer.group_send_many([(f"pipeline-test.{n}", {"type": "t", "n": n, "k": k})
+                                     for k in range(2) for n in range(3)])  # fmt: skip
+        received = [[(await layer.receive(channel))["k"] for _ in range(2)] for channel in channels]
+        await layer.flush()
+        return received
+
+    assert async_to_sync(scenario)() == [[0, 1], [0, 1], [0, 1]]

@@ -9,15 +9,32 @@
 """
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
+
+log = logging.getLogger(__name__)
 
 Batch = Sequence[tuple[str, dict]]
 PIPELINE_CHUNK = 2000  # PUBLISHes per round trip: bounds the buffer of a very large batch
+
+# The pipelined send reaches into channels_redis' pub/sub layer: its per-loop layer (``_get_layer``), channel
+# names and shards (``_get_group_channel_name``, ``_get_shard``) and a shard's lock and client (``_lock``,
+# ``_ensure_redis``, ``_redis``), as ``RedisSingleShardConnection.publish`` uses them. Checked with channels_redis
+# 4.3.0 (pinned below 5 in pyproject.toml; tests/test_stream.py and tests/test_live_production.py send through
+# it). Should a release drop any of them, ``group_send_many`` falls back to the public ``group_send``, one awaited
+# PUBLISH each: slower for a big fan-out, never wrong.
+PIPELINE_INTERNALS = (
+    hasattr(RedisPubSubChannelLayer, "_get_layer")
+    and all(hasattr(RedisPubSubLoopLayer, name) for name in ("_get_shard", "_get_group_channel_name"))
+    and hasattr(RedisSingleShardConnection, "_ensure_redis")
+)
+if not PIPELINE_INTERNALS:
+    log.warning("channels_redis has changed: live events are sent one PUBLISH at a time (see aggregator.events.layers)")
 
 
 def default_prefix(hosts) -> str:
@@ -31,11 +48,17 @@ def default_prefix(hosts) -> str:
 class PipelinedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
     """channels_redis' pub/sub layer with ``group_send_many``; its ``prefix`` defaults to ``default_prefix``."""
 
-    def __init__(self, *args, hosts=None, prefix: str | None = None, **kwargs) -> None:
+    def __init__(self, *args, hosts=None, prefix: str | None = None, pipelined: bool = PIPELINE_INTERNALS,
+                 **kwargs) -> None:  # fmt: skip
         super().__init__(*args, hosts=hosts, prefix=prefix or default_prefix(hosts), **kwargs)
+        self.pipelined = pipelined and PIPELINE_INTERNALS
 
     async def group_send_many(self, messages: Batch) -> None:
         """PUBLISH every pair: what ``group_send`` does for each, serialized once per distinct message."""
+        if not self.pipelined:
+            for group, message in messages:
+                await self.group_send(group, message)
+            return
         layer = self._get_layer()  # this event loop's connections (channels_redis keeps one set per loop)
         payloads: dict[int, bytes] = {}
         by_shard = defaultdict(list)

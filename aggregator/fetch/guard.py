@@ -1,6 +1,11 @@
 """One fetch's guard: a deadline watchdog that shuts the fetch's sockets down when time is up (a per-read
 timeout cannot stop a drip), and urllib3 connections and pools that hand every new socket to the guard, which
 refuses a private peer right after connect, before a byte is sent.
+
+The one urllib3 internal used is ``HTTPConnection._new_conn`` (the TCP connect, before any TLS): urllib3 has no
+public hook between connect and the first byte, and ``connect()`` would already have sent a TLS hello to the
+peer. Checked with urllib3 2.8.0 (pinned below 3 in pyproject.toml); if it disappears the import fails loudly
+here rather than fetching unguarded, and tests/test_fetch.py's private-address tests fail.
 """
 
 import ipaddress
@@ -15,6 +20,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from aggregator.fetch.errors import BlockedURL, FetchError
 from aggregator.fetch.urls import describe_address, is_internal
+
+if not callable(getattr(HTTPConnection, "_new_conn", None)):  # never fetch without the guard
+    raise ImportError(f"urllib3 {urllib3.__version__} has no HTTPConnection._new_conn: aggregator/fetch/guard.py "
+                      "cannot vet the connected address; pin urllib3 to a version it was checked with")  # fmt: skip
 
 OPERATION_TIMEOUT = 10.0  # one connect or read never waits longer, whatever is left of the deadline
 
