@@ -26,7 +26,19 @@ class BearerToken(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+class ChorusAPI(NinjaAPI):
+    """operationIds are part of the published schema (clients generate code from them): a router keeps the
+    prefix its operations were published with when its module moves (django-ninja derives it from the module)."""
+
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__
+        prefix = PUBLISHED_PREFIXES.get(module) or module.replace(".", "_")
+        return f"{prefix}_{operation.view_func.__name__}"
+
+
+PUBLISHED_PREFIXES = {"aggregator.following.api": "aggregator_api_subscriptions"}
+
+api = ChorusAPI(
     title="Chorus API",
     version="1",
     urls_namespace="api",
