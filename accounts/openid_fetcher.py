@@ -1,6 +1,6 @@
 """python3-openid's HTTP fetches (discovery of a typed OpenID URL, associations, checks) through Chorus' one
 outbound HTTP helper, so a URL someone types into the sign-in form gets the same guards as a feed URL: no
-private addresses, a redirect cap, a body cap and one deadline (HOSTILE 1-10)."""
+private addresses, a redirect cap, a body cap and one deadline."""
 
 from django.conf import settings
 from openid import fetchers

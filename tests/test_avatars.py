@@ -65,10 +65,10 @@ def test_an_svg_or_missing_picture_is_not_served(client, alice, httpserver):
 def test_pictures_are_for_followers_and_never_fetched_from_inside_the_network(client, alice, bob, settings, httpserver):
     source = followed(alice, address=httpserver.url_for("/feed.xml"), url=httpserver.url_for("/feed.xml"))
     client.force_login(bob)
-    assert client.get(f"/sources/{source.pk}/avatar").status_code == 404  # HOSTILE.md 29
+    assert client.get(f"/sources/{source.pk}/avatar").status_code == 404  # never another person's data
     settings.CHORUS_FETCH_ALLOW_PRIVATE = False
     client.force_login(alice)
-    assert client.get(f"/sources/{source.pk}/avatar").status_code == 404  # HOSTILE.md 1
+    assert client.get(f"/sources/{source.pk}/avatar").status_code == 404  # nothing fetched inside the network
     assert httpserver.log == []
 
 
@@ -79,7 +79,7 @@ def test_a_javascript_avatar_is_never_used_and_the_sites_favicon_shows_instead(c
     xmpp = followed(alice, kind=Source.Kind.XMPP, address="xmpp:bob@xmpp.example", url="xmpp:bob@xmpp.example",
                     avatar_url="javascript:alert(1)")  # fmt: skip
     client.force_login(alice)
-    assert client.get(f"/sources/{source.pk}/avatar").content == PNG  # HOSTILE.md 18
+    assert client.get(f"/sources/{source.pk}/avatar").content == PNG  # only http(s) pictures
     assert client.get(f"/sources/{xmpp.pk}/avatar").status_code == 404
 
 

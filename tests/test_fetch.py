@@ -1,4 +1,5 @@
-"""The outbound HTTP helper against real local servers (HOSTILE.md 1-10).
+"""The outbound HTTP helper against real local servers (internal addresses, redirects, schemes,
+credentials, bombs, huge bodies, slow drips).
 
 pytest-httpserver plays well-behaved servers; tests/feedservers.py has raw-socket servers for drips, bombs and
 endless bodies, and a FakeInternet that patches only DNS and routing, so "public" hosts can be local servers.

@@ -198,7 +198,7 @@ def test_a_preview_of_an_account_without_an_http_picture_shows_none():
     assert avatars.picture_url_for(avatar_url="javascript:alert(1)", site_url="xmpp:alice@xmpp.example") == ""
     assert avatars.picture_url_for(avatar_url="data:image/png;base64,AAAA", site_url="https://carol.example/blog") == (
         "https://carol.example/favicon.ico"
-    )  # HOSTILE.md 18: only http(s)
+    )  # javascript: and data: pictures: only http(s)
 
 
 def test_the_follow_box_shows_the_preview_and_follows_without_script(client, alice):

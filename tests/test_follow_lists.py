@@ -72,7 +72,7 @@ def test_an_x_archive_gives_account_ids_once():
     (b'window.YTD.following.part0 = {"a": 1}', "expected a list"),
     (b"name,url\nCarol,https://carol.example/feed\n", "no user@server addresses"),
     (b"<html><body>a page</body></html>", "not a valid OPML file"),
-    (b"<!DOCTYPE opml [<!ENTITY a 'aaaa'>]><opml/>", "declares XML entities"),  # HOSTILE.md 12
+    (b"<!DOCTYPE opml [<!ENTITY a 'aaaa'>]><opml/>", "declares XML entities"),  # entity declarations
     (b"<?xml version='1.0'?><opml version='2.0'><body/></opml>", "lists nothing to follow"),
 ])  # fmt: skip
 def test_files_that_are_not_follow_lists_are_refused(body, expected, alice):
@@ -152,7 +152,7 @@ def test_the_api_imports_a_follow_list_and_refuses_other_files(client, alice, bo
     assert shown["status"] == "done" and shown["followed"] == 1 and shown["failed"] == 1
     assert shown["failures"][0]["address"] == f"@nobody@{host}"
     bobs = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=bob, name='tests')}"}
-    assert client.get(f"/api/v1/follow-lists/{job_id}", **bobs).status_code == 404  # HOSTILE.md 29
+    assert client.get(f"/api/v1/follow-lists/{job_id}", **bobs).status_code == 404  # not bob's to see
     bad = SimpleUploadedFile("following.js", b"window.YTD.following.part0 = nope", content_type="text/javascript")
     response = client.post("/api/v1/follow-lists", {"file": bad}, **auth)
     assert response.status_code == 400 and "not JSON" in response.json()["detail"]
@@ -192,7 +192,7 @@ def test_the_import_page_is_the_importers_only_and_a_bad_file_imports_nothing(cl
     page = client.get(f"/subscriptions/imports/{job.pk}/").content.decode()
     assert 'max="1" value="0"' in page and "imports.js" in page
     client.force_login(bob)
-    assert client.get(f"/subscriptions/imports/{job.pk}/").status_code == 404  # HOSTILE.md 29
+    assert client.get(f"/subscriptions/imports/{job.pk}/").status_code == 404  # never another person's data
 
 
 def opml_of(count: int, *, first: int = 0, extra: str = "") -> bytes:

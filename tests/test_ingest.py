@@ -1,4 +1,5 @@
-"""ingest: sanitizing, dedupe and idempotent upsert (HOSTILE.md 15-21, 33)."""
+"""ingest: sanitizing, dedupe and idempotent upsert (missing, shared or changing GUIDs, bad dates
+and encodings, hostile links and markup, a push and a poll of one entry racing)."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -168,7 +169,8 @@ def test_a_retracted_post_never_comes_back(source, alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_post_by_push_and_poll_at_the_same_moment_is_one_row(source):
-    """Two threads store the same entries concurrently (HOSTILE.md 33): the row lock serializes them."""
+    """Two threads store the same entries concurrently (a push and a poll of one entry racing): the row lock
+    serializes them."""
     if connection.vendor == "sqlite":
         pytest.skip("needs a database with row locks and concurrent connections")
     barrier = threading.Barrier(2)

@@ -1,5 +1,6 @@
 """OPML import and export: other readers' exports, folders are tags, lossless round trips, hostile files
-(HOSTILE.md 12, 14). Imports go through the one background path (``imports.start_import``)."""
+(entity declarations, too many or too deeply nested outlines). Imports go through the one background path
+(``imports.start_import``)."""
 
 import time
 from datetime import UTC, datetime
@@ -98,7 +99,7 @@ def test_nested_outlines_and_category_paths_become_tags_and_bad_urls_are_reporte
     assert by_url["https://carol.example.com/feed.xml"].tags == ["Friends"]
     assert by_url["https://dave.example.org/atom.xml"].tags == ["Friends", "Close"]
     news = by_url["http://news.example.net/rss"]
-    assert news.title == "Loud news" and news.tags == ["Tech", "Python", "News"]  # titles are text (HOSTILE.md 20)
+    assert news.title == "Loud news" and news.tags == ["Tech", "Python", "News"]  # titles are text
     assert [address for address, _ in document.rejected] == ["javascript:alert(1)", "file:///etc/passwd"]
 
 

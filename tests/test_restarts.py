@@ -1,4 +1,4 @@
-"""HOSTILE.md 36: PostgreSQL or Redis restarted under a running worker -> it reconnects and carries on.
+"""PostgreSQL or Redis restarted under a running worker -> it reconnects and carries on.
 
 The worker reaches the machine's PostgreSQL and Redis through ``OutageProxy``s; an outage cuts every open
 connection and refuses new ones for a few seconds, which is what the worker sees of a restart."""

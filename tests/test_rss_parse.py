@@ -53,7 +53,7 @@ def test_it_parses_rss_20_guids_dates_and_untitled_items():
 def test_it_parses_atom_with_replies_relative_links_and_html_titles():
     feed = parse_fixture("atom.xml", base_url="https://dave.example.org/atom.xml")
     reply, plain = feed.entries
-    assert reply.title == "Re: comets"  # markup in a title is text, never HTML (HOSTILE.md 20)
+    assert reply.title == "Re: comets"  # markup in a title is text, never HTML
     assert reply.url == "https://dave.example.org/2026/11/23/re-comets"
     assert reply.in_reply_to == "http://blog.example.org/2026/11/20/first"
     assert reply.published == datetime(2026, 11, 23, 11, 58, tzinfo=UTC)

@@ -145,7 +145,7 @@ def test_forged_and_unsubscribed_events_are_ignored(hub, prosody, bob, caplog):
     with _person(prosody, "alice") as alice, _person(prosody, "mallory") as mallory:
         source = _follow_microblog(bob, f"alice@{DOMAIN}")
         forged = _item_id()
-        # Mallory sends the hub a message shaped like alice's notification (HOSTILE.md 25) ...
+        # Mallory sends the hub a message shaped like alice's notification (from a JID not subscribed to) ...
         mallory.send_forged_event(f"hub@{DOMAIN}", node=MICROBLOG, item_id=forged,
                                   payload=atom_entry(title="buy now", body="spam", entry_id="x",
                                                      author_uri=f"xmpp:alice@{DOMAIN}", author_name="Alice"))  # fmt: skip
@@ -355,7 +355,7 @@ LAUGHS = "<!DOCTYPE stream:stream [<!ENTITY a0 'aaaaaaaaaa'>" + "".join(
 
 @pytest.mark.parametrize("with_dtd", [False, True], ids=["plain-stream", "stream-with-dtd"])
 def test_a_server_stream_with_a_dtd_is_dropped_unparsed(with_dtd, caplog):
-    """HOSTILE.md 27: entity declarations in the stream are never expanded; the listener drops the stream and
+    """Entity declarations in the stream are never expanded; the listener drops the stream and
     reconnects (the control case, the same stream without a DTD, gets as far as authenticating)."""
     opening = "<?xml version='1.0'?>" + (LAUGHS if with_dtd else "") + STREAM_HEADER + (
         "<message><body>&a8;</body></message>" if with_dtd else "")  # fmt: skip

@@ -1,4 +1,5 @@
-"""Pure parts of the XMPP path: what the follow box accepts, and XEP-0277 items -> Entry (HOSTILE.md 26, 27)."""
+"""Pure parts of the XMPP path: what the follow box accepts, and XEP-0277 items -> Entry (authors claiming
+to be someone else, DTDs and oversized payloads)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -77,7 +78,7 @@ def test_an_item_becomes_an_entry_keyed_by_its_item_id():
     entry = parse_item(item_id="p1", payload=ENTRY.format(name="Alice", uri="xmpp:alice@example.org"),
                        publisher="alice@example.org")  # fmt: skip
     assert entry.guid == "p1"  # a retraction names the item id
-    assert entry.title == "Hello there"  # markup in titles is text (HOSTILE.md 20)
+    assert entry.title == "Hello there"  # markup in titles is text
     assert entry.url == "https://blog.example.org/posts/1"
     assert entry.published == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
     assert entry.in_reply_to.startswith("xmpp:bob@example.org")

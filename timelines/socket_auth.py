@@ -1,4 +1,5 @@
-"""Who is on the other end of a WebSocket, and may they connect from there (HOSTILE.md 28, 30).
+"""Who is on the other end of a WebSocket, and may they connect from there (no cross-site
+handshake on a victim's cookies, no socket outliving a logout or a revoked token).
 
 Browsers authenticate with their session cookie, so the Origin must be one of ours (a cross-site page
 would otherwise ride on the victim's cookies). Other clients send ``Authorization: Bearer <token>``, which

@@ -1,4 +1,5 @@
-"""The one sanitizer for content shown to people (HOSTILE.md 18-21).
+"""The one sanitizer for content shown to people (stored XSS: script links, dangerous
+markup, markup in titles, relative URLs).
 
 Every network's content goes through here at ingest; templates escape everything else, and links rendered
 from stored fields pass ``safe_url`` again at render time.

@@ -1,4 +1,5 @@
-"""Refuse XML that declares entities, before any parser sees it (HOSTILE.md 11, 12, 27).
+"""Refuse XML that declares entities, before any parser sees it (entity blowups, external entities,
+DTDs in XMPP streams and payloads).
 
 feedparser's loose parser expands internal entities (80 KB became 400 million characters), so the check
 runs on the raw bytes. Feeds have no business declaring entities; OPML and XMPP payloads neither.

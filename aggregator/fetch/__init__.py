@@ -1,8 +1,9 @@
 """The one outbound HTTP helper: every server-side fetch in Chorus goes through ``fetch()``.
 
-It enforces HOSTILE.md 1-10 in one place: only http(s), no credentials in URLs, no private or internal
-addresses (checked before connecting, on every redirect hop, and again on the address actually connected),
-at most five redirects, a cap on the body after decompression, and one deadline for the whole fetch.
+It holds the defences against server-side fetch abuse in one place: only http(s), no credentials in URLs,
+no private or internal addresses (checked before connecting, on every redirect hop, and again on the address
+actually connected), at most five redirects, a cap on the body after decompression, and one deadline for the
+whole fetch.
 
 The package is split by subdomain: ``errors`` (what a fetch returns or raises), ``urls`` (URL and address
 policy), ``guard`` (the deadline watchdog and the connections that vet their peer), ``body`` (capped, bounded

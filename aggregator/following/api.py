@@ -132,7 +132,7 @@ def delete_subscription(request, subscription_id: int):
 
 
 def _followed_source(request, source_id: int) -> Source:
-    """Sources are visible only to their subscribers (HOSTILE.md 29)."""
+    """Sources are visible only to their subscribers: never another person's data."""
     return get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
 
 

@@ -47,7 +47,7 @@ def sniff(body: bytes) -> str:
 
 
 def _http(url: str) -> str:
-    return url if urlsplit(url).scheme in ("http", "https") else ""  # HOSTILE.md 18: never another scheme
+    return url if urlsplit(url).scheme in ("http", "https") else ""  # never javascript: or another scheme
 
 
 def picture_url_for(*, avatar_url: str, site_url: str) -> str:

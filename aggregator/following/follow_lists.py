@@ -1,12 +1,12 @@
 """Follow lists exported by other services, read safely and with caps: pure parsers, no I/O.
 
-- OPML (any feed reader's export): read by ``aggregator.following.opml`` (its caps, HOSTILE.md 12 and 14).
+- OPML (any feed reader's export): read by ``aggregator.following.opml`` (its caps).
 - Mastodon's "Follows" export (``following_accounts.csv``): ``Account address,Show boosts,...`` then one
   ``user@host`` per row; older exports have no header row.
 - An X data archive's ``data/following.js``: ``window.YTD.following.part0 = [{"following": {"accountId": ...,
   "userLink": ...}}, ...]`` — account ids only (X archives carry no usernames for follows).
 
-Like OPML (HOSTILE.md 14), a list over ``MAX_ACCOUNTS`` is refused as a whole with a clear message.
+Like an oversized OPML file, a list over ``MAX_ACCOUNTS`` is refused as a whole with a clear message.
 """
 
 import csv

@@ -1,11 +1,11 @@
 """OPML 2.0 follow lists: read (listparser, behind Chorus' guards) and write. Folders are tags.
 
-Reading: the raw bytes are checked first — size, entity declarations (HOSTILE.md 11, 12) — then re-encoded as
-UTF-8 with two common exporter quirks repaired (HTML entities such as ``&eacute;``, bare ``&`` in URLs), then
-walked once by expat for well-formedness, the number of outlines and their nesting (HOSTILE.md 14), stopping at
-the first outline over a cap: a refused file is refused whole, quickly, before anything is imported. Only then
-does listparser say which outlines are feeds, their titles and folders. listparser is only ever handed bytes:
-a string could be taken for a URL and fetched (HOSTILE.md 13).
+Reading: the raw bytes are checked first — size, entity declarations (blowups, external entities) — then
+re-encoded as UTF-8 with two common exporter quirks repaired (HTML entities such as ``&eacute;``, bare ``&``
+in URLs), then walked once by expat for well-formedness, the number of outlines and their nesting (huge or
+deeply nested files), stopping at the first outline over a cap: a refused file is refused whole, quickly,
+before anything is imported. Only then does listparser say which outlines are feeds, their titles and folders.
+listparser is only ever handed bytes: a string could be taken for a URL and fetched.
 
 Tags: every folder around a feed and every part of its ``category`` paths (``/Tech/Python`` -> Tech, Python):
 Chorus tags are flat, so a nested folder path is the set of its names. Writing: each tag is a top-level
@@ -138,7 +138,7 @@ def read_opml(body: bytes) -> OPMLDocument:
 
 
 def _title(item: dict) -> str:
-    """The outline's text (else title) as plain text (HOSTILE.md 20); none when it only repeats the URL."""
+    """The outline's text (else title) as plain text, never HTML; none when it only repeats the URL."""
     title = html_to_text((item.get("title") or "")[:MAX_TITLE * 4])[:MAX_TITLE]  # the sanitizer is slow on MiBs
     return "" if title.strip() == item["url"].strip() else title
 

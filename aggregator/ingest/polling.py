@@ -1,7 +1,7 @@
 """Poll one source: fetch, parse, store, record the outcome, schedule the next poll.
 
 This is the service the worker's task and the "refresh now" button both call. One source failing in any
-way only changes that source's status (HOSTILE.md 37).
+way only changes that source's status, never another source's.
 """
 
 import logging
@@ -179,7 +179,7 @@ def _cache_max_age(response: FetchResult) -> timedelta | None:
 
 
 def _follow_permanent_redirect(source: Source, response: FetchResult) -> None:
-    """301/308 move the source only after repeating (HOSTILE.md 38); the fetch already vetted the target."""
+    """301/308 move the source only once repeated, never on a one-off; the fetch already vetted the target."""
     target = response.permanent_redirect
     if not target or target == source.url:
         source.pending_redirect_url, source.pending_redirect_count = "", 0

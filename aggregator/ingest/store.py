@@ -3,7 +3,7 @@
 ``store_entries`` sanitizes, dedupes and upserts a batch idempotently: the same entry twice is one post, a
 changed entry updates its post, a retracted post never comes back. ``tombstone_posts`` empties retracted posts
 and keeps their rows, so they never come back. Defences: duplicate and missing GUIDs, absurd dates, oversized
-fields, hostile HTML and URLs, a push and a poll of one entry racing (HOSTILE.md: the ingest classes).
+fields, hostile HTML and URLs, a push and a poll of one entry racing.
 """
 
 import hashlib
@@ -49,7 +49,7 @@ def _content_hash(entry: Entry) -> str:
 def _stable_keys(entries: list[Entry]) -> list[str]:
     """One dedupe key per entry: its GUID where the GUID identifies it, else its link, else a content hash.
 
-    A GUID shared by several entries of the same batch identifies none of them (HOSTILE.md 15).
+    A GUID shared by several entries of the same batch identifies none of them.
     """
     guid_counts = Counter(e.guid for e in entries if e.guid)
     url_counts = Counter(e.url for e in entries if e.url)
@@ -68,7 +68,7 @@ def _stable_keys(entries: list[Entry]) -> list[str]:
 
 
 def _published(entry: Entry, *, fetched_at: datetime, position: int) -> datetime:
-    """A sane publication time (HOSTILE.md 16): missing or future dates become the fetch time.
+    """A sane publication time: missing or future dates become the fetch time.
 
     Undated entries keep the feed's order: the first is newest, each next one a microsecond older.
     """
@@ -134,7 +134,7 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
     """Store a batch of entries of ``source``; returns which posts were created and updated.
 
     Runs in one transaction holding the source's row lock, so a push and a poll of the same entry at the
-    same moment serialize and make exactly one row (HOSTILE.md 33). Inside a caller's transaction it is part
+    same moment serialize and make exactly one row. Inside a caller's transaction it is part
     of that transaction, without a savepoint of its own (two round trips a push would pay): if it raises, the
     caller's transaction is lost with it.
     """

@@ -41,7 +41,7 @@ def _run_notifications() -> None:
 def _run_poll(source_id: int) -> None:
     try:
         jobs.enqueue("aggregator.tasks.poll_source", source_id)  # eager: runs here, in the pool
-    except Exception:  # never let one source stop the loop (HOSTILE.md 37)
+    except Exception:  # never let one failing source stop the loop
         log.exception("poll of source %s failed", source_id)
     finally:
         close_old_connections()

@@ -4,8 +4,8 @@ One long-running ``Listener`` (``manage.py xmpp_listen``, or a thread of ``serve
 - every ``sync_interval`` seconds it compares the nodes followed in the database with those it subscribed to,
   subscribes to new ones (explicit PubSub subscription; presence subscription where the access model needs it)
   and fetches each node's items (on subscribing, after every reconnect, and when the scheduler asks);
-- events are accepted only from the JID subscribed to and only for subscribed nodes (HOSTILE.md 25), and go
-  to the ``store_xmpp_items`` / ``retract_xmpp_items`` tasks: the same ingest path as RSS;
+- events are accepted only from the JID subscribed to and only for subscribed nodes (no forged or unasked-for
+  events), and go to the ``store_xmpp_items`` / ``retract_xmpp_items`` tasks: the same ingest path as RSS;
 - a lost session is logged with its reason and retried with exponential backoff.
 """
 
@@ -140,7 +140,7 @@ class Listener:
             log.warning("XMPP session lost (%s); reconnecting in %.1f s", reason, delay)
             try:
                 await _db(push.record_session_lost)(reason=reason)
-            except Exception:  # the database may be what is down (HOSTILE.md 36): keep reconnecting anyway
+            except Exception:  # the database may be what is down (a restart): keep reconnecting anyway
                 log.exception("could not record the lost XMPP session on its sources")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
@@ -354,7 +354,7 @@ class Listener:
 
     @staticmethod
     def _accepted_items(items, *, jid: str) -> list[list[str]]:
-        """``[item id, payload, publisher]`` for each storable item; oversized ones are dropped (HOSTILE.md 27)."""
+        """``[item id, payload, publisher]`` for each storable item; oversized ones are dropped."""
         accepted = []
         for item in items:
             if item.name != "item" or not item["id"]:

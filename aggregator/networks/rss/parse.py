@@ -19,7 +19,8 @@ class NotAFeed(ValueError):
 
 
 def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
-    """Parse a fetched feed. ``body`` must be the fetched bytes, never a URL or path (HOSTILE.md 13).
+    """Parse a fetched feed. ``body`` must be the fetched bytes, never a URL or path (feedparser
+    would fetch or open it).
 
     Raises ``NotAFeed`` for documents that are not feeds, ``UnsafeXML`` for entity declarations.
     """
@@ -69,7 +70,7 @@ def _entry(raw: dict, feed_url: str, feed_author: dict) -> Entry:
     return Entry(
         guid=(raw.get("id") or "").strip(),
         url=safe_url(raw.get("link", ""), base_url=base),
-        # Titles and names are text: markup in them is stripped, never rendered (HOSTILE.md 20).
+        # Titles and names are text: markup in them is stripped, never rendered.
         title=html_to_text(raw.get("title", "")),
         author_name=html_to_text(author.get("name") or raw.get("author") or ""),
         author_uri=safe_url(author.get("href", ""), base_url=base),

@@ -29,7 +29,8 @@ class Settings:
 
 
 class HubClient(slixmpp.ClientXMPP):
-    """The hub's client: refuses a stream carrying a DTD before the XML parser sees it (HOSTILE.md 27).
+    """The hub's client: refuses a stream carrying a DTD before the XML parser sees it (no entity
+    expansion).
 
     RFC 6120 11.1 forbids DTDs in XMPP; expat would otherwise accept the declarations and expand the entities
     up to its amplification limit.

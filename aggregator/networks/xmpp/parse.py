@@ -1,7 +1,8 @@
 """XEP-0277 items -> ``Entry``. Pure: an item's payload is an Atom ``<entry>``, read by the same feed parser.
 
 The item id is the post's GUID (a retraction names it). Whoever the payload claims wrote it, the author is
-the publishing JID (HOSTILE.md 26); a name is kept only when the payload's author URI is that JID.
+the publishing JID (no one posts as someone else); a name is kept only when the payload's author URI is that
+JID.
 """
 
 from dataclasses import replace
