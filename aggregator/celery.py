@@ -5,7 +5,7 @@ default), tasks run eagerly in the calling thread: ``python manage.py serve`` ne
 
 Database connections in workers live as long as ``CONN_MAX_AGE`` says, as in the web processes. Celery's
 Django fixup would close them around every task (``CELERY_DB_REUSE_MAX`` unset): a new PostgreSQL
-connection per task, 5-10 ms of a short task's time. Here, before each task, connections past their age or
+connection per task, much of a short task's time. Here, before each task, connections past their age or
 seen failing are closed (and, with ``CONN_HEALTH_CHECKS``, the first query checks the connection), and
 after a task that failed they are all closed: an interrupted query (a soft time limit) may have left the
 connection in a state Django cannot see.
@@ -45,8 +45,8 @@ def _close_connections_after_failure(task=None, state=None, **_kwargs) -> None:
 @worker_process_init.connect
 def _warm_up(**_kwargs) -> None:
     """A new worker process (prefork) loads what it holds of tracks, identities, blocks and notification choices
-    before its first task, not while that task's pushed post waits (seen in bench/xmpp_push.py: the slowest items
-    were a new process's first tasks). Best effort.
+    before its first task, not while that task's pushed post waits (else a new process's first tasks are its
+    slowest). Best effort.
 
     The connection it opened is closed again: Celery's Django fixup closes a forked process's connections in
     this same signal, and receivers run in an order we do not rely on; the first task connects for itself."""

@@ -30,8 +30,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message: dict) -> None:
         # Events touch no database: skip the per-message `aclose_old_connections` hop Channels' dispatch
-        # makes (a sync_to_async trip through one shared thread), which halved the web process's CPU per
-        # frame in bench/live.py.
+        # makes (a sync_to_async trip through one shared thread), which would cost the web process about as
+        # much CPU per frame as the frame itself.
         if message["type"] == EVENT_MESSAGE_TYPE:
             await self.stream_event(message)
             return

@@ -7,7 +7,7 @@ ingest batch's matchers (replies, known posts, track matches) and sends them tog
 On PostgreSQL each combination of statements is prepared once per database session (``PREPARE``) and every
 batch is an ``EXECUTE`` with one array literal per column, ``unnest()``-ed back into rows: the server parses
 the text once and plans it rarely, the arrays cost one string join each to send, and the writes of a batch
-share one round trip and one executor start (each statement of its own cost about 0.3 ms a batch). Elsewhere
+share one round trip and one executor start (a statement of its own would pay both again). Elsewhere
 (SQLite) each write is its own statement with a ``VALUES`` list.
 
 Prepared statements live in the database session: a pooler that shares one session between clients

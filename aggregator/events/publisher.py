@@ -93,7 +93,7 @@ class _Publisher:
 
     def send(self, layer, batch: list[tuple[str, dict]]) -> None:
         """Queue the batch and wait until it has left (at most WAIT_TIMEOUT). While the caller's thread waits
-        it does not compete for the GIL with this loop (returning at once gave bench/live.py a worse p99).
+        it does not compete for the GIL with this loop (returning at once slows that sending down).
         Never waits inside an event loop (that would stall it)."""
         done = concurrent.futures.Future()
         self.loop.call_soon_threadsafe(self._put, layer, batch, done)

@@ -97,12 +97,12 @@ def _check_shape(text: str) -> None:
     """Well-formed, at most ``MAX_OUTLINES`` outlines and ``MAX_DEPTH`` levels.
 
     expat (linear, C) sees the file before listparser does: the pure-Python HTML tokenizer listparser runs on
-    takes quadratic time on some malformed input (5 MiB of ``<``: 20 s), never on well-formed XML.
+    takes quadratic time on some malformed input (a few MiB of ``<``), never on well-formed XML.
     """
     parser = ET.XMLPullParser(events=("start", "end"))
     outlines = depth = 0
     try:
-        parser.feed(text)  # at once: expat rescans a token cut by a chunk boundary (a 20 MiB attribute: 7 s)
+        parser.feed(text)  # at once: expat rescans a token cut by a chunk boundary (slow on a huge attribute)
         parser.close()
         for event, element in parser.read_events():
             if element.tag.rpartition("}")[2] != "outline":  # in any namespace: listparser maps them

@@ -4,7 +4,7 @@ Each source has at most one store task in flight. An item of a source with nothi
 once, alone; items that arrive while a task is in flight wait in the source's buffer and leave together, as
 one task, the moment that task has committed. So a quiet source pays no batching delay, and a source that
 pushes faster than one task stores gets bigger batches instead of a growing queue (one task storing ten
-items costs about a quarter of ten one-item tasks; tasks of one source would wait on its row lock anyway).
+items costs far less than ten one-item tasks; tasks of one source would wait on its row lock anyway).
 
 The worker says a task committed by publishing the source id on the listener's own Redis channel, named
 in the task (``notify``). Where tasks run eagerly (embedded mode, tests) the hand-off returns after the

@@ -57,8 +57,8 @@ def _parse_entries(payloads: list[str], *, base_url: str) -> list[Entry]:
 def parse_items(items: list[tuple[str, str, str]]) -> tuple[list[Entry], list[tuple[str, Exception]]]:
     """Several ``(item id, payload, publisher JID)`` items -> their entries, and the refused ones with why.
 
-    The checked payloads go through the feed parser as one document (one call costs about as much as the
-    per-call overhead of ten); if that does not give one entry per item, each is parsed alone.
+    The checked payloads go through the feed parser as one document (the parser's per-call overhead is
+    paid once, not per item); if that does not give one entry per item, each is parsed alone.
     """
     checked, refused = [], []
     for item_id, payload, publisher in items:
