@@ -20,6 +20,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 FORBIDDEN_DATABASES = {"test", "test_test"}
+FORBIDDEN_REDIS_DBS = {"15"}  # the test suite's
 
 
 def bench_database_url(default_name: str) -> str:
@@ -28,6 +29,14 @@ def bench_database_url(default_name: str) -> str:
     name = urlsplit(url).path.lstrip("/")
     if name in FORBIDDEN_DATABASES:
         raise SystemExit(f"refusing to benchmark against the {name!r} database: set BENCH_DATABASE_URL elsewhere")
+    return url
+
+
+def bench_redis_url(default: str) -> str:
+    """The Redis this benchmark uses: ``BENCH_REDIS_URL``, else ``default``; refuses the test suite's database."""
+    url = os.environ.get("BENCH_REDIS_URL") or default
+    if urlsplit(url).path.lstrip("/") in FORBIDDEN_REDIS_DBS:
+        raise SystemExit(f"refusing Redis {url}: database 15 belongs to the test suite; set BENCH_REDIS_URL")
     return url
 
 
@@ -104,3 +113,22 @@ def banner(title: str, database_url: str) -> None:
 
 def verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU seconds of a process so far (all its threads; with ``children``, its child processes'
+    too, such as a prefork worker's pool), from /proc. 0.0 for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(kid), children=True) for kid in kids)
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent not idle so far (every process: PostgreSQL, Redis, other people's
+    too), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait

@@ -5,7 +5,7 @@
 The corpus is bench/ingest.py's (same seed: Mastodon-like RSS and Atom notes with @mentions, hashtags,
 replies). Each round ingests it twice, into fresh sources, in alternating order: once with no identities and
 no tracks (baseline), once with 10,000 verified identities and 10,000 tracks spread over ``--people`` people
-(loaded, not timed, before that half; what each process holds in memory of them, see aggregator/snapshots.py,
+(loaded, not timed, before that half; what each process holds in memory of them, see aggregator/db/snapshots.py,
 is loaded before the timing too, as in a running hub, and its load time printed). Both halves run the same
 code path (``parse()`` + ``pipeline.ingest()``, which matches mentions and tracks inside the transaction); only
 the rows differ.
@@ -122,7 +122,7 @@ def load(user_ids: list[int], *, loaded: bool, seed: int, hot: bool = True) -> t
 
 
 def warm_snapshots() -> float:
-    """Load what each process holds (aggregator/snapshots.py: the tracks index, the verified handles, who
+    """Load what each process holds (aggregator/db/snapshots.py: the tracks index, the verified handles, who
     blocks, who wants notifications), as a running hub has it; not timed with the ingest, but returned (seconds)
     and printed: a process pays it once after every change of those tables."""
     from aggregator.db import snapshots

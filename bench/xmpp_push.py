@@ -9,7 +9,7 @@ this script in ``--worker`` mode so that it can note when each task's transactio
 In this process: alice publishes XEP-0277 posts on her microblog, and "watcher", a plain XMPP client
 subscribed to the same node, receives the notifications: that is the bare figure, measured in the same run
 on the same server. Chorus' figure ends at the COMMIT of the transaction that stored the item: the worker
-wraps its database wrapper's ``_commit`` and takes the first commit after ``store_entries`` began; its
+wraps its database wrapper's ``_commit`` and takes the first commit after ``ingest`` began; its
 ``task_postrun`` pushes (item id, stamps) to a Redis list. The task's end (after the on-commit live events)
 is printed beside it. ``--profile`` runs the listener from this script (``--listener`` mode: the same
 ``run_listener``, noting when each stanza arrived and when its task reached the broker) and prints where an
@@ -32,9 +32,18 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from _setup import REPO_ROOT, banner, median, percentile, setup_django, verdict
+from _setup import (
+    REPO_ROOT,
+    banner,
+    bench_redis_url,
+    cpu_seconds,
+    machine_busy,
+    median,
+    percentile,
+    setup_django,
+    verdict,
+)
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
 STORED_KEY = "chorus:bench:xmpp:stored"
@@ -44,10 +53,7 @@ PASSWORD = "bench secret"
 
 
 def redis_url() -> str:
-    url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL
-    if urlsplit(url).path.lstrip("/") == "15":
-        raise SystemExit("refusing Redis database 15: it belongs to the test suite; set BENCH_REDIS_URL")
-    return url
+    return bench_redis_url(DEFAULT_REDIS_URL)
 
 
 def run_worker(concurrency: int) -> None:
@@ -204,22 +210,6 @@ class QueueWatch(threading.Thread):
         return sum(self.samples) / len(self.samples) if self.samples else 0.0
 
 
-def cpu_seconds(pid: int, *, children: bool = True) -> float:
-    """User + system CPU seconds of a process (and its children: a prefork worker's pool) so far, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(c)) for c in kids)
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine spent not idle so far (every process, other people's too), from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
     return {**{name: cpu_seconds(pid, children=pid != os.getpid()) for name, pid in pids.items()},
             "machine": machine_busy(),
@@ -272,7 +262,7 @@ def print_profile(store, sent: dict[str, float], received: dict[str, float], sto
             "on the broker -> task starts in a worker": trace["started"] - handed,
             "task start -> source loaded": trace["parse"] - trace["started"],
             "source loaded -> parsed (feedparser)": trace["ingest"] - trace["parse"],
-            "store_entries -> COMMIT done": trace["commit"] - trace["ingest"],
+            "ingest -> COMMIT done": trace["commit"] - trace["ingest"],
             "COMMIT -> task ends (on-commit hooks)": trace["ended"] - trace["commit"],
             "= publish -> COMMIT": trace["commit"] - at,
             "= publish -> task ends": trace["ended"] - at,

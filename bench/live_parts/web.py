@@ -1,0 +1,25 @@
+"""The web process: uvicorn serving the project's ASGI app, as production runs it."""
+
+import signal
+
+from live_parts.common import use_bench_prefix
+
+
+def run(args) -> None:
+    use_bench_prefix()
+    import uvicorn
+
+    if args.profile_out:  # --profile-web: cProfile the event loop thread between SIGUSR1 and SIGUSR2
+        import cProfile
+
+        profiler = cProfile.Profile()
+        signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+
+        def stop(*_):
+            profiler.disable()
+            profiler.dump_stats(args.profile_out)
+
+        signal.signal(signal.SIGUSR2, stop)
+
+    # What `uvicorn aggregator.asgi:application --port P` runs (that CLI calls uvicorn.run with these values).
+    uvicorn.run("aggregator.asgi:application", host="127.0.0.1", port=args.port, log_level="warning")
