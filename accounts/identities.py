@@ -4,7 +4,7 @@ Verification:
 - ``url`` (a blog or profile page): verified when that page links back to the person's Chorus profile page with
   ``rel="me"`` (``<a rel="me" href="https://chorus.example/people/alice/">`` or the same in a ``<link>``), the
   IndieWeb way. The page is fetched through ``aggregator.fetch`` (the one HTTP helper).
-- fediverse, Bluesky and XMPP handles: ``replies/verification.py`` (WebFinger and profile links, the Bluesky
+- fediverse, Bluesky and XMPP handles: ``accounts/verification.py`` (WebFinger and profile links, the Bluesky
   profile's description, a code sent to the JID).
 - X stays unverified and is shown as such, until an administrator marks it (``manage.py verify_identity USER
   KIND VALUE``, or the admin site).

@@ -441,3 +441,38 @@ def test_a_batch_reaches_every_group_through_redis_pipelined_or_one_by_one(pipel
         return received
 
     assert async_to_sync(scenario)() == [[0, 1], [0, 1], [0, 1]]
+
+
+def test_observers_hear_each_batch_queued_and_sent_and_one_that_fails_stops_nothing(settings):
+    """The public timing hook (bench/live.py): told of every batch; an observer that raises is logged, and the
+    others and the events themselves go on."""
+    from aggregator import events
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "aggregator.events.layers.InMemoryChannelLayer"}}
+
+    class Broken:
+        def queued(self, batch):
+            raise RuntimeError("observer bug")
+
+        def sent(self, batch, *, started, ended, ok):
+            raise RuntimeError("observer bug")
+
+    heard = []
+
+    class Listening:
+        def queued(self, batch):
+            heard.append(("queued", len(batch)))
+
+        def sent(self, batch, *, started, ended, ok):
+            heard.append(("sent", len(batch), ok, ended >= started))
+
+    stops = [events.observe(Broken()), events.observe(Listening())]
+    try:
+        events.publish(events.messages_for(user_ids=[1, 2], events=[{"type": "test.event"}]))
+        assert events.flush(timeout=5)
+    finally:
+        for stop in stops:
+            stop()
+    events.publish(events.messages_for(user_ids=[3], events=[{"type": "test.event"}]))  # no longer observed
+    assert events.flush(timeout=5)
+    assert heard == [("queued", 2), ("sent", 2, True, True)]

@@ -1,8 +1,8 @@
 """A table (or what a hot path needs of it) held in each process, renewed when any process says it changed.
 
 For hot paths that would otherwise read the same small, rarely written table in every ingest batch: the tracks
-by key token (tracks/index.py), the verified handles (replies/identities.py), the people who block anything
-(replies/blocks.py) and those who want notifications (replies/notifications.py). A write calls
+by key token (tracks/index.py), the verified handles (accounts/identities.py), the people who block anything
+(timelines/blocks.py) and those who want notifications (replies/notifications.py). A write calls
 ``changed()``, which puts a new version token in the Django cache (Redis in production, so every web and worker
 process sees it) at once and again after the commit. ``get()`` reads the token (one cache GET, at most once every
 ``CHORUS_SNAPSHOT_CHECK_SECONDS``: a batch of pushed posts would otherwise pay a Redis round trip per snapshot)

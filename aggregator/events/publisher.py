@@ -37,20 +37,35 @@ MAX_BATCH = 10_000  # pairs coalesced into one group_send_many
 
 class Observer(Protocol):
     """Told what the publisher does, for timing (bench/live.py). Called on the sender's thread (``queued``)
-    and on the publisher's thread (``sent``): keep it cheap and never raise."""
+    and on the publisher's thread (``sent``, with ``ok`` False when the layer failed or timed out): keep it
+    cheap. What it raises is logged and ignored."""
 
     def queued(self, batch: Batch) -> None: ...
 
-    def sent(self, batch: Batch, *, started: float, ended: float) -> None: ...
+    def sent(self, batch: Batch, *, started: float, ended: float, ok: bool) -> None: ...
 
 
-_observers: list[Observer] = []
+_observers: tuple[Observer, ...] = ()  # replaced, never changed in place: the publisher's thread reads it
 
 
 def observe(observer: Observer) -> Callable[[], None]:
     """Tell ``observer`` of every batch this process publishes; returns the function that stops it."""
-    _observers.append(observer)
-    return lambda: _observers.remove(observer)
+    global _observers
+    _observers = (*_observers, observer)
+
+    def stop() -> None:
+        global _observers
+        _observers = tuple(o for o in _observers if o is not observer)
+
+    return stop
+
+
+def _tell(call: Callable[[Observer], None]) -> None:
+    for observer in _observers:
+        try:
+            call(observer)
+        except Exception:  # an observer never stops events
+            log.exception("live events: an observer failed")
 
 
 def publish(batch: Batch) -> None:
@@ -58,9 +73,9 @@ def publish(batch: Batch) -> None:
     layer = get_channel_layer()
     if layer is None or not batch:
         return
-    for observer in _observers:
-        observer.queued(batch)
-    if hasattr(layer, "group_send_many"):
+    if hasattr(layer, "group_send_many"):  # the project's layers (observers hear of these batches only)
+        if _observers:
+            _tell(lambda observer: observer.queued(batch))
         _publisher().send(layer, batch)
     else:  # a layer of Channels' own: one hop into a fresh event loop, as Channels documents
         async_to_sync(_send_each)(layer, batch)
@@ -148,8 +163,9 @@ class _Publisher:
                 except Exception as error:  # noqa: BLE001 - best effort: log, never stop sending
                     sent = False
                     log.warning("live events: %d messages not sent: %r", len(batch), error)
-                for observer in _observers:
-                    observer.sent(batch, started=started, ended=time.time())
+                if _observers:
+                    ended = time.time()
+                    _tell(lambda observer: observer.sent(batch, started=started, ended=ended, ok=sent))  # noqa: B023
                 for waiter in waiters:
                     waiter.set_result(sent)
             self.lagging = False

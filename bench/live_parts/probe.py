@@ -39,7 +39,7 @@ class Probe:
             if event is not None:
                 self.by_event[id(event)] = record
 
-    def sent(self, batch, *, started: float, ended: float) -> None:
+    def sent(self, batch, *, started: float, ended: float, ok: bool) -> None:
         """The publisher's thread, after ``group_send_many``: stamp the records whose events were in it."""
         records = {}
         for _, message in batch:
