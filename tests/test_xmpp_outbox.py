@@ -1,5 +1,5 @@
 """The listener's outbox: a quiet source's item leaves at once, a busy source's items leave together when its
-task has committed; and the worker's notice on real Redis (aggregator/networks/xmpp/outbox.py)."""
+task has committed; and the worker's notice on real Redis (aggregator/runtime/xmpp_outbox.py)."""
 
 import asyncio
 

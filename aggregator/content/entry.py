@@ -1,4 +1,4 @@
-"""The one shape every network's parser produces, and ``store_entries`` consumes."""
+"""The one shape every network's parser produces, and the ingest pipeline (``aggregator.ingest.pipeline``) consumes."""
 
 from dataclasses import dataclass
 from datetime import datetime
