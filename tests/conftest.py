@@ -16,6 +16,7 @@ from django.test.utils import override_settings
 from aggregator.celery import app as celery_app
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Browser, EmbeddedDatabases, Hub, require_chromium
+from tests.servers.xmpp_server import PASSWORD, running_prosody
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -76,6 +77,14 @@ def committed(django_capture_on_commit_callbacks):
     """``with committed(): ...`` runs what the block registered with ``transaction.on_commit``, as a real
     commit would (tests run inside a transaction that never commits)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(scope="session")
+def prosody(tmp_path_factory):
+    """One throwaway Prosody for the run (tests/servers/xmpp_server.py) with the accounts the XMPP tests use,
+    each with ``PASSWORD``; skips where Prosody is not installed (fails under ``CI=true``)."""
+    users = ["hub", "alice", "bob", "mallory", "carol", "dave"]
+    yield from running_prosody(tmp_path_factory.mktemp("prosody"), users=users, password=PASSWORD)
 
 
 @pytest.fixture(scope="session")

@@ -15,16 +15,10 @@ from tests.servers.fediverse_server import webfinger_for_alice
 from tests.servers.feeds import RSS
 from tests.servers.processes import wait_for
 from tests.servers.xmpp_clients import XmppPerson
-from tests.servers.xmpp_server import DOMAIN, hub_settings, running_prosody
+from tests.servers.xmpp_server import DOMAIN, PASSWORD, hub_settings
 
-PASSWORD = "xmpp secret"
 PROFILE = "http://testserver/people/alice/"  # alice's Chorus profile, as the test client's requests build it
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session")
-def prosody(tmp_path_factory):
-    yield from running_prosody(tmp_path_factory.mktemp("prosody-verify"), users=["hub", "alice"], password=PASSWORD)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ The hub's messages go through a real XMPP session of ``hub@chorus.test``; tasks 
 hub). Times: the delivery services take ``now``, so quiet hours and digest hours are checked at chosen moments.
 """
 
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,16 +27,10 @@ from replies.notifications import deliver_due, deliver_pending, listeners
 
 from tests.servers.processes import wait_for
 from tests.servers.xmpp_clients import XmppPerson
-from tests.servers.xmpp_server import DOMAIN, hub_settings, running_prosody
+from tests.servers.xmpp_server import DOMAIN, PASSWORD, hub_settings
 
-PASSWORD = "xmpp secret"
 PARIS = ZoneInfo("Europe/Paris")
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session")
-def prosody(tmp_path_factory):
-    yield from running_prosody(tmp_path_factory.mktemp("prosody-notify"), users=["hub", "alice"], password=PASSWORD)
 
 
 @pytest.fixture
@@ -77,8 +70,14 @@ def test_an_xmpp_notification_reaches_alices_own_client_once(prosody, settings, 
         assert outcomes() == ["sent"]
         match_posts(post_ids=[post_id])  # the same post matched again
         assert deliver_due() == 0
-        time.sleep(0.3)
-        assert len(phone.chats) == 1 and Notification.objects.count() == 1
+        assert Notification.objects.count() == 1
+        # A later mention is the sentinel: a second message about the first post would have left (each send
+        # returns once the server has it) and reached alice's client before the sentinel's.
+        with committed():
+            carol_mentions_alice(carol_feed, "2", "the sentinel")
+        wait_for(lambda: len(phone.chats) >= 2, what="the later mention's chat message")
+        assert "lunch on Friday?" in phone.chats[0][1] and "the sentinel" in phone.chats[1][1]
+        assert len(phone.chats) == 2 and outcomes() == ["sent", "sent"]
 
 
 def test_who_wants_notifications_is_known_without_a_query_per_reply_batch(alice_known, carol_feed):

@@ -15,6 +15,7 @@ from .processes import output_of, spawn, stop
 
 DOMAIN = "chorus.test"
 PUBSUB_DOMAIN = f"pubsub.{DOMAIN}"
+PASSWORD = "xmpp secret"  # of the test accounts (the suite's ``prosody`` fixture registers them with it)
 
 _CONFIG = """
 run_as_root = true

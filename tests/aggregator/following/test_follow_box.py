@@ -26,7 +26,7 @@ from tests.servers.xmpp_clients import atom_entry
 from tests.servers.xmpp_server import DOMAIN
 
 pytestmark = pytest.mark.django_db
-prosody, xmpp_hub = test_xmpp.prosody, test_xmpp.hub  # the real Prosody and the hub's listener
+xmpp_hub = test_xmpp.hub  # the hub's listener on the suite's Prosody
 
 NETWORKS = ROOT / "aggregator" / "networks"
 BLUESKY_RSS = (NETWORKS / "bluesky" / "testdata" / "profile.rss").read_bytes()

@@ -4,8 +4,6 @@ The hub's listener runs in a thread of the test process (tasks run inline, as in
 to Prosody over loopback; alice, bob and mallory are plain XMPP clients (tests/servers/xmpp_clients.py).
 """
 
-import os
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,23 +16,9 @@ from timelines.models import TimelineEntry
 
 from tests.servers.processes import embedded_env, free_port, manage, start_serve, stop, wait_for
 from tests.servers.xmpp_clients import MICROBLOG, XmppPerson, atom_entry
-from tests.servers.xmpp_server import DOMAIN, PUBSUB_DOMAIN, ProsodyServer, prosody_available
+from tests.servers.xmpp_server import DOMAIN, PASSWORD, PUBSUB_DOMAIN
 
-PASSWORD = "xmpp secret"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="session")
-def prosody(tmp_path_factory):
-    if not prosody_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("prosody is missing: `make test` installs it (apt-get install prosody lua-unbound)")
-        pytest.skip("prosody is not installed (apt-get install prosody lua-unbound)")
-    server = ProsodyServer(tmp_path_factory.mktemp("prosody")).start()
-    for user in ("hub", "alice", "bob", "mallory", "carol", "dave"):
-        server.register(user, PASSWORD)
-    yield server
-    server.stop()
 
 
 def _hub_settings(prosody) -> Settings:
@@ -62,6 +46,14 @@ def _subscribed(source: Source) -> bool:
 
 def _item_id() -> str:
     return uuid.uuid4().hex
+
+
+def _push_sentinel(person: XmppPerson, source: Source) -> None:
+    """Publish one more item and wait until it is stored: the items and retractions the node pushed before it
+    reached the hub first (one stream, one outbox per source), so they have been handled."""
+    sentinel = _item_id()
+    person.publish(sentinel, atom_entry(title="sentinel", body="the last push", entry_id=f"sentinel-{sentinel}"))
+    wait_for(lambda: Post.objects.filter(source=source, guid=sentinel).exists(), what="the sentinel item")
 
 
 def _follow_microblog(user, jid: str) -> Source:
@@ -111,7 +103,7 @@ def test_retracted_post_does_not_come_back_from_a_later_history_fetch(hub, proso
         carol.publish(gone, atom_entry(title="gone", body="goes", entry_id="g"))  # a stale republish
         Source.objects.filter(pk=source.pk).update(history_synced_at=None)
         wait_for(lambda: Source.objects.get(pk=source.pk).history_synced_at is not None, what="the history fetch")
-        time.sleep(0.3)
+        _push_sentinel(carol, source)  # the stale republish's push was handled before it
         assert Post.objects.get(source=source, guid=gone).retracted_at is not None
         assert not TimelineEntry.objects.filter(user=bob, post__guid=gone).exists()
         assert TimelineEntry.objects.filter(user=bob, post__guid=keep).exists()
@@ -124,6 +116,7 @@ def test_listener_down_while_items_are_published_loses_nothing(prosody, bob):
     with _person(prosody, "alice") as alice:
         source = _follow_microblog(bob, f"alice@{DOMAIN}")
         listener.stop()
+        synced = Source.objects.get(pk=source.pk).history_synced_at
         missed = [_item_id() for _ in range(3)]
         for n, item in enumerate(missed):
             alice.publish(item, atom_entry(title=f"while down {n}", body=f"<p>{n}</p>", entry_id=f"down-{item}"))
@@ -133,7 +126,10 @@ def test_listener_down_while_items_are_published_loses_nothing(prosody, bob):
         try:
             restarted.wait_until_connected()
             wait_for(lambda: Post.objects.filter(source=source, guid__in=missed).count() == 3, what="the 3 items")
-            time.sleep(0.5)  # more pushes or fetches of the same items must not add rows
+            # more pushes or fetches of the same items must not add rows: the restarted listener's history fetch
+            # has stored what it fetched, and pushes before the sentinel's were handled before it
+            wait_for(lambda: Source.objects.get(pk=source.pk).history_synced_at > synced, what="the history fetch")
+            _push_sentinel(alice, source)
             assert Post.objects.filter(source=source, guid__in=missed).count() == 3
             assert TimelineEntry.objects.filter(user=bob, post__guid__in=missed).count() == 3
         finally:
@@ -154,7 +150,10 @@ def test_forged_and_unsubscribed_events_are_ignored(hub, prosody, bob, caplog):
         real = _item_id()
         alice.publish(real, atom_entry(title="real", body="from alice", entry_id="r"))
         wait_for(lambda: Post.objects.filter(source=source, guid=real).exists(), what="alice's real post")
-        time.sleep(0.3)
+        # mallory's sentinel follows her forgery on the same path: once the hub refused it, it handled the forgery
+        mallory.send_forged_event(f"hub@{DOMAIN}", node="sentinel", item_id=_item_id(),
+                                  payload=atom_entry(title="sentinel", body="x", entry_id="s"))  # fmt: skip
+        wait_for(lambda: "for node 'sentinel'" in caplog.text, what="the hub to refuse mallory's sentinel")
         assert not Post.objects.filter(guid=forged).exists()
         assert not Source.objects.filter(push_jid=f"mallory@{DOMAIN}").exists()
         assert "ignored a PubSub event from mallory@" in caplog.text
