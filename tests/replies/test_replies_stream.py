@@ -14,6 +14,8 @@ from aggregator.models import Source, Subscription
 from replies.blocks import block_create
 from replies.identities import identity_create
 
+from tests.timelines.test_stream import before_sentinel
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 store = database_sync_to_async(store_entries)
@@ -34,6 +36,8 @@ def carol() -> Source:
 def test_a_mention_reaches_the_person_live_though_she_does_not_follow_the_author(alice):
     identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
     source = carol()
+    dave = Source.objects.create(address="https://dave.example/feed", url="https://dave.example/feed", title="dave")
+    Subscription.objects.create(user=alice, source=dave)
 
     async def scenario():
         communicator = await connect(alice)
@@ -41,7 +45,7 @@ def test_a_mention_reaches_the_person_live_though_she_does_not_follow_the_author
         event = await communicator.receive_json_from(timeout=5)
         assert event["type"] == "reply.new" and event["reason"] == "mention" and event["cursor"]
         assert {"id", "url", "source", "author", "content_html", "text", "published", "in_reply_to"} <= event["post"].keys()
-        assert await communicator.receive_nothing(timeout=0.3)  # no post.new: she does not follow carol
+        assert await before_sentinel(communicator, dave) == []  # no post.new: she does not follow carol
         await communicator.disconnect()
 
     async_to_sync(scenario)()
@@ -60,7 +64,7 @@ def test_blocked_posts_are_not_sent_live(alice, bob):
                              Entry(guid="ok", content_html="<p>fine</p>", author_handle="@carol")])  # fmt: skip
         event = await alices.receive_json_from(timeout=5)
         assert (event["type"], event["post"]["text"]) == ("post.new", "fine")
-        assert await alices.receive_nothing(timeout=0.5)  # neither post.new nor reply.new for the spam
+        assert await before_sentinel(alices, source) == []  # neither post.new nor reply.new for the spam
         texts = sorted([(await bobs.receive_json_from(timeout=5))["post"]["text"] for _ in range(2)])
         assert texts == ["@alice buy", "fine"]  # bob blocked nobody
         await alices.disconnect()

@@ -25,6 +25,7 @@ from tracks.text import TrackQueryError, matches, parse_track, tokenize
 
 from tests.replies import test_replies
 from tests.replies.test_replies_stream import connect  # a real socket on /ws/stream/ with a Bearer token
+from tests.timelines.test_stream import before_sentinel
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 api = test_replies.api  # the fixture: alice's Bearer-token API client, on_commit callbacks run
@@ -353,6 +354,8 @@ def test_track_match_arrives_live_after_the_commit_and_not_for_blocked_posts(ali
     track = track_create(user=alice, query="#comet")
     block_create(user=alice, kind="author", value="@spammer")
     track_create(user=bob, query="comet")
+    dave = Source.objects.create(address="https://dave.example/feed", url="https://dave.example/feed", title="dave")
+    Subscription.objects.create(user=alice, source=dave)  # the sentinel's feed (alice does not follow carol)
 
     @database_sync_to_async
     def store_and_check_nothing_before_commit(communicator):
@@ -368,7 +371,7 @@ def test_track_match_arrives_live_after_the_commit_and_not_for_blocked_posts(ali
         assert event["type"] == "track.match" and event["cursor"]
         assert event["tracks"] == [{"id": track.pk, "query": "#comet"}] and event["post"]["text"] == "tonight #Comet"
         assert {"id", "url", "source", "author", "content_html", "text", "published", "in_reply_to"} <= event["post"].keys()
-        assert await alices.receive_nothing(timeout=0.5)  # not the blocked spam, and no post.new: she follows nobody
+        assert await before_sentinel(alices, dave) == []  # not the blocked spam, and no post.new: not her feed
         texts = [(await bobs.receive_json_from(timeout=5))["post"]["text"] for _ in range(2)]
         assert texts == ["#comet coins", "tonight #Comet"]  # bob blocked nobody; oldest first
         await alices.disconnect()
