@@ -35,7 +35,8 @@ class OpenIDProvider:
         self.endpoint = self.base + "/server"
         self.server = Server(MemoryStore(), self.endpoint)
         self.checkid_requests = 0
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # shutdown() waits for the loop's next poll: 0.5 s by default, on every test's teardown
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def identity_url(self, name: str) -> str:
         return f"{self.base}/id/{name}"

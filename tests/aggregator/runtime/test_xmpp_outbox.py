@@ -41,6 +41,18 @@ def _as_a_worker(*args) -> None:
         connections.close_all()
 
 
+async def _subscribed(redis_url: str, channel: str) -> None:
+    """Until Redis counts a subscriber of ``channel`` (the outbox's listener)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        while not dict(await client.pubsub_numsub(channel)).get(channel.encode()):
+            await asyncio.sleep(0.01)
+    finally:
+        await client.aclose()
+
+
 def _run(scenario):
     return asyncio.run(asyncio.wait_for(scenario(), 10))
 
@@ -65,16 +77,18 @@ def test_items_pushed_while_a_task_is_in_flight_leave_together_when_it_has_commi
         outbox.add(ALICE, [_item("a2")])
         outbox.add(ALICE, [_item("a3", "v1")])
         outbox.add(ALICE, [_item("a3", "v2")])  # an edit before the batch left: one item, the last version
-        await asyncio.sleep(0.05)
-        before = list(sent.calls)
+        outbox.add(ALICE + 1, [_item("b1")])  # the sentinel: a quiet source's item leaves at once
+        while not any(source == ALICE + 1 for source, _, _ in sent.calls):
+            await asyncio.sleep(0)
+        before = list(sent.calls)  # what was to leave before the sentinel has left
         outbox.stored(ALICE)
         await asyncio.sleep(0)
         return before, sent
 
     before, sent = _run(scenario)
-    assert [ids for _, ids, _ in before] == [["a1"]]
-    assert [ids for _, ids, _ in sent.calls] == [["a1"], ["a2", "a3"]]
-    assert sent.items[1][1][1] == "<entry>a3v2</entry>"
+    assert [(source, ids) for source, ids, _ in before] == [(ALICE, ["a1"]), (ALICE + 1, ["b1"])]
+    assert [ids for source, ids, _ in sent.calls if source == ALICE] == [["a1"], ["a2", "a3"]]
+    assert sent.items[-1][1][1] == "<entry>a3v2</entry>"
 
 
 def test_sources_do_not_wait_for_each_other():
@@ -149,7 +163,7 @@ def test_the_worker_tells_the_listener_when_the_items_are_committed(bob):
         sent = Sent()
         outbox = Outbox(sent, redis_url=settings.REDIS_URL)
         listening = asyncio.get_running_loop().create_task(outbox.listen())
-        await asyncio.sleep(0.2)  # subscribed
+        await _subscribed(settings.REDIS_URL, outbox.channel)
         outbox.add(source.pk, [["n1", payload, "alice@example.org"]])
         outbox.add(source.pk, [_item("n2")])  # waits for n1's task
         await asyncio.sleep(0)
