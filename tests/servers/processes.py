@@ -27,7 +27,7 @@ def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.02)
     raise AssertionError(f"nothing listens on port {port} after {timeout} s")
 
 
