@@ -100,9 +100,6 @@ class Hub:
             while_down(self.env)
         self.start()
 
-    def manage(self, *args: str) -> str:
-        return manage(*args, env=self.env)
-
     def sql(self, query: str, *params) -> list[tuple]:
         """Rows of a read-only query on the hub's database (what a second process of the hub would see)."""
         database = sqlite3.connect(f"file:{self.var_dir / DATABASE}?mode=ro", uri=True, timeout=10)
