@@ -340,6 +340,7 @@ def main() -> None:
 
     from aggregator.models import Post, Source
     from aggregator.subscriptions import subscribe
+
     from tests.servers.xmpp_clients import MICROBLOG, XmppPerson, atom_entry
 
     banner("XMPP push: publish -> committed post, beside Prosody's publish -> receive", database_url)
