@@ -38,6 +38,11 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
 
 
+def pytest_runtest_setup(item):
+    if "browser" in getattr(item, "fixturenames", ()):
+        require_chromium()  # skips (fails under CI=true) before the test's hub is started for nothing
+
+
 @pytest.fixture(autouse=True)
 def _loopback_feeds_allowed(settings):
     """Test feeds live on 127.0.0.1; tests of the private-address guard turn this off again."""
