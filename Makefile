@@ -26,19 +26,19 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "missing Debian packages:$$missing (browser/XMPP tests will skip; sudo apt-get install$$missing)"; fi; fi
-	@# Node and the pinned npm packages of tests/oidc: the real OpenID Connect provider of the sign-in tests
+	@# Node and the pinned npm packages of tests/servers/oidc: the real OpenID Connect provider of the sign-in tests
 	@command -v npm >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; \
 	  else echo "node/npm missing: OpenID Connect sign-in tests will skip (sudo apt-get install nodejs npm)"; fi; }
-	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/oidc/node_modules/oidc-provider ]; then \
-	  cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/servers/oidc/node_modules/oidc-provider ]; then \
+	  cd tests/servers/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
 
 test: install system-deps
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

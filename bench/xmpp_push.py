@@ -3,7 +3,7 @@
     .venv/bin/python bench/xmpp_push.py [--rate 100] [--seconds 10] [--burst 1000] [--worker-concurrency 2]
                                         [--profile]
 
-Production path, separate processes: Prosody (the suite's throwaway config, tests/xmpp_server.py), the hub's
+Production path, separate processes: Prosody (the suite's throwaway config, tests/servers/xmpp_server.py), the hub's
 listener (``manage.py xmpp_listen``), a Celery worker on Redis (``celery -A aggregator worker``, started by
 this script in ``--worker`` mode so that it can note when each task's transaction has committed), PostgreSQL.
 In this process: alice publishes XEP-0277 posts on her microblog, and "watcher", a plain XMPP client
@@ -164,7 +164,7 @@ def run_listener() -> None:
 
 async def publish_at_rate(person, *, count: int, rate: float | None, prefix: str) -> dict[str, float]:
     """Publish ``count`` posts on the person's microblog, ``rate`` per second (None: back to back)."""
-    from tests.xmpp_clients import MICROBLOG, atom_entry
+    from tests.servers.xmpp_clients import MICROBLOG, atom_entry
 
     pubsub = person.client.plugin["xep_0060"]
     sent: dict[str, float] = {}
@@ -320,7 +320,7 @@ def main() -> None:
         run_listener()
         return
 
-    from tests.xmpp_server import DOMAIN, ProsodyServer, prosody_available
+    from tests.servers.xmpp_server import DOMAIN, ProsodyServer, prosody_available
 
     if not prosody_available():
         raise SystemExit("prosody is not installed (make system-deps, or apt-get install prosody lua-unbound)")
@@ -330,7 +330,8 @@ def main() -> None:
 
     from aggregator.following.subscriptions import subscribe
     from aggregator.models import Post, Source
-    from tests.xmpp_clients import MICROBLOG, XmppPerson, atom_entry
+
+    from tests.servers.xmpp_clients import MICROBLOG, XmppPerson, atom_entry
 
     banner("XMPP push: publish -> committed post, beside Prosody's publish -> receive", database_url)
     broker = redis_url()

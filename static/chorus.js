@@ -13,6 +13,13 @@
     list[current].scrollIntoView({ block: "start", behavior: "smooth" });
   }
 
+  // The top bar is sticky and wraps on narrow screens (two or three rows): what sticks below it (the "new posts"
+  // button) and what is scrolled to (j/k, links to #post-N) must clear its real height, not a guess.
+  const topbar = document.querySelector(".topbar");
+  if (topbar && window.ResizeObserver) {
+    new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-height", `${topbar.offsetHeight}px`)).observe(topbar);
+  }
+
   // A source without a usable picture answers 404: no broken-image boxes (those failed before this ran, too).
   const dropBroken = (img) => img.matches("img.avatar") && img.remove();
   document.addEventListener("error", (event) => { if (event.target instanceof HTMLImageElement) dropBroken(event.target); }, true);

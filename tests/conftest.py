@@ -1,6 +1,8 @@
 """Suite-wide set-up: real PostgreSQL and Redis (from DATABASE_URL / REDIS_URL), tasks inline by default.
 
-Tests that need the production shape start real Celery worker processes themselves (see test_production.py).
+Tests that need the production shape start real Celery worker processes themselves
+(tests/aggregator/runtime/test_production.py). Tests of the embedded hub share its migrated database and, in the
+browser, one Chromium (tests/browser.py).
 """
 
 import os
@@ -9,8 +11,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test.utils import override_settings
 
 from aggregator.celery import app as celery_app
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Browser, EmbeddedDatabases, Hub, require_chromium
+from tests.servers.xmpp_server import PASSWORD, running_prosody
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -20,6 +26,21 @@ def pytest_configure(config):
         raise pytest.UsageError("CI must run against PostgreSQL: set DATABASE_URL (make test does)")
     # Most tests want a poll to happen inside the test; the production test runs real workers instead.
     celery_app.conf.task_always_eager = True
+    # Hashing a password takes ~0.3 s by design (PBKDF2, a million rounds), and most tests create alice or bob.
+    # No test is about the hash's strength; the processes a test starts (hub, worker) keep Django's default.
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests run last, together: while the run's one Playwright is up, its event loop runs in this thread
+    and ``asyncio.run`` (used by many other tests) refuses to start."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+
+
+def pytest_runtest_setup(item):
+    if "browser" in getattr(item, "fixturenames", ()):
+        require_chromium()  # skips (fails under CI=true) before the test's hub is started for nothing
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +52,7 @@ def _loopback_feeds_allowed(settings):
 @pytest.fixture(autouse=True)
 def _snapshots_always_current(settings):
     """A test sees a change made "by another process" (a cache version set by hand) at once; the check interval
-    itself has its own test (tests/test_snapshots.py)."""
+    itself has its own test (tests/aggregator/ingest/test_snapshots.py)."""
     settings.CHORUS_SNAPSHOT_CHECK_SECONDS = 0
 
 
@@ -61,3 +82,54 @@ def committed(django_capture_on_commit_callbacks):
     """``with committed(): ...`` runs what the block registered with ``transaction.on_commit``, as a real
     commit would (tests run inside a transaction that never commits)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(scope="session")
+def prosody(tmp_path_factory):
+    """One throwaway Prosody for the run (tests/servers/xmpp_server.py) with the accounts the XMPP tests use,
+    each with ``PASSWORD``; skips where Prosody is not installed (fails under ``CI=true``)."""
+    users = ["hub", "alice", "bob", "mallory", "carol", "dave"]
+    yield from running_prosody(tmp_path_factory.mktemp("prosody"), users=users, password=PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def embedded_databases(tmp_path_factory) -> EmbeddedDatabases:
+    """The embedded hub's database, migrated once per run (and seeded ones, made once each): copied per use."""
+    return EmbeddedDatabases(tmp_path_factory.mktemp("embedded-databases"))
+
+
+@pytest.fixture
+def embedded_hub(tmp_path, embedded_databases):
+    """``start(seed=(), port=None, **environment)`` -> a running ``Hub`` (`manage.py serve`) on a fresh copy of
+    the migrated database (with what the ``seed`` commands wrote); stopped after the test, its output printed."""
+    hubs: list[Hub] = []
+
+    def start(*, seed=(), port: int | None = None, **environment: str) -> Hub:
+        hub = Hub(tmp_path / f"hub-{len(hubs)}", port=port, environment=environment)
+        embedded_databases.copy_to(hub.var_dir, seed=seed, environment=environment)
+        hubs.append(hub)
+        return hub.start()
+
+    yield start
+    for hub in hubs:
+        print(hub.stop()[-3000:])
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    """One headless Chromium for the run (launched at the first browser test; they all run last)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser(_chromium) -> Browser:
+    """The run's Chromium; the contexts a test opens are closed after it."""
+    shared = Browser(_chromium)
+    yield shared
+    shared.close_contexts()

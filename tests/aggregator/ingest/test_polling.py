@@ -1,0 +1,204 @@
+"""Polling a source against a local HTTP server: status codes, conditional GET, redirects, scheduling."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from werkzeug import Response
+
+from aggregator.ingest import scheduler
+from aggregator.ingest.polling import poll_source
+from aggregator.models import Post, Source, Subscription
+from aggregator.tasks import schedule_due_polls
+from timelines.models import TimelineEntry
+
+from tests.servers.feeds import RSS, conditional, feed_file, rss
+
+pytestmark = pytest.mark.django_db
+
+
+def make_source(url: str, **fields) -> Source:
+    fields.setdefault("next_poll_at", timezone.now())
+    return Source.objects.create(address=url, url=url, **fields)
+
+
+def test_a_poll_stores_posts_and_puts_them_on_the_subscribers_timeline(httpserver, alice):
+    httpserver.expect_request("/feed.xml").respond_with_data(feed_file("rss20.xml"), content_type=RSS)
+    source = make_source(httpserver.url_for("/feed.xml"))
+    Subscription.objects.create(user=alice, source=source)
+    outcome = poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert outcome.status == "stored" and len(outcome.stored.created) == 3
+    assert source.status == Source.Status.OK and source.title == "Carol's microblog"
+    assert source.last_fetch_at and source.next_poll_at > timezone.now() and source.lease_until is None
+    assert TimelineEntry.objects.filter(user=alice).count() == 3
+
+
+def test_an_unchanged_feed_answers_304_and_nothing_is_parsed(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_handler(conditional(rss(("a", "one")), etag='"v1"'))
+    source = make_source(httpserver.url_for("/feed.xml"))
+    assert poll_source(source_id=source.pk).status == "stored"
+    source.refresh_from_db()
+    assert source.etag == '"v1"'
+    assert poll_source(source_id=source.pk).status == "not_modified"
+    request, _ = httpserver.log[-1]
+    assert request.headers["If-None-Match"] == '"v1"'
+    assert Post.objects.count() == 1
+
+
+def test_last_modified_is_sent_back_as_if_modified_since(httpserver):
+    stamp = "Mon, 23 Nov 2026 10:00:00 GMT"
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(("a", "one")), content_type=RSS, headers={"Last-Modified": stamp})
+    source = make_source(httpserver.url_for("/feed.xml"))
+    poll_source(source_id=source.pk)
+    poll_source(source_id=source.pk)
+    request, _ = httpserver.log[-1]
+    assert request.headers["If-Modified-Since"] == stamp
+
+
+@pytest.mark.parametrize(("status", "permanent"), [(404, True), (500, False), (502, False)])
+def test_errors_are_recorded_and_backed_off(httpserver, status, permanent):
+    httpserver.expect_request("/feed.xml").respond_with_data("nope", status=status)
+    source = make_source(httpserver.url_for("/feed.xml"))
+    before = timezone.now()
+    assert poll_source(source_id=source.pk).status == "error"
+    source.refresh_from_db()
+    assert source.status == Source.Status.ERROR and source.error_count == 1
+    assert str(status) in source.last_error
+    assert ("permanent" in source.last_error) == permanent
+    delay = source.next_poll_at - before
+    assert delay >= (timedelta(minutes=50) if permanent else timedelta(minutes=4))
+    poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.error_count == 2 and source.next_poll_at - before > delay  # exponential backoff
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 7200), (503, 3600)])
+def test_retry_after_is_obeyed(httpserver, status, retry_after):
+    httpserver.expect_request("/feed.xml").respond_with_data("later", status=status,
+                                                             headers={"Retry-After": str(retry_after)})  # fmt: skip
+    source = make_source(httpserver.url_for("/feed.xml"))
+    poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.next_poll_at >= timezone.now() + timedelta(seconds=retry_after - 100)
+    assert "transient" in source.last_error
+
+
+def test_410_stops_polling_and_says_so(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_data("gone", status=410)
+    source = make_source(httpserver.url_for("/feed.xml"))
+    assert poll_source(source_id=source.pk).status == "gone"
+    source.refresh_from_db()
+    assert source.status == Source.Status.GONE and source.next_poll_at is None
+    assert scheduler.claim_due_sources(now=timezone.now() + timedelta(days=30)) == []
+
+
+def test_a_page_that_is_not_a_feed_is_a_recorded_error(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_data("<html><body>hello</body></html>", content_type="text/html")
+    source = make_source(httpserver.url_for("/feed.xml"))
+    poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.status == Source.Status.ERROR and "not an RSS or Atom feed" in source.last_error
+
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_a_permanent_redirect_moves_the_source_only_after_it_repeats(httpserver, status):
+    httpserver.expect_request("/old.xml").respond_with_response(
+        Response(status=status, headers={"Location": httpserver.url_for("/new.xml")})
+    )
+    httpserver.expect_request("/new.xml").respond_with_data(rss(("a", "one")), content_type=RSS)
+    source = make_source(httpserver.url_for("/old.xml"))
+    poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.url.endswith("/old.xml") and source.pending_redirect_url.endswith("/new.xml")
+    poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.url.endswith("/new.xml") and source.pending_redirect_url == ""
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_temporary_redirect_is_never_stored(httpserver, status):
+    httpserver.expect_request("/old.xml").respond_with_response(
+        Response(status=status, headers={"Location": httpserver.url_for("/new.xml")})
+    )
+    httpserver.expect_request("/new.xml").respond_with_data(rss(("a", "one")), content_type=RSS)
+    source = make_source(httpserver.url_for("/old.xml"))
+    for _ in range(3):
+        poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.url.endswith("/old.xml") and Post.objects.count() == 1
+
+
+def test_cache_control_max_age_delays_the_next_poll(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss(("a", "one")), content_type=RSS, headers={"Cache-Control": "public, max-age=7200"}
+    )
+    source = make_source(httpserver.url_for("/feed.xml"))
+    poll_source(source_id=source.pk)
+    source.refresh_from_db()
+    assert source.next_poll_at >= timezone.now() + timedelta(seconds=7100)
+
+
+def test_one_failing_source_does_not_affect_another(httpserver, alice):
+    httpserver.expect_request("/good.xml").respond_with_data(rss(("a", "fine")), content_type=RSS)
+    httpserver.expect_request("/bad.xml").respond_with_data(b"<rss><channel><item>" + b"\x00\xff" * 100, content_type=RSS)
+    httpserver.expect_request("/down.xml").respond_with_data("boom", status=500)
+    good = make_source(httpserver.url_for("/good.xml"))
+    for url in ("/bad.xml", "/down.xml"):
+        make_source(httpserver.url_for(url))
+    assert schedule_due_polls() == 3  # eager in tests: every claimed source was polled inline
+    good.refresh_from_db()
+    assert good.status == Source.Status.OK and Post.objects.filter(source=good).count() == 1
+    assert Source.objects.filter(status=Source.Status.ERROR).count() >= 1
+    assert Source.objects.filter(lease_until__isnull=False).count() == 0
+
+
+class TestClaims:
+    def test_a_due_source_is_claimed_once(self):
+        make_source("https://a.example/feed")
+        first = scheduler.claim_due_sources()
+        assert len(first) == 1 and scheduler.claim_due_sources() == []
+
+    def test_a_lease_expires_so_a_killed_worker_loses_nothing(self):
+        source = make_source("https://a.example/feed")
+        scheduler.claim_due_sources()
+        later = timezone.now() + scheduler.LEASE + timedelta(seconds=1)
+        assert scheduler.claim_due_sources(now=later) == [source.pk]
+
+    def test_refresh_now_cannot_claim_a_source_that_is_being_polled(self):
+        source = make_source("https://a.example/feed")
+        scheduler.claim_due_sources()
+        assert scheduler.claim_source(source_id=source.pk) is False
+
+    def test_sources_not_yet_due_are_left_alone(self):
+        make_source("https://a.example/feed", next_poll_at=None)
+        Source.objects.update(next_poll_at=timezone.now() + timedelta(hours=1))
+        assert scheduler.claim_due_sources() == []
+
+
+class TestAdaptiveInterval:
+    def test_busy_sources_are_polled_more_often_than_quiet_ones(self):
+        busy = scheduler.next_poll_delay(posts_per_day=48, subscribers=1)
+        quiet = scheduler.next_poll_delay(posts_per_day=2, subscribers=1)
+        assert busy < quiet
+
+    def test_popular_sources_are_polled_sooner(self):
+        assert scheduler.next_poll_delay(posts_per_day=4, subscribers=1000) < scheduler.next_poll_delay(
+            posts_per_day=4, subscribers=1
+        ) * 0.5
+
+    def test_the_interval_is_clamped_between_five_minutes_and_a_day(self):
+        assert scheduler.next_poll_delay(posts_per_day=100_000, subscribers=10_000) == timedelta(minutes=5)
+        assert timedelta(hours=21) < scheduler.next_poll_delay(posts_per_day=0, subscribers=1) <= timedelta(hours=24)
+
+    def test_the_interval_has_jitter(self):
+        delays = {scheduler.next_poll_delay(posts_per_day=6, subscribers=1) for _ in range(20)}
+        assert len(delays) > 1
+
+    def test_the_posting_rate_comes_from_the_feed_window(self):
+        from aggregator.content.entry import Entry
+
+        now = timezone.now()
+        entries = [Entry(guid=str(n), published=now - timedelta(hours=n)) for n in range(1, 25)]
+        assert 23 <= scheduler.observed_posts_per_day(entries, now=now) <= 25
+        assert scheduler.observed_posts_per_day([Entry(guid="x")], now=now) is None
