@@ -178,3 +178,41 @@ class FollowImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import of {self.user} ({self.status})"
+
+
+class WebSubSubscription(models.Model):
+    """The hub's push of one source (WebSub): one subscription for all its followers, with its own secret and
+    unguessable callback path. The row exists from the moment a poll finds a hub; ``state`` says how it goes."""
+
+    class State(models.TextChoices):
+        OFF = "off", "off: CHORUS_PUBLIC_URL is not set, so hubs cannot reach Chorus"
+        PENDING = "pending", "subscription pending"
+        ACTIVE = "active", "active"
+        DENIED = "denied", "denied by the hub"
+        SILENT = "silent", "silent: polled normally until the hub delivers again"
+        ERROR = "error", "failing"
+        UNSUBSCRIBING = "unsubscribing", "unsubscribing"
+
+    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="websub")
+    hub_url = models.CharField(max_length=2048)
+    topic_url = models.CharField(max_length=2048)
+    callback_token = models.CharField(max_length=64, unique=True)
+    secret = models.CharField(max_length=128)
+    mode = models.CharField(max_length=12, default="subscribe", help_text="what Chorus last asked the hub for")
+    state = models.CharField(max_length=14, choices=State.choices, default=State.PENDING)
+    reason = models.TextField(blank=True, help_text="why it is denied, silent or failing")
+    state_at = models.DateTimeField(auto_now_add=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="end of the lease the hub granted")
+    next_action_at = models.DateTimeField(null=True, blank=True, help_text="renew, retry or give up then")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="failed requests in a row")
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    deliveries = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0, help_text="deliveries refused: bad or missing signature")
+
+    class Meta:
+        indexes = [models.Index(fields=["next_action_at"], name="websub_due_idx",
+                                condition=Q(next_action_at__isnull=False))]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.topic_url} at {self.hub_url} ({self.state})"

@@ -137,6 +137,7 @@ CELERY_BEAT_SCHEDULE = {
     "schedule-due-polls": {"task": "aggregator.tasks.schedule_due_polls", "schedule": 15.0},
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
+    "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
 }
 
 # --- Accounts -------------------------------------------------------------------------------------------
@@ -244,6 +245,11 @@ if CHORUS_WEBFINGER_SCHEME not in ("https", "http"):
 CHORUS_BLUESKY_BASE = env_str("CHORUS_BLUESKY_BASE", "https://bsky.app")
 # The hub's public address (https://chorus.example), for links in notifications sent outside the web pages.
 CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
+# WebSub (needs CHORUS_PUBLIC_URL: hubs call back there): the lease asked of hubs, and per-subscription caps on
+# what a hub may push.
+CHORUS_WEBSUB_LEASE_SECONDS = env_int("CHORUS_WEBSUB_LEASE_SECONDS", 864000)
+CHORUS_WEBSUB_MAX_BYTES = env_int("CHORUS_WEBSUB_MAX_BYTES", 4194304)
+CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = env_int("CHORUS_WEBSUB_DELIVERIES_PER_MINUTE", 60)
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

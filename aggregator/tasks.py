@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from aggregator.following import imports
-from aggregator.ingest import polling, scheduler
+from aggregator.ingest import polling, scheduler, websub
 from aggregator.ingest import xmpp_items as xmpp_store
 from aggregator.runtime import xmpp_outbox
 
@@ -49,3 +49,15 @@ def run_follow_import(import_id: int) -> str:
 def recover_stale_imports() -> int:
     """Imports whose worker died: resumed, or failed with the reason; returns how many were resumed."""
     return len(imports.recover_stale_imports())
+
+
+@shared_task(name="aggregator.tasks.websub_request")
+def websub_request(subscription_id: int) -> str:
+    """Send a WebSub subscription's pending request (subscribe, renew or unsubscribe) to its hub."""
+    return websub.send_request(subscription_id=subscription_id)
+
+
+@shared_task(name="aggregator.tasks.sweep_websub")
+def sweep_websub() -> int:
+    """Renew WebSub leases before they run out and retry failed requests; returns how many were queued."""
+    return websub.sweep()

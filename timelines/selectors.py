@@ -116,7 +116,7 @@ def unread_summary(*, user: AbstractBaseUser) -> dict:
 
 def subscriptions_for(*, user: AbstractBaseUser) -> list[Subscription]:
     return list(
-        Subscription.objects.filter(user=user).select_related("source").prefetch_related("tags").order_by("source__title", "id")
+        Subscription.objects.filter(user=user).select_related("source", "source__websub").prefetch_related("tags").order_by("source__title", "id")
     )
 
 

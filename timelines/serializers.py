@@ -4,7 +4,7 @@ import functools
 
 from django.urls import get_script_prefix, reverse
 
-from aggregator.models import Post, Source
+from aggregator.models import Post, Source, WebSubSubscription
 from timelines.models import TimelineEntry
 
 
@@ -30,7 +30,22 @@ def source_status_json(source: Source) -> dict:
         "next_poll_at": source.next_poll_at.isoformat() if source.next_poll_at else None,
         "last_error": source.last_error,
         "push": {"state": source.push_state, "error": source.push_error} if source.has_push else None,
+        "websub": websub_status_json(source),
     }
+
+
+def websub_status_json(source: Source) -> dict | None:
+    """The source's WebSub push (None when its feed names no hub): state, hub, lease end, last delivery."""
+    try:
+        row = source.websub
+    except WebSubSubscription.DoesNotExist:
+        return None
+    active = row.state == WebSubSubscription.State.ACTIVE
+    return {
+        "hub": row.hub_url, "topic": row.topic_url, "state": row.state, "reason": row.reason,
+        "active_until": row.expires_at.isoformat() if active and row.expires_at else None,
+        "last_delivery_at": row.last_delivery_at.isoformat() if row.last_delivery_at else None,
+    }  # fmt: skip
 
 
 def post_json(post: Post, *, entry: TimelineEntry | None = None) -> dict:

@@ -49,8 +49,11 @@ class _Request:
 def fetch(url: str, *, etag: str = "", last_modified: str = "", accept: str = DEFAULT_ACCEPT,
           method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None,
           max_bytes: int | None = None, deadline: float | None = None,
-          allow_private: bool | None = None) -> FetchResult:  # fmt: skip
+          allow_private: bool | None = None, keep_method: bool = False) -> FetchResult:  # fmt: skip
     """Fetch ``url``, following up to five redirects, within ``deadline`` seconds overall.
+
+    ``keep_method``: a 301/302 after POST repeats the POST at the target (a WebSub hub that moved) instead of
+    turning into a GET as browsers do.
 
     Returns a 2xx or 304 result with the decoded body; raises ``FetchError`` (``BlockedURL`` when refused by
     policy) for everything else. Unset limits come from settings, read at call time.
@@ -61,7 +64,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", accept: str = DE
     seconds = settings.CHORUS_FETCH_DEADLINE if deadline is None else deadline
     with Guard(seconds, allow_private=private_allowed(allow_private)) as guard:
         try:
-            return _follow(request, guard=guard, max_bytes=limit)
+            return _follow(request, guard=guard, max_bytes=limit, keep_method=keep_method)
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
             raise _transport_error(error, guard) from error
 
@@ -78,7 +81,7 @@ def _request_headers(*, accept: str, etag: str, last_modified: str, extra: dict[
     return headers
 
 
-def _follow(request: _Request, *, guard: Guard, max_bytes: int) -> FetchResult:
+def _follow(request: _Request, *, guard: Guard, max_bytes: int, keep_method: bool = False) -> FetchResult:
     hops: list[int] = []
     seen = {request.url}
     while True:
@@ -94,7 +97,7 @@ def _follow(request: _Request, *, guard: Guard, max_bytes: int) -> FetchResult:
                     raise FetchError(f"redirect loop at {target}", permanent=True)
                 hops.append(status)
                 seen.add(target)
-                request = _redirected(request, status=status, url=target)
+                request = _redirected(request, status=status, url=target, keep_method=keep_method)
                 continue
             headers = {name.lower(): value for name, value in response.headers.itermerged()}
             if not (200 <= status < 300 or status == 304):
@@ -131,10 +134,11 @@ def _tls_options() -> dict[str, str | None]:
     return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where() if certifi else None}
 
 
-def _redirected(request: _Request, *, status: int, url: str) -> _Request:
-    """The next hop: 303 (and 301/302 after POST) turn into GET; credentials stay with their host."""
+def _redirected(request: _Request, *, status: int, url: str, keep_method: bool = False) -> _Request:
+    """The next hop: 303 (and 301/302 after POST, unless ``keep_method``) turn into GET; credentials stay with
+    their host."""
     method, body, headers = request.method, request.body, request.headers
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST" and not keep_method):
         method, body = "GET", None
         headers = {n: v for n, v in headers.items() if n.lower() not in ("content-type", "content-length")}
     if not _keeps_credentials(request.url, url):

@@ -19,8 +19,20 @@ from aggregator.following.preview import preview
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
 from timelines.selectors import subscriptions_for, unread_counts_for
+from timelines.serializers import websub_status_json
 
 router = Router(tags=["subscriptions"])
+
+
+class WebSubOut(Schema):
+    """The source's WebSub push, when its feed names a hub."""
+
+    hub: str
+    topic: str
+    state: str = Field(description="off (no CHORUS_PUBLIC_URL), pending, active, denied, silent, error, unsubscribing")
+    reason: str
+    active_until: datetime | None
+    last_delivery_at: datetime | None
 
 
 class PushOut(Schema):
@@ -46,6 +58,7 @@ class SourceOut(Schema):
     last_error: str
     error_count: int
     push: PushOut | None
+    websub: WebSubOut | None = None
     avatar: str = Field(description="the source's picture (avatar or favicon), served by Chorus; 404 if none")
 
 
@@ -79,6 +92,7 @@ def _source_out(source: Source) -> SourceOut:
         next_poll_at=source.next_poll_at, last_error=source.last_error, error_count=source.error_count,
         push=PushOut(jid=source.push_jid, node=source.push_node, state=source.push_state, error=source.push_error,
                      last_push_at=source.last_push_at) if source.has_push else None,
+        websub=WebSubOut(**websub) if (websub := websub_status_json(source)) else None,
         avatar=reverse("source_avatar", args=[source.pk]),
     )  # fmt: skip
 

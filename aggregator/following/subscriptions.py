@@ -11,7 +11,7 @@ from aggregator import jobs
 from aggregator.fetch import normalize_url
 from aggregator.following import follow_box
 from aggregator.following.opml import OPMLFeed, write_opml
-from aggregator.ingest import push, scheduler
+from aggregator.ingest import push, scheduler, websub
 from aggregator.models import Source, Subscription, SubscriptionTag
 from aggregator.networks import x
 from aggregator.networks.rss.discover import AccountFeed
@@ -218,6 +218,7 @@ def unsubscribe(*, user: AbstractBaseUser, subscription_id: int) -> None:
         send_unread_counts_on_commit(user=user)
         if not Subscription.objects.filter(source_id=source_id).exists():
             Source.objects.filter(pk=source_id).update(next_poll_at=None)
+            websub.stop(source_id=source_id)  # the last unfollow unsubscribes at the hub
 
 
 def update_subscription(*, user: AbstractBaseUser, subscription_id: int, tags: Iterable[str] | None = None,

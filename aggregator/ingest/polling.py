@@ -17,12 +17,13 @@ from aggregator.content.entry import Entry
 from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.events import send_on_commit
 from aggregator.fetch import FetchError, FetchResult, fetch
-from aggregator.ingest import push, scheduler
+from aggregator.ingest import push, scheduler, websub
 from aggregator.ingest.pipeline import ingest
 from aggregator.ingest.store import StoreResult
 from aggregator.models import Source, Subscription
 from aggregator.networks import x
 from aggregator.networks.rss import NotAFeed, parse
+from aggregator.networks.websub import discover as websub_links
 from timelines.serializers import source_status_json
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,10 @@ def _poll(source: Source) -> PollOutcome:
     source.description = feed.info.description
     if not source.push_jid:  # a feed that names its XMPP node (Atom <link rel=alternate href=xmpp:...>)
         push.adopt_push_node(source_id=source.pk, xmpp_uri=feed.info.xmpp_uri)
+    websub.adopt_hub(source_id=source.pk, links=websub_links(response.body, url=response.url, headers=response.headers))
     if push_covered and stored.created:
         log.info("source %s: the safety-net poll found %d posts the pushes missed", source.pk, len(stored.created))
+        push.record_missed_posts(source_id=source.pk, count=len(stored.created))
     _record_success(source, response, posts_per_day=scheduler.observed_posts_per_day(feed.entries, now=now), now=now,
                     push_covered=push_covered and not stored.created)  # fmt: skip
     return PollOutcome(status="stored", stored=stored)

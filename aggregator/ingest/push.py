@@ -1,8 +1,10 @@
-"""The push path of a source (XMPP PubSub): its state, what the listener must do, and what it means for polling.
+"""The push path of a source (XMPP PubSub, and WebSub whose own state is in ``websub``): its state, what the
+listener must do, and what it means for polling.
 
-Push first, poll second: a feed whose node is pushing is polled only as a slow safety net; when the push
-path is down (the listener is gone, the subscription failed) or has been silent for longer than the source's
-posting rate explains, the feed is polled at its normal adaptive rate again.
+Push first, poll second: a feed whose node or hub is pushing is polled only as a slow safety net; when the push
+path is down (the listener is gone, the subscription failed or ran out) or has been silent for longer than the
+source's posting rate explains, the feed is polled at its normal adaptive rate again. A WebSub hub that a poll
+catches missing posts is "silent" until it delivers again.
 """
 
 import logging
@@ -14,7 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from aggregator.events import send_on_commit
-from aggregator.models import Source, Subscription
+from aggregator.models import Source, Subscription, WebSubSubscription
 from aggregator.networks.xmpp.address import NotAnXmppAddress, parse_xmpp_address
 from timelines.serializers import source_status_json
 
@@ -74,7 +76,7 @@ def record_push_state(*, source_id: int, state: str, error: str = "") -> None:
         .update(push_state=state, push_error=error[:2000], push_state_at=timezone.now())
     )  # fmt: skip
     if changed:
-        _announce(source_id)
+        announce_source_status(source_id)
 
 
 def record_session_lost(*, reason: str) -> None:
@@ -99,7 +101,8 @@ def push_recorded(*, when: datetime) -> dict:
     return {"last_push_at": when, "last_success_at": when}
 
 
-def _announce(source_id: int) -> None:
+def announce_source_status(source_id: int) -> None:
+    """Followers' open pages hear of the source's health and push state (``source.status``)."""
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
         return
@@ -123,9 +126,38 @@ def silence_limit(posts_per_day: float) -> timedelta:
 
 
 def push_covers(source: Source, *, now: datetime | None = None) -> bool:
-    """True when pushes are arriving for this source, so its feed needs only the safety-net poll."""
+    """True when pushes are arriving for this source (XMPP or WebSub), so its feed needs only the safety-net poll."""
+    now = now or timezone.now()
+    return _xmpp_covers(source, now) or _websub_covers(source, now)
+
+
+def _xmpp_covers(source: Source, now: datetime) -> bool:
     if not source.push_jid or source.push_state != Source.PushState.SUBSCRIBED or not listener_alive():
         return False
-    now = now or timezone.now()
-    last_sign_of_life = max(filter(None, [source.last_push_at, source.push_state_at]), default=None)
+    return _alive(source, [source.last_push_at, source.push_state_at], now)
+
+
+def _websub_covers(source: Source, now: datetime) -> bool:
+    """An active WebSub lease (the hub verified it and it has not run out) that showed life recently enough."""
+    signs = (
+        WebSubSubscription.objects.filter(source_id=source.pk, state=WebSubSubscription.State.ACTIVE, expires_at__gt=now)
+        .values_list("last_delivery_at", "state_at").first()
+    )  # fmt: skip
+    return signs is not None and _alive(source, list(signs), now)
+
+
+def _alive(source: Source, signs_of_life: list[datetime | None], now: datetime) -> bool:
+    last_sign_of_life = max(filter(None, signs_of_life), default=None)
     return last_sign_of_life is not None and now - last_sign_of_life <= silence_limit(source.posts_per_day)
+
+
+def record_missed_posts(*, source_id: int, count: int) -> None:
+    """A poll of a pushed source found posts no push brought. An active WebSub hub is then taken for silent
+    (public hubs are known to accept subscriptions and stop delivering): normal polling until it delivers again."""
+    reason = f"a poll found {count} post{'s' if count != 1 else ''} the hub never sent"
+    changed = WebSubSubscription.objects.filter(source_id=source_id, state=WebSubSubscription.State.ACTIVE).update(
+        state=WebSubSubscription.State.SILENT, reason=reason, state_at=timezone.now()
+    )
+    if changed:
+        log.info("source %s: WebSub hub is silent (%s); polled normally again", source_id, reason)
+        announce_source_status(source_id)

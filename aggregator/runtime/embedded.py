@@ -18,6 +18,7 @@ from aggregator.models import FollowImport
 
 log = logging.getLogger(__name__)
 NOTIFY_EVERY = 60.0  # seconds between sweeps of due reply notifications (celery beat's schedule in production)
+WEBSUB_EVERY = 60.0  # seconds between sweeps of WebSub leases to renew (celery beat's schedule in production)
 
 
 def _run_import(import_id: int) -> None:
@@ -29,11 +30,11 @@ def _run_import(import_id: int) -> None:
         close_old_connections()
 
 
-def _run_notifications() -> None:
+def _run_sweep(task: str) -> None:
     try:
-        jobs.enqueue("replies.tasks.deliver_due_notifications")  # eager: runs here, in the pool; else on a worker
+        jobs.enqueue(task)  # eager: runs here, in the pool; else on a worker
     except Exception:
-        log.exception("sending due reply notifications failed")
+        log.exception("sweep %s failed", task)
     finally:
         close_old_connections()
 
@@ -56,6 +57,7 @@ class EmbeddedScheduler(threading.Thread):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chorus-poll")
         self._running: set = set()
         self._notified_at = 0.0
+        self._websub_swept_at = 0.0
 
     def stop(self) -> None:
         jobs.set_sweeping_here(False)
@@ -77,7 +79,10 @@ class EmbeddedScheduler(threading.Thread):
     def tick(self) -> None:
         if time.monotonic() - self._notified_at >= NOTIFY_EVERY:
             self._notified_at = time.monotonic()
-            self._running.add(self._pool.submit(_run_notifications))
+            self._running.add(self._pool.submit(_run_sweep, "replies.tasks.deliver_due_notifications"))
+        if time.monotonic() - self._websub_swept_at >= WEBSUB_EVERY:
+            self._websub_swept_at = time.monotonic()
+            self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.sweep_websub"))
         if not jobs.runs_inline():
             jobs.enqueue("aggregator.tasks.schedule_due_polls")  # a broker is configured: workers do the polling
             return
