@@ -1,0 +1,263 @@
+"""The WebSub callback and subscriptions against local servers speaking the protocol: a feed that names a hub,
+a hub that records what it is asked, and the hub's intent checks and deliveries sent to the real callback view
+(websub.rocks subscriber cases 200-205 and 300-302)."""
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from werkzeug import Response
+
+from aggregator.following.subscriptions import unsubscribe
+from aggregator.ingest import websub
+from aggregator.ingest.polling import poll_source
+from aggregator.models import Post, Source, Subscription, WebSubSubscription
+from timelines.models import TimelineEntry
+
+from tests.servers.feeds import RSS, rss
+
+pytestmark = pytest.mark.django_db
+PUBLIC = "https://chorus.example"
+State = WebSubSubscription.State
+
+
+@pytest.fixture(autouse=True)
+def _public_url(settings):
+    settings.CHORUS_PUBLIC_URL = PUBLIC
+
+
+def serve_feed(httpserver, *, path="/feed.xml", hub_path="/hub", self_url: str | None = None, body: bytes | None = None):
+    hub, topic = httpserver.url_for(hub_path), self_url or httpserver.url_for(path)
+    httpserver.expect_request(path).respond_with_data(
+        body or rss(("a", "first")), content_type=RSS, headers={"Link": f'<{hub}>; rel="hub", <{topic}>; rel="self"'})
+    return topic
+
+
+def hub_accepts(httpserver, path="/hub", status=202):
+    httpserver.expect_request(path, method="POST").respond_with_data("", status=status)
+
+
+def hub_requests(httpserver, path="/hub"):
+    return [request.form.to_dict() for request, _ in httpserver.log if request.path == path and request.method == "POST"]
+
+
+def followed(alice, url: str) -> Source:
+    source = Source.objects.create(address=url, url=url, next_poll_at=timezone.now())
+    Subscription.objects.create(user=alice, source=source)
+    return source
+
+
+def polled(committed, source: Source) -> WebSubSubscription | None:
+    with committed():
+        poll_source(source_id=source.pk)
+    return WebSubSubscription.objects.filter(source=source).first()
+
+
+def callback_path(row: WebSubSubscription) -> str:
+    return f"/websub/{row.callback_token}/"
+
+
+def verify(client, row: WebSubSubscription, *, mode="subscribe", topic=None, challenge="c-123", lease="3600"):
+    return client.get(callback_path(row), {"hub.mode": mode, "hub.topic": topic or row.topic_url,
+                                           "hub.challenge": challenge, "hub.lease_seconds": lease})  # fmt: skip
+
+
+def signed(body: bytes, secret: str, algorithm="sha256") -> dict:
+    digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
+    return {"HTTP_X_HUB_SIGNATURE": f"{algorithm}={digest}"}
+
+
+def deliver(client, row, body: bytes, **headers):
+    return client.post(callback_path(row), body, content_type=RSS, **headers)
+
+
+@pytest.fixture
+def active(httpserver, alice, client, committed):
+    """Alice follows a feed whose hub verified Chorus' subscription."""
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver)
+    row = polled(committed, followed(alice, topic))
+    assert verify(client, row).status_code == 200
+    row.refresh_from_db()
+    return row
+
+
+def test_a_poll_that_finds_a_hub_subscribes_once_with_a_fresh_secret_and_its_own_callback(httpserver, alice, bob, committed):
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver)
+    source = followed(alice, topic)
+    Subscription.objects.create(user=bob, source=source)
+    row = polled(committed, source)
+    polled(committed, source)  # the next poll finds the same hub: no second request
+    [request] = hub_requests(httpserver)
+    assert request["hub.mode"] == "subscribe" and request["hub.topic"] == topic
+    assert request["hub.callback"] == f"{PUBLIC}/websub/{row.callback_token}/" and len(row.callback_token) >= 40
+    assert request["hub.secret"] == row.secret and len(row.secret) == 64
+    assert row.state == State.PENDING
+
+
+def test_the_intent_check_echoes_the_challenge_as_text_and_takes_the_hub_s_lease(active, client):
+    assert active.state == State.ACTIVE
+    assert timedelta(seconds=3590) < active.expires_at - timezone.now() <= timedelta(seconds=3600)  # the hub's lease
+    response = verify(client, active, challenge="echo-me")
+    assert response.content == b"echo-me" and response["Content-Type"].startswith("text/plain")
+
+
+def test_200_a_self_url_that_differs_from_the_fetched_one_is_the_topic(httpserver, alice, committed):
+    serve_feed(httpserver, self_url="https://dora.example.org/canonical.xml")
+    hub_accepts(httpserver)
+    polled(committed, followed(alice, httpserver.url_for("/feed.xml")))
+    assert hub_requests(httpserver)[0]["hub.topic"] == "https://dora.example.org/canonical.xml"
+
+
+@pytest.mark.parametrize("status", [301, 302])
+def test_201_202_a_topic_that_redirects_is_subscribed_at_its_self_url(httpserver, alice, committed, status):
+    topic = serve_feed(httpserver, path="/moved.xml")
+    httpserver.expect_request("/feed.xml").respond_with_response(Response(status=status, headers={"Location": "/moved.xml"}))
+    hub_accepts(httpserver)
+    polled(committed, followed(alice, httpserver.url_for("/feed.xml")))
+    assert hub_requests(httpserver)[0]["hub.topic"] == topic
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_203_204_a_hub_that_redirects_gets_the_subscription_at_its_new_address(httpserver, alice, committed, status):
+    topic = serve_feed(httpserver)
+    httpserver.expect_request("/hub", method="POST").respond_with_response(Response(status=status, headers={"Location": "/new-hub"}))
+    hub_accepts(httpserver, "/new-hub")
+    row = polled(committed, followed(alice, topic))
+    [request] = hub_requests(httpserver, "/new-hub")
+    assert request["hub.mode"] == "subscribe" and request["hub.topic"] == topic and request["hub.secret"] == row.secret
+    assert row.state == State.PENDING
+
+
+def test_205_an_intent_check_for_another_topic_or_mode_is_refused_and_changes_nothing(httpserver, alice, client, committed):
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver)
+    row = polled(committed, followed(alice, topic))
+    assert verify(client, row, topic="https://evil.example/feed").status_code == 404
+    assert verify(client, row, mode="unsubscribe").status_code == 404  # Chorus asked to subscribe
+    assert client.get("/websub/not-a-token/", {"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "x"}).status_code == 404
+    row.refresh_from_db()
+    assert row.state == State.PENDING and row.expires_at is None
+
+
+def test_a_denial_is_recorded_with_the_hub_s_reason(httpserver, alice, client, committed):
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver)
+    row = polled(committed, followed(alice, topic))
+    response = client.get(callback_path(row), {"hub.mode": "denied", "hub.topic": topic, "hub.reason": "not on my watch"})
+    row.refresh_from_db()
+    assert response.status_code == 200 and row.state == State.DENIED and row.reason == "not on my watch"
+
+
+def test_a_hub_that_refuses_leaves_the_error_and_a_retry(httpserver, alice, committed):
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver, status=400)
+    row = polled(committed, followed(alice, topic))
+    assert row.state == State.ERROR and "HTTP 400" in row.reason and row.next_action_at > timezone.now()
+
+
+def test_without_a_public_url_push_is_off_and_the_source_page_says_why(httpserver, alice, client, committed, settings):
+    settings.CHORUS_PUBLIC_URL = ""
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver)
+    source = followed(alice, topic)
+    row = polled(committed, source)
+    assert row.state == State.OFF and hub_requests(httpserver) == []
+    client.force_login(alice)
+    page = client.get(f"/sources/{source.pk}/").content.decode()
+    assert 'data-websub-state="off"' in page and "CHORUS_PUBLIC_URL is not set" in page
+
+
+def test_300_a_signed_fat_ping_goes_through_the_pipeline_to_the_timeline(active, alice, client):
+    body = rss(("b", "pushed post"))
+    for algorithm in ("sha1", "sha384", "sha512"):
+        assert deliver(client, active, body, **signed(body, active.secret, algorithm)).status_code == 200
+    post = Post.objects.get(guid="b")
+    assert post.title == "pushed post" and TimelineEntry.objects.filter(user=alice, post=post).exists()
+    active.refresh_from_db()
+    assert active.deliveries == 3 and active.last_delivery_at is not None
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_X_HUB_SIGNATURE": "sha256=" + "0" * 64}, {}], ids=["301-bad", "302-unsigned"])
+def test_301_302_a_delivery_without_a_valid_signature_stores_nothing_and_is_answered_2xx(active, client, headers):
+    body = rss(("forged", "forged post"))
+    response = deliver(client, active, body, **headers)
+    active.refresh_from_db()
+    assert 200 <= response.status_code < 300 and not Post.objects.filter(guid="forged").exists()
+    assert active.rejected == 1 and active.deliveries == 0
+
+
+def test_a_thin_ping_fetches_the_feed(active, httpserver, client, committed):
+    httpserver.clear()
+    serve_feed(httpserver, body=rss(("a", "first"), ("c", "fetched after a thin ping")))
+    with committed():
+        assert deliver(client, active, b"", **signed(b"", active.secret)).status_code == 200
+    assert Post.objects.filter(guid="c").exists()
+
+
+def test_oversized_and_flooding_deliveries_are_capped(active, client, settings):
+    settings.CHORUS_WEBSUB_MAX_BYTES = 1000
+    body = rss(("big", "x" * 2000))
+    assert deliver(client, active, body, **signed(body, active.secret)).status_code == 413
+    settings.CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = 2
+    small = rss(("s", "small"))
+    statuses = [deliver(client, active, small, **signed(small, active.secret)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429] and not Post.objects.filter(guid="big").exists()
+
+
+def test_a_delivery_for_no_subscription_is_gone(client):
+    assert client.post("/websub/nobody/", b"<rss/>", content_type=RSS).status_code == 410
+
+
+def test_the_last_unfollow_unsubscribes_and_the_hub_s_check_ends_it(active, alice, bob, httpserver, client, committed):
+    Subscription.objects.create(user=bob, source=active.source)
+    with committed():
+        unsubscribe(user=bob, subscription_id=Subscription.objects.get(user=bob).pk)
+    assert [r["hub.mode"] for r in hub_requests(httpserver)] == ["subscribe"]
+    with committed():
+        unsubscribe(user=alice, subscription_id=Subscription.objects.get(user=alice).pk)
+    last = hub_requests(httpserver)[-1]
+    assert last["hub.mode"] == "unsubscribe" and last["hub.topic"] == active.topic_url and "hub.secret" not in last
+    assert verify(client, active, mode="subscribe").status_code == 404  # no longer asked for
+    assert verify(client, active, mode="unsubscribe", challenge="bye").content == b"bye"
+    assert not WebSubSubscription.objects.filter(pk=active.pk).exists()
+
+
+def test_the_sweep_renews_a_lease_before_it_runs_out(active, httpserver, client):
+    assert active.next_action_at < active.expires_at
+    assert websub.sweep(now=active.next_action_at + timedelta(seconds=1)) == 1
+    assert [r["hub.mode"] for r in hub_requests(httpserver)] == ["subscribe", "subscribe"]
+    assert verify(client, active, lease="7200").status_code == 200
+    active.refresh_from_db()
+    assert active.expires_at - timezone.now() > timedelta(seconds=7100) and active.state == State.ACTIVE
+
+
+def test_a_silent_hub_drops_the_source_back_to_normal_polling_until_it_delivers_again(active, httpserver, client, committed,
+                                                                                    settings):  # fmt: skip
+    settings.CHORUS_POLL_MAX_SECONDS = 3600  # the normal interval, well below the safety net's six hours
+    source = Source.objects.get(pk=active.source_id)
+    polled(committed, source)
+    source.refresh_from_db()
+    assert source.next_poll_at - timezone.now() >= timedelta(hours=5)  # pushed: only the safety net
+    httpserver.clear()
+    serve_feed(httpserver, body=rss(("a", "first"), ("missed", "the hub never sent this")))
+    row = polled(committed, source)
+    source.refresh_from_db()
+    assert row.state == State.SILENT and "1 post the hub never sent" in row.reason
+    assert source.next_poll_at - timezone.now() <= timedelta(hours=1.1)
+    client.force_login(source.subscriptions.first().user)
+    assert "the hub never sent" in client.get(f"/sources/{source.pk}/").content.decode()
+    body = rss(("d", "the hub is back"))
+    deliver(client, row, body, **signed(body, row.secret))
+    row.refresh_from_db()
+    assert row.state == State.ACTIVE and row.reason == ""
+
+
+def test_the_api_shows_the_push_state(active, alice, client):
+    client.force_login(alice)
+    [subscription] = client.get("/api/v1/subscriptions").json()
+    assert subscription["source"]["websub"]["state"] == "active"
+    assert subscription["source"]["websub"]["hub"] == active.hub_url and subscription["source"]["websub"]["active_until"]
