@@ -2,6 +2,7 @@
 a hub that records what it is asked, and the hub's intent checks and deliveries sent to the real callback view
 (websub.rocks subscriber cases 200-205 and 300-302)."""
 
+import concurrent.futures
 import hashlib
 import hmac
 from datetime import timedelta
@@ -14,7 +15,9 @@ from aggregator.following.subscriptions import unsubscribe
 from aggregator.ingest import websub
 from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source, Subscription, WebSubSubscription
+from aggregator.runtime.embedded import EmbeddedScheduler
 from timelines.models import TimelineEntry
+from timelines.serializers import source_status_json
 
 from tests.servers.feeds import RSS, rss
 
@@ -247,6 +250,7 @@ def test_a_silent_hub_drops_the_source_back_to_normal_polling_until_it_delivers_
     row = polled(committed, source)
     source.refresh_from_db()
     assert row.state == State.SILENT and "1 post the hub never sent" in row.reason
+    assert source_status_json(source)["websub"]["state"] == "silent"  # what the source.status event carries
     assert source.next_poll_at - timezone.now() <= timedelta(hours=1.1)
     client.force_login(source.subscriptions.first().user)
     assert "the hub never sent" in client.get(f"/sources/{source.pk}/").content.decode()
@@ -261,3 +265,24 @@ def test_the_api_shows_the_push_state(active, alice, client):
     [subscription] = client.get("/api/v1/subscriptions").json()
     assert subscription["source"]["websub"]["state"] == "active"
     assert subscription["source"]["websub"]["hub"] == active.hub_url and subscription["source"]["websub"]["active_until"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_runner_and_celery_beat_both_sweep_leases_that_are_due(httpserver, alice, settings):
+    assert "aggregator.tasks.sweep_websub" in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    topic = serve_feed(httpserver)
+    hub_accepts(httpserver)
+    source = followed(alice, topic)
+    Source.objects.filter(pk=source.pk).update(next_poll_at=None)
+    now = timezone.now()
+    WebSubSubscription.objects.create(source=source, hub_url=httpserver.url_for("/hub"), topic_url=topic, secret="s",
+                                      callback_token="renew-me", state=State.ACTIVE, expires_at=now + timedelta(hours=1),
+                                      next_action_at=now - timedelta(seconds=1))  # fmt: skip
+    runner = EmbeddedScheduler(workers=2)
+    try:
+        runner.tick()
+        concurrent.futures.wait(runner._running, timeout=30)
+    finally:
+        runner.stop()
+    [renewal] = hub_requests(httpserver)
+    assert renewal["hub.mode"] == "subscribe" and renewal["hub.callback"] == f"{PUBLIC}/websub/renew-me/"
