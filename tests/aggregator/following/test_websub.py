@@ -286,3 +286,14 @@ def test_the_embedded_runner_and_celery_beat_both_sweep_leases_that_are_due(http
         runner.stop()
     [renewal] = hub_requests(httpserver)
     assert renewal["hub.mode"] == "subscribe" and renewal["hub.callback"] == f"{PUBLIC}/websub/renew-me/"
+
+
+def test_a_hub_on_a_private_address_is_refused_by_the_fetch_guard(httpserver, alice, settings):
+    settings.CHORUS_FETCH_ALLOW_PRIVATE = False  # the hub is an address a feed supplied, like any other fetch
+    hub_accepts(httpserver)
+    source = followed(alice, "https://dora.example.org/feed.xml")
+    row = WebSubSubscription.objects.create(source=source, hub_url=httpserver.url_for("/hub"), topic_url=source.url,
+                                            secret="s", callback_token="guarded", state=State.PENDING)  # fmt: skip
+    assert websub.send_request(subscription_id=row.pk) == "failed"
+    row.refresh_from_db()
+    assert row.state == State.ERROR and "private" in row.reason.lower() and httpserver.log == []
