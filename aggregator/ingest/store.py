@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from aggregator.content.entry import Entry
 from aggregator.content.sanitize import clean_html, html_to_text, safe_url
-from aggregator.hygiene.controls import strip_controls
 from aggregator.models import Post, Source
 
 log = logging.getLogger(__name__)
@@ -206,7 +205,6 @@ def tombstone_posts(source: Source, guids: list[str], *, at: datetime | None = N
     history fetch; a GUID not stored yet gets its tombstone now (its retraction may overtake its publication).
     """
     at = at or timezone.now()
-    guids = [strip_controls(guid) for guid in guids]
     keys = {guid if len(guid) <= MAX_GUID_LENGTH else "sha1:" + _digest(guid) for guid in guids if guid}
     if not keys:
         return []
