@@ -22,7 +22,7 @@ from aggregator.models import Source, Subscription
 from timelines import blocks
 from tracks import services as tracks
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 25
 
 
 # The schema is read from the app itself (no database needed for it); one test per operation.
