@@ -7,11 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import identities, verification
 from accounts.models import Identity
+from aggregator.hygiene.redirects import redirect_back
 from replies import notification_settings, selectors, services
 from replies.forms import NotificationSettingsForm
 from timelines import blocks
@@ -42,7 +42,7 @@ def replies_read(request):
     elif request.POST.get("post_id", "").isdigit():
         services.mark_replies_read(user=request.user, post_ids=[int(request.POST["post_id"])],
                                    read=request.POST.get("read", "1") == "1")  # fmt: skip
-    return _back(request, "replies")
+    return redirect_back(request, "replies")
 
 
 @login_required
@@ -122,7 +122,7 @@ def block_list(request):
             messages.error(request, str(error))
         else:
             messages.success(request, "Blocked: " + ", ".join(b.value for b in made) + ". Undo it under Blocks.")
-        return _back(request, "blocks")
+        return redirect_back(request, "blocks")
     return render(request, "replies/blocks.html", {"blocks": blocks.blocks_for(user=request.user)})
 
 
@@ -142,10 +142,3 @@ def profile(request, username: str):
 
 def _profile_url(request) -> str:
     return request.build_absolute_uri(reverse("profile", args=[request.user.get_username()]))
-
-
-def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse(fallback))

@@ -5,11 +5,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from aggregator.hygiene.redirects import redirect_back
 from timelines import selectors, services
 from timelines.cursor import BadCursor
 
@@ -61,20 +60,13 @@ def timeline(request):
     })  # fmt: skip
 
 
-def _back(request):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse("timeline"))
-
-
 @login_required
 @require_POST
 def mark_read(request):
     post_id = request.POST.get("post_id", "")
     if post_id.isdigit():
         services.mark_read(user=request.user, post_ids=[int(post_id)], read=request.POST.get("read", "1") == "1")
-    return _back(request)
+    return redirect_back(request, "timeline")
 
 
 @login_required
@@ -88,4 +80,4 @@ def mark_all_read(request):
         messages.error(request, "Nothing to mark read.")
     else:
         messages.success(request, f"Marked {count} post{'s' if count != 1 else ''} read.")
-    return _back(request)
+    return redirect_back(request, "timeline")

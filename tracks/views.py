@@ -4,10 +4,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from aggregator.hygiene.redirects import redirect_back
 from timelines.cursor import BadCursor
 from tracks import selectors, services
 from tracks.text import MAX_QUERY_LENGTH
@@ -55,7 +54,4 @@ def tracks_read(request):
     elif request.POST.get("post_id", "").isdigit():
         services.mark_matches_read(user=request.user, post_ids=[int(request.POST["post_id"])],
                                    read=request.POST.get("read", "1") == "1")  # fmt: skip
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse("tracks"))
+    return redirect_back(request, "tracks")

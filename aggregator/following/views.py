@@ -12,6 +12,7 @@ from aggregator.fetch import FetchError
 from aggregator.following import avatars, imports
 from aggregator.following import subscriptions as services
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES, FollowListError
+from aggregator.hygiene.redirects import redirect_back
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
 from timelines.selectors import subscriptions_for, unread_counts_for
@@ -50,6 +51,7 @@ def subscription_list(request):
 @login_required
 @require_POST
 def subscription_tags(request, subscription_id: int):
+    get_object_or_404(Subscription, pk=subscription_id, user=request.user)
     try:
         services.update_subscription(user=request.user, subscription_id=subscription_id,
                           tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
@@ -57,7 +59,7 @@ def subscription_tags(request, subscription_id: int):
         messages.error(request, str(error))
     else:
         messages.success(request, "Tags saved.")
-    return redirect(request.POST.get("next") or "subscriptions")
+    return redirect_back(request, "subscriptions")
 
 
 @login_required
