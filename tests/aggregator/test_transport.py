@@ -246,3 +246,24 @@ def test_the_procfiles_web_process_caps_socket_messages_at_the_server(alice):
         assert peak_memory(web.pid) - before < 8 * MiB
     finally:
         print("web:", stop(web)[-3000:])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_guard_closes_an_oversized_message_where_the_server_did_not(alice, settings):
+    """A server started without the message cap (plain uvicorn's default is 16 MiB) still hands the application
+    nothing over the setting: the guard around it closes the socket."""
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    from aggregator.asgi import application
+
+    headers = [(b"authorization", f"Bearer {issue_token(user=alice)}".encode())]
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/stream/", headers=headers)
+        assert (await communicator.connect(timeout=5))[0]
+        await communicator.send_to(text_data="x" * (settings.CHORUS_WS_MAX_MESSAGE_BYTES + 1))
+        assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 1009}
+        await communicator.wait(timeout=5)  # the consumer saw the disconnect and left its groups
+
+    async_to_sync(scenario)()

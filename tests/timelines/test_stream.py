@@ -51,6 +51,18 @@ async def connect(headers: list[tuple[bytes, bytes]]) -> tuple[WebsocketCommunic
     return communicator, connected
 
 
+def connects(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a socket with these handshake headers is accepted (closed again at once)."""
+
+    async def scenario():
+        communicator, connected = await connect(headers)
+        if connected:
+            await communicator.disconnect()
+        return connected
+
+    return async_to_sync(scenario)()
+
+
 def followed(user, name: str = "carol") -> Source:
     source, _ = Source.objects.get_or_create(address=f"https://{name}.example/feed", url=f"https://{name}.example/feed",
                                              defaults={"title": name})  # fmt: skip
@@ -114,13 +126,7 @@ def test_a_session_from_a_foreign_or_missing_origin_is_refused(alice, origin):
 @pytest.mark.parametrize("origin", [b"http://localhost:9999", b"https://localhost", b"http://127.0.0.1",
                                     b"ws://localhost", b"http://localhost:80@evil.example"])  # fmt: skip
 def test_a_session_from_our_host_name_on_another_scheme_or_port_is_refused(alice, origin):
-    headers = [(b"host", b"localhost"), (b"origin", origin), (b"cookie", session_cookie(alice))]
-
-    async def scenario():
-        _, connected = await connect(headers)
-        assert not connected
-
-    run(scenario)
+    assert not connects([(b"host", b"localhost"), (b"origin", origin), (b"cookie", session_cookie(alice))])
 
 
 @pytest.mark.parametrize(("forwarded_proto", "origin", "allowed"), [
@@ -131,14 +137,7 @@ def test_behind_the_tls_proxy_the_forwarded_scheme_counts(alice, settings, forwa
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # what CHORUS_HTTPS sets
     headers = [(b"host", b"localhost"), (b"x-forwarded-proto", forwarded_proto), (b"origin", origin),
                (b"cookie", session_cookie(alice))]  # fmt: skip
-
-    async def scenario():
-        communicator, connected = await connect(headers)
-        assert connected is allowed
-        if connected:
-            await communicator.disconnect()
-
-    run(scenario)
+    assert connects(headers) is allowed
 
 
 @pytest.mark.parametrize(("origin", "allowed"), [
@@ -147,15 +146,7 @@ def test_behind_the_tls_proxy_the_forwarded_scheme_counts(alice, settings, forwa
 ])  # fmt: skip
 def test_csrf_trusted_origins_are_trusted_as_django_reads_them(alice, settings, origin, allowed):
     settings.CSRF_TRUSTED_ORIGINS = ["https://*.chorus.example", "https://mirror.example"]
-    headers = [(b"host", b"localhost"), (b"origin", origin), (b"cookie", session_cookie(alice))]
-
-    async def scenario():
-        communicator, connected = await connect(headers)
-        assert connected is allowed
-        if connected:
-            await communicator.disconnect()
-
-    run(scenario)
+    assert connects([(b"host", b"localhost"), (b"origin", origin), (b"cookie", session_cookie(alice))]) is allowed
 
 
 def test_what_a_client_sends_is_dropped_unread_and_its_socket_keeps_streaming(alice):
