@@ -29,7 +29,7 @@ def _content_length(scope) -> int | None:
 
 
 def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+    return f"{round(limit / 2**20, 2):g} MiB" if limit >= 2**20 else f"{limit} bytes"
 
 
 async def _too_large(scope, send, limit: int) -> None:
@@ -46,7 +46,8 @@ async def _too_large(scope, send, limit: int) -> None:
 
 class RequestLimits:
     """ASGI middleware: body caps for HTTP (``max_body``, or ``body_caps[path]`` for those paths) and message
-    caps for WebSockets (``ws_max_message`` bytes, or characters of text, a message; ``ws_messages_per_minute``, with a burst as large)."""
+    caps for WebSockets (``ws_max_message`` bytes, or characters of text, a message; ``ws_messages_per_minute``
+    messages, in a burst as well)."""
 
     def __init__(self, app, *, max_body: int, body_caps: dict[str, int], ws_max_message: int,
                  ws_messages_per_minute: int) -> None:  # fmt: skip

@@ -178,7 +178,7 @@ def test_an_oversized_message_closes_the_socket_before_the_server_buffers_it(hub
     for _ in range(3):
         code, _ = asyncio.run(closed_after(stream_url(hub), ["{" + "x" * (15 * MiB) + "}"], **token))
         assert code == 1009
-    assert peak_memory(pid) - before < 8 * MiB  # 45 MB were offered; the server stopped each past the cap
+    assert peak_memory(pid) - before < 8 * MiB  # each was offered whole; the server stopped it past the cap
 
 
 def test_a_socket_that_keeps_sending_is_closed(hub):
