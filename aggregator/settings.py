@@ -207,6 +207,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# --- What clients may send (aggregator/transport.py) ----------------------------------------------------
+# Bodies over the cap are refused with 413 before they are read; the follow-list imports have their own, smaller
+# cap (aggregator/asgi.py). Django's limits agree: it never refuses what the cap admits, and an admitted body is
+# held in memory (at most the cap), never written to a temporary file.
+CHORUS_MAX_REQUEST_BYTES = env_int("CHORUS_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CHORUS_MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = CHORUS_MAX_REQUEST_BYTES
+# /ws/stream/ clients only listen: the server refuses larger messages (`serve` and the Procfile pass it to
+# uvicorn), and a socket that sends more than this many a minute is closed.
+CHORUS_WS_MAX_MESSAGE_BYTES = env_int("CHORUS_WS_MAX_MESSAGE_BYTES", 4096)
+CHORUS_WS_MAX_MESSAGES_PER_MINUTE = env_int("CHORUS_WS_MAX_MESSAGES_PER_MINUTE", 30)
+
 # --- Static files ---------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
