@@ -217,6 +217,7 @@ USE_TZ = True
 # --- Fetching and polling -------------------------------------------------------------------------------
 CHORUS_FETCH_ALLOW_PRIVATE = env_bool("CHORUS_FETCH_ALLOW_PRIVATE", False)
 CHORUS_FETCH_DEADLINE = float(env_int("CHORUS_FETCH_DEADLINE", 30))
+CHORUS_FETCH_CONNECT_TIMEOUT = float(env_int("CHORUS_FETCH_CONNECT_TIMEOUT", 10))  # reads wait up to the deadline
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
