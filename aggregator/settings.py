@@ -148,7 +148,11 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "social_login": "30/m/ip"}
+# Failed sign-ins: per address, per account from one address, and per account from addresses it never signed in
+# from (accounts/signin_limits.py): a stranger's failures never lock the owner out of his own address.
+ACCOUNT_ADAPTER = "accounts.signin_limits.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,30/h/ip,5/5m/key", "login_failed_account": "50/h/key",
+                       "social_login": "30/m/ip"}  # fmt: skip
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SIGNUP_ENABLED = env_bool("CHORUS_SIGNUP_ENABLED", True)
 # Sessions live in the database (Django's default, named here on purpose): they survive a restart of any
