@@ -23,12 +23,12 @@ SIGNED_OUT_PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/password
 
 @pytest.fixture
 def hub(embedded_hub, httpserver):
-    feed = LiveFeed()
+    feed = LiveFeed()  # its own path: the seeded database is shared by every hub with the same seed
     # a post with a picture from its own site: post pictures load as they always did
     feed.add("2", f"with a picture &lt;img src=&quot;{httpserver.url_for('/picture.png')}&quot;&gt;")
-    httpserver.expect_request("/feed.xml").respond_with_handler(feed)
+    httpserver.expect_request("/csp-feed.xml").respond_with_handler(feed)
     httpserver.expect_request("/picture.png").respond_with_data(PNG, content_type="image/png")
-    return embedded_hub(seed=[follow("alice", httpserver.url_for("/feed.xml"))]), feed
+    return embedded_hub(seed=[follow("alice", httpserver.url_for("/csp-feed.xml"))]), feed
 
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
