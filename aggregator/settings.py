@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from accounts.oidc_config import oidc_apps_from_env
 from aggregator.env import SettingError, env_bool, env_int, env_list, env_str
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # the API docs page then uses the Swagger UI files shipped with ninja, not a CDN and an inline script
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "aggregator.hygiene.middleware.RefuseControlCharacters",  # before the session reads its cookie
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,25 +88,23 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------------
+# SQLite is written from several threads (the embedded hub) or processes: wait for the lock instead of failing,
+# and take it at BEGIN so two writers never deadlock on an upgrade. Options in the URL's query win.
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "chorus.sqlite3",
-            "OPTIONS": {
-                # The embedded hub writes from several threads: wait for the lock instead of failing, and take
-                # it at BEGIN so two writers never deadlock on an upgrade.
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "chorus.sqlite3"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    DATABASES["default"]["OPTIONS"]["timeout"] = float(DATABASES["default"]["OPTIONS"]["timeout"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker, channel layer, cache ---------------------------------------------------------
@@ -152,7 +153,11 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "social_login": "30/m/ip"}
+# Failed sign-ins: per address, per account from one address, and per account from addresses it never signed in
+# from (accounts/signin_limits.py): a stranger's failures never lock the owner out of his own address.
+ACCOUNT_ADAPTER = "accounts.signin_limits.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,30/h/ip,5/5m/key", "login_failed_account": "50/h/key",
+                       "social_login": "30/m/ip"}  # fmt: skip
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SIGNUP_ENABLED = env_bool("CHORUS_SIGNUP_ENABLED", True)
 # Sessions live in the database (Django's default, named here on purpose): they survive a restart of any
@@ -205,6 +210,22 @@ if CHORUS_HTTPS:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Defence in depth behind the sanitizer: scripts only from our own files, no inline script or handler anywhere.
+# Pictures and media in posts load from the sites that publish them (http/https), as they always did; 'self'
+# also covers our own ws:/wss: socket (/ws/stream/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "http:", "https:"],
+        "media-src": [SELF, "http:", "https:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 
 # --- What clients may send (aggregator/transport.py) ----------------------------------------------------
@@ -233,6 +254,7 @@ USE_TZ = True
 # --- Fetching and polling -------------------------------------------------------------------------------
 CHORUS_FETCH_ALLOW_PRIVATE = env_bool("CHORUS_FETCH_ALLOW_PRIVATE", False)
 CHORUS_FETCH_DEADLINE = float(env_int("CHORUS_FETCH_DEADLINE", 30))
+CHORUS_FETCH_CONNECT_TIMEOUT = float(env_int("CHORUS_FETCH_CONNECT_TIMEOUT", 10))  # reads wait up to the deadline
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)

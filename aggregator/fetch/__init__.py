@@ -13,7 +13,6 @@ decoding) and ``client`` (``fetch()`` itself: requests, redirects, statuses). Im
 from aggregator.fetch.body import CHUNK, MAX_ENCODINGS
 from aggregator.fetch.client import DEFAULT_ACCEPT, MAX_REDIRECTS, fetch
 from aggregator.fetch.errors import BlockedURL, FetchError, FetchResult
-from aggregator.fetch.guard import OPERATION_TIMEOUT
 from aggregator.fetch.urls import check_url, normalize_url
 
 __all__ = [
@@ -21,7 +20,6 @@ __all__ = [
     "DEFAULT_ACCEPT",
     "MAX_ENCODINGS",
     "MAX_REDIRECTS",
-    "OPERATION_TIMEOUT",
     "BlockedURL",
     "FetchError",
     "FetchResult",

@@ -17,6 +17,7 @@ only slow finds its lease taken over at its next save and stops.
 import logging
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -24,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from aggregator import jobs
+from aggregator.db.retry import atomic_retrying_locked
 from aggregator.events import send_now
 from aggregator.fetch import FetchError
 from aggregator.following.follow_lists import FollowList, FollowListError, read_follow_list
@@ -115,15 +117,14 @@ class _Progress:
 def _save(job: FollowImport, *fields: str) -> bool:
     """Write ``fields`` if this worker still holds the import (running, not restarted since it was claimed)."""
     held = FollowImport.objects.filter(pk=job.pk, status=Status.RUNNING, restarts=job.restarts)
-    return held.update(**{name: getattr(job, name) for name in fields}) == 1
+    return atomic_retrying_locked(partial(held.update, **{name: getattr(job, name) for name in fields})) == 1
 
 
 def run_import(*, import_id: int, slice_seconds: float = SLICE_SECONDS) -> FollowImport | None:
     """Follow the accounts of a queued import for about ``slice_seconds`` (at least one entry or batch), then
     queue it again if some are left. None when it is not queued (already taken, gone) or was taken over."""
-    if not FollowImport.objects.filter(pk=import_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, lease_until=timezone.now() + LEASE
-    ):
+    queued = FollowImport.objects.filter(pk=import_id, status=Status.QUEUED)
+    if not atomic_retrying_locked(partial(queued.update, status=Status.RUNNING, lease_until=timezone.now() + LEASE)):
         return None
     job = FollowImport.objects.select_related("user").get(pk=import_id)
     try:
@@ -187,8 +188,7 @@ def _follow_feeds(*, job: FollowImport, follow_list: FollowList, skip: int, prog
         if start and progress.out_of_time():
             return False
         batch = feeds[start:start + size]
-        with transaction.atomic():
-            outcomes = follow_opml_feeds(user=job.user, feeds=batch)
+        outcomes = atomic_retrying_locked(partial(follow_opml_feeds, user=job.user, feeds=batch))
         for feed, created in zip(batch, outcomes, strict=True):
             progress.record(job.followed if created else job.already_followed, feed.url)
     make_followed_sources_due(user=job.user)
