@@ -34,6 +34,7 @@ from aggregator.following.subscriptions import (
     SubscriptionError,
     follow_opml_feeds,
     follow_target,
+    has_room,
     make_followed_sources_due,
     over_cap_reason,
     subscribe_counted,
@@ -240,6 +241,9 @@ def _follow_handles(*, job: FollowImport, follow_list: FollowList, skip: int, pr
     for position, handle in enumerate(follow_list.accounts[skip:]):
         if position and progress.out_of_time():
             return False
+        if not has_room(job.user):  # no WebFinger or X look-up for an account that could not be followed
+            progress.record(job.failed, [handle, over_cap_reason()])
+            continue
         try:
             _, created = subscribe_counted(user=job.user, address=handle)
         except (SubscriptionError, DiscoveryError, FetchError) as error:

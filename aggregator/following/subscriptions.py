@@ -42,6 +42,11 @@ def over_cap_reason() -> str:
             f"person; unfollow some to follow more")  # fmt: skip
 
 
+def has_room(user: AbstractBaseUser) -> bool:
+    """Whether this person may follow one more source (a hint before costly look-ups; follows check again)."""
+    return Subscription.objects.filter(user=user).count() < settings.CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON
+
+
 def _room_left(user: AbstractBaseUser) -> int:
     """How many more sources this person may follow. Takes the person's row lock until the transaction ends,
     so two follows of one person (two tabs, an import and the follow box) cannot both pass the cap."""
