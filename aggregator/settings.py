@@ -140,6 +140,7 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
+    "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 
 # --- Accounts -------------------------------------------------------------------------------------------
