@@ -113,6 +113,22 @@ def candidates_query_ms(*, now) -> float:
     return median(times)
 
 
+def pages(user) -> None:
+    """The heavy person's pages and API list, each bounded now (best of 3, through Django's test client)."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    for path in ("/", "/subscriptions/", "/api/v1/subscriptions"):
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+        print(f"   heavy person's {path:<24} {min(times) * 1000:6.0f} ms, {len(response.content) / 1e6:.2f} MB")
+
+
 def report(label: str, result: dict, *, light: int, seconds: float) -> float:
     delays = result["delays"] + result["still_late"]
     worst = max(delays) if delays else 0.0
@@ -160,6 +176,7 @@ def main() -> None:
     reset(heavy_user=heavy_user, light_user=light_user, heavy=args.heavy, light=args.light, start=start)
     print(f"   the turns query alone, {args.heavy + args.light} due sources: "
           f"{candidates_query_ms(now=start + INTERVAL):.1f} ms p50 of 20 (no claim updates)")  # fmt: skip
+    pages(heavy_user)
     reset(heavy_user=heavy_user, light_user=light_user, heavy=0, light=0, start=timezone.now())
     print("   (delay: simulated seconds from a light poll's due time to its claim, counting those due and never claimed"
           " (late) until the end; claim ms: each claim_due_sources call, its conditional updates included)")
