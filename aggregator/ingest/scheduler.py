@@ -63,8 +63,9 @@ def claim_due_sources(*, limit: int = 100, now: datetime | None = None) -> list[
     returns the ids this caller now holds."""
     now = now or timezone.now()
     sql = _DUE_IN_TURNS.format(source=Source._meta.db_table, subscription=Subscription._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM writes it (SQLite keeps text)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, limit])
+        cursor.execute(sql, [at, at, limit])
         candidates = [row[0] for row in cursor.fetchall()]
     return [source_id for source_id in candidates if claim_source(source_id=source_id, now=now, due_only=True)]
 
