@@ -121,17 +121,10 @@ def unread_summary(*, user: AbstractBaseUser) -> dict:
             "tags": tag_unread_counts(user=user, per_source=per_source)}  # fmt: skip
 
 
-<<<<<<< HEAD
-def subscriptions_for(*, user: AbstractBaseUser) -> list[Subscription]:
-    return list(
-        Subscription.objects.filter(user=user).select_related("source", "source__websub").prefetch_related("tags").order_by("source__title", "id")
-    )
-=======
 @dataclass
 class SubscriptionPage:
     subscriptions: list[Subscription]
     next_cursor: str | None
->>>>>>> c56c125 (Per-person subscription cap, one import under way per person, paged subscriptions (page, API, sidebar), due sources claimed in turns across people, lost queued imports sent again)
 
 
 def subscriptions_page(*, user: AbstractBaseUser, after: str | None = None, limit: int = 100) -> SubscriptionPage:
@@ -142,7 +135,8 @@ def subscriptions_page(*, user: AbstractBaseUser, after: str | None = None, limi
     if after:
         title, subscription_id = _decode_subscription_cursor(after)
         rows = rows.filter(Q(source__title__gt=title) | Q(source__title=title, id__gt=subscription_id))
-    page = list(rows.select_related("source").prefetch_related("tags").order_by("source__title", "id")[: limit + 1])
+    rows = rows.select_related("source", "source__websub").prefetch_related("tags").order_by("source__title", "id")
+    page = list(rows[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
     last = page[-1] if page else None
