@@ -140,6 +140,7 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
+    "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 
 # --- Accounts -------------------------------------------------------------------------------------------
@@ -258,6 +259,10 @@ CHORUS_FETCH_CONNECT_TIMEOUT = float(env_int("CHORUS_FETCH_CONNECT_TIMEOUT", 10)
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
+# What one person may ask of a shared hub: the follow list's size, and how long a queued job may wait for its
+# broker message before a sweep queues it again (a message lost with a Redis restart or a broker outage).
+CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON = env_int("CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON", 5000)
+CHORUS_QUEUED_JOB_GRACE_SECONDS = env_int("CHORUS_QUEUED_JOB_GRACE_SECONDS", 120)
 # How stale a process's copy of tracks, verified handles, blocks and notification choices may be when another
 # process changed them (aggregator/snapshots.py): the version is read at most this often.
 CHORUS_SNAPSHOT_CHECK_SECONDS = env_int("CHORUS_SNAPSHOT_CHECK_MS", 1000) / 1000

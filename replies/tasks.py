@@ -1,6 +1,9 @@
 """Thin Celery tasks: reply notifications (right after a commit, and the periodic sweep)."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from accounts import verification
 from replies import notifications
@@ -17,6 +20,13 @@ def deliver_notifications(user_ids: list[int]) -> int:
 def deliver_due_notifications() -> int:
     """Periodic: quiet hours that ended, digests that are due, sends that failed earlier."""
     return notifications.deliver_due()
+
+
+@shared_task(name="replies.tasks.resend_lost_xmpp_codes")
+def resend_lost_xmpp_codes() -> int:
+    """Periodic: verification codes whose job message was lost, queued again."""
+    grace = timedelta(seconds=settings.CHORUS_QUEUED_JOB_GRACE_SECONDS)
+    return len(verification.resend_lost_codes(grace=grace))
 
 
 @shared_task(name="replies.tasks.send_xmpp_code")

@@ -13,6 +13,8 @@ from timelines import selectors, services
 from timelines.cursor import BadCursor
 
 PAGE_SIZE = 30
+SIDEBAR_SOURCES = 100
+SIDEBAR_TAGS = 100
 
 
 def _filters(params) -> dict:
@@ -37,23 +39,26 @@ def timeline(request):
                                       **filters)  # fmt: skip
     except BadCursor:
         return HttpResponseBadRequest("That page link is broken; go back to the first page.")
-    subscriptions = selectors.subscriptions_for(user=request.user)
+    # the sidebar is bounded: a person following thousands gets the first ones and a link to all of them
+    subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES)
     per_source = selectors.unread_counts_for(user=request.user)
     tag_counts = selectors.tag_unread_counts(user=request.user, per_source=per_source)
+    tags = selectors.tags_for(user=request.user, limit=SIDEBAR_TAGS + 1)
     base = {"tag": filters["tag"], "source": filters["source_id"], "unread": "1" if filters["unread_only"] else ""}
-    scope_title = filters["tag"] or next(
-        (s.display_title for s in subscriptions if s.source_id == filters["source_id"]), "All posts"
-    )
+    scope_title = filters["tag"] or (selectors.subscription_title(user=request.user, source_id=filters["source_id"])
+                                     if filters["source_id"] else None) or "All posts"  # fmt: skip
     return render(request, "timelines/timeline.html", {
         "page": page,
         "subscriptions": subscriptions,
+        "more_sources": selectors.subscription_count(user=request.user) > len(subscriptions),
         "per_source": per_source,
-        "tags": [(name, tag_counts.get(name, 0)) for name in selectors.tags_for(user=request.user)],
+        "tags": [(name, tag_counts.get(name, 0)) for name in tags[:SIDEBAR_TAGS]],
+        "more_tags": len(tags) > SIDEBAR_TAGS,
         "total_unread": sum(per_source.values()),
         "filters": filters,
         "scope_title": scope_title,
         "newest_cursor": selectors.cursor_of(page.entries[0]) if page.entries else "",
-        "tag_source_ids": [s.source_id for s in subscriptions if any(t.name == filters["tag"] for t in s.tags.all())],
+        "tag_source_ids": selectors.tagged_source_ids(user=request.user, tag=filters["tag"]) if filters["tag"] else [],
         "source_tags": {s.source_id: [t.name for t in s.tags.all()] for s in subscriptions},  # live.js counts
         "next_url": _query(**base, before=page.next_cursor) if page.next_cursor else "",
         "here": request.get_full_path(),

@@ -1,9 +1,12 @@
 """Pages for following and for a source's status. Thin: permission-checked fetch, one service call."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,7 +18,10 @@ from aggregator.following.follow_lists import MAX_IMPORT_BYTES, FollowListError
 from aggregator.hygiene.redirects import redirect_back
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
-from timelines.selectors import subscriptions_for, unread_counts_for
+from timelines.cursor import BadCursor
+from timelines.selectors import subscription_count, subscriptions_page, unread_counts_for
+
+PAGE_SIZE = 100
 
 
 def _tags_from(text: str) -> list[str]:
@@ -42,9 +48,16 @@ def follow(request):
 
 @login_required
 def subscription_list(request):
+    try:
+        page = subscriptions_page(user=request.user, after=request.GET.get("after") or None, limit=PAGE_SIZE)
+    except BadCursor:
+        return HttpResponseBadRequest("That page link is broken; go back to the first page.")
     return render(request, "aggregator/subscriptions.html", {
-        "subscriptions": subscriptions_for(user=request.user),
+        "subscriptions": page.subscriptions,
         "unread": unread_counts_for(user=request.user),
+        "count": subscription_count(user=request.user),
+        "max_subscriptions": settings.CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON,
+        "next_url": f"?{urlencode({'after': page.next_cursor})}" if page.next_cursor else "",
     })  # fmt: skip
 
 

@@ -80,6 +80,7 @@ class EmbeddedScheduler(threading.Thread):
         if time.monotonic() - self._notified_at >= NOTIFY_EVERY:
             self._notified_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "replies.tasks.deliver_due_notifications"))
+            self._running.add(self._pool.submit(_run_sweep, "replies.tasks.resend_lost_xmpp_codes"))
         if time.monotonic() - self._websub_swept_at >= WEBSUB_EVERY:
             self._websub_swept_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.sweep_websub"))
