@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.app_passwords import issue_app_password, live_app_passwords, revoke_app_password
 from accounts.logins import password_remove
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
@@ -28,6 +29,25 @@ def revoke(request, token_id: int):
     if revoke_token(user=request.user, token_id=token_id):
         messages.success(request, "Token revoked.")
     return redirect("tokens")
+
+
+@login_required
+def app_passwords(request):
+    new_password = None
+    if request.method == "POST":
+        new_password = issue_app_password(user=request.user, name=request.POST.get("name", "").strip())
+    return render(request, "accounts/app_passwords.html", {
+        "app_passwords": live_app_passwords(user=request.user), "new_password": new_password,
+        "server": request.build_absolute_uri("/api/greader"),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def revoke_app_password_view(request, app_password_id: int):
+    if revoke_app_password(user=request.user, app_password_id=app_password_id):
+        messages.success(request, "App password revoked.")
+    return redirect("app_passwords")
 
 
 @login_required

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "timelines",
     "replies",
     "tracks",
+    "compat",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,7 @@ CELERY_BEAT_SCHEDULE = {
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.app_passwords.AppPasswordBackend",  # only where apps sign in (app_sign_in)
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "timeline"
