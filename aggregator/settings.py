@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "timelines",
     "replies",
     "tracks",
+    "compat",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,7 @@ CELERY_BEAT_SCHEDULE = {
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.app_passwords.AppPasswordBackend",  # only where apps sign in (app_sign_in)
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "timeline"
@@ -236,6 +238,8 @@ SESSION_COOKIE_HTTPONLY = True
 CHORUS_MAX_REQUEST_BYTES = env_int("CHORUS_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CHORUS_MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = CHORUS_MAX_REQUEST_BYTES
+# Google Reader apps send item ids as repeated form fields: NetNewsWire marks 1,000 at once (plus T and a)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_100
 # /ws/stream/ clients only listen: the server refuses larger messages (`serve` and the Procfile pass it to
 # uvicorn), and a socket that sends more than this many a minute is closed.
 CHORUS_WS_MAX_MESSAGE_BYTES = env_int("CHORUS_WS_MAX_MESSAGE_BYTES", 4096)

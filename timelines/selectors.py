@@ -64,12 +64,51 @@ def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: st
     """
     if before and after:
         raise BadCursor("give either `before` or `after`, not both")
-    entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
-    entries = entries.exclude(blocked(user=user, source="source_id"))  # read time: an undone block brings posts back
-    if unread_only:
-        entries = entries.filter(is_read=False)
+    entries = river(user=user, tag=tag, source_id=source_id, read=False if unread_only else None)
     rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
     return TimelinePage(entries=rows, next_cursor=next_cursor)
+
+
+def river(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None,
+          read: bool | None = None) -> QuerySet:  # fmt: skip
+    """The entries a river shows in scope, blocked ones left out (at read time: an undone block brings posts
+    back); ``read``: only read or only unread ones."""
+    entries = entries_in_scope(user=user, tag=tag, source_id=source_id).exclude(blocked(user=user, source="source_id"))
+    return entries if read is None else entries.filter(is_read=read)
+
+
+@dataclass
+class RefPage:
+    refs: list[tuple[int, datetime]]  # (post id, published)
+    next_cursor: str | None
+
+
+def timeline_refs(*, user: AbstractBaseUser, limit: int, cursor: str | None = None, tag: str | None = None,
+                  source_id: int | None = None, read: bool | None = None, since: datetime | None = None,
+                  until: datetime | None = None, oldest_first: bool = False) -> RefPage:  # fmt: skip
+    """Positions only (post id, published) of a river, for clients that sync ids first and fetch contents
+    later: newest first, or ``oldest_first``; ``since``/``until`` bound ``published``; ``cursor`` is the
+    previous page's ``next_cursor`` (None at the end). Raises ``BadCursor``."""
+    rows = river(user=user, tag=tag, source_id=source_id, read=read)
+    if since is not None:
+        rows = rows.filter(published__gte=since)
+    if until is not None:
+        rows = rows.filter(published__lt=until)
+    if cursor:
+        rows = rows.filter(newer_than(*decode_cursor(cursor)) if oldest_first else older_than(*decode_cursor(cursor)))
+    order = ("published", "post_id") if oldest_first else ("-published", "-post_id")
+    refs = list(rows.order_by(*order).values_list("post_id", "published")[: limit + 1])
+    more = len(refs) > limit
+    refs = refs[:limit]
+    return RefPage(refs, encode_cursor(refs[-1][1], refs[-1][0]) if more else None)
+
+
+def entries_by_post(*, user: AbstractBaseUser, post_ids: list[int]) -> list[TimelineEntry]:
+    """This person's entries of these posts (others' and unknown ids left out), with post and source loaded,
+    in the order asked."""
+    found = {e.post_id: e for e in TimelineEntry.objects.filter(user=user, post_id__in=post_ids)
+             .select_related("post", "post__source")}  # fmt: skip
+    return [found[pk] for pk in dict.fromkeys(post_ids) if pk in found]
 
 
 def keyset_page(rows: QuerySet, *, before: str | None, after: str | None, limit: int) -> tuple[list, str | None]:

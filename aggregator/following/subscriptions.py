@@ -292,3 +292,36 @@ def request_refresh(*, source_id: int) -> bool:
         return False
     jobs.enqueue("aggregator.tasks.poll_source", source_id)
     return True
+
+
+def rename_tag(*, user: AbstractBaseUser, old: str, new: str) -> int:
+    """Rename one of the person's tags on every subscription carrying it (merged where the new name is there
+    already); returns how many subscriptions carry the new name for it. Raises ``SubscriptionError``."""
+    (name,) = clean_tags([new]) or [""]
+    if not name:
+        raise SubscriptionError("a tag needs a name")
+    with transaction.atomic():
+        tagged = SubscriptionTag.objects.filter(subscription__user=user, name=old)
+        subscription_ids = list(tagged.values_list("subscription_id", flat=True))
+        tagged.delete()
+        SubscriptionTag.objects.bulk_create([SubscriptionTag(subscription_id=pk, name=name) for pk in subscription_ids],
+                                            ignore_conflicts=True)  # fmt: skip
+        if subscription_ids:
+            send_unread_counts_on_commit(user=user)
+    return len(subscription_ids)
+
+
+def remove_tag(*, user: AbstractBaseUser, name: str) -> int:
+    """Take a tag off all of the person's subscriptions (they stay followed); returns how many carried it."""
+    removed, _ = SubscriptionTag.objects.filter(subscription__user=user, name=name).delete()
+    if removed:
+        send_unread_counts_on_commit(user=user)
+    return removed
+
+
+def subscription_of_source(*, user: AbstractBaseUser, source_id: int) -> Subscription:
+    """The person's subscription to a source. Raises ``SubscriptionNotFound``."""
+    subscription = Subscription.objects.filter(user=user, source_id=source_id).first()
+    if subscription is None:
+        raise SubscriptionNotFound("you do not follow that source")
+    return subscription
