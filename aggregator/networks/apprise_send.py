@@ -13,6 +13,9 @@ name cannot resolve elsewhere at connect time), and a URL that names a private h
 
 import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +27,25 @@ from aggregator.fetch import BlockedURL, FetchError, check_url, guarded_connecti
 log = logging.getLogger(__name__)
 
 _QUERY = re.compile(r"\?.*$", re.S)
+_handling = threading.local()  # the secrets of the URL this thread hands Apprise now
+
+
+class _Redact(logging.Filter):
+    """Apprise's own log lines (``Loaded JSON URL: ...``) hide passwords but not path or query tokens, and
+    urllib3's debug lines (under Apprise's requests) carry the path of every request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = getattr(_handling, "secrets", ())
+        if secrets:
+            text = record.getMessage()
+            for secret in secrets:
+                text = text.replace(secret, "****")
+            record.msg, record.args = text, ()
+        return True
+
+
+for _name in ("apprise", "urllib3.connectionpool"):  # a logger's filters see only its own records
+    logging.getLogger(_name).addFilter(_Redact())
 
 
 class DestinationError(ValueError):
@@ -69,7 +91,8 @@ def send(url: str, *, title: str, body: str, timeout: float) -> None:
         except DestinationError as error:
             raise SendError(str(error)) from None
     plugin.socket_connect_timeout = plugin.socket_read_timeout = min(timeout, 30.0)
-    with apprise.LogCapture(level=logging.WARNING) as output, guarded_connections(seconds=timeout) as guard:
+    with _redacting(url), apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as output, \
+            guarded_connections(seconds=timeout) as guard:  # fmt: skip
         try:
             ok = plugin.notify(title=title, body=body)
         except Exception as error:  # a plugin bug must not take the worker's loop down
@@ -92,10 +115,20 @@ def mask(plugin) -> str:
 
 
 def _plugin(url: str):
+    with _redacting(url):
+        try:
+            return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        except Exception:  # Apprise's URL parsing on hostile input
+            return None
+
+
+@contextmanager
+def _redacting(url: str) -> Iterator[None]:
+    outer, _handling.secrets = getattr(_handling, "secrets", ()), _secrets(url)
     try:
-        return apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    except Exception:  # Apprise's URL parsing on hostile input
-        return None
+        yield
+    finally:
+        _handling.secrets = outer
 
 
 def _named_hosts(plugin) -> list[str]:
@@ -131,6 +164,11 @@ def _reason(captured: str, url: str) -> str:
 
 
 def _secrets(url: str) -> list[str]:
-    parts = urlsplit(url)
-    pieces = [parts.username or "", parts.password or "", *parts.path.split("/"), *re.split(r"[&=]", parts.query)]
+    """The parts of a URL that may be credentials: user, password, path parts, query values."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username or "", parts.password or ""
+    except ValueError:
+        return []
+    pieces = [user, password, *parts.path.split("/"), *re.split(r"[&=]", parts.query)]
     return sorted({piece for piece in pieces if len(piece) > 3}, key=len, reverse=True)
