@@ -261,3 +261,16 @@ def test_a_finished_import_is_told(alice, peer, committed):
 def test_backoff_grows_and_is_capped():
     assert timedelta(seconds=48) <= backoff(1) <= timedelta(seconds=72)
     assert backoff(4) > backoff(2) and backoff(30) <= MAX_BACKOFF * 1.2
+
+
+def test_a_tracks_alert_is_chosen_on_its_page_and_in_the_api(alice, bob, client):
+    track = track_create(user=alice, query="chorus")
+    client.force_login(alice)
+    assert 'value="daily"' in client.get(f"/tracks/{track.pk}/").content.decode()
+    client.post(f"/tracks/{track.pk}/alert/", {"alert": "daily"})
+    assert api(client, "get", "/tracks").json()[0]["alert"] == "daily"
+    assert api(client, "patch", f"/tracks/{track.pk}", {"alert": "weekly"}).status_code == 400
+    assert api(client, "patch", f"/tracks/{track.pk}", {"alert": "hourly"}).json()["alert"] == "hourly"
+    client.force_login(bob)
+    assert api(client, "patch", f"/tracks/{track.pk}", {"alert": "each"}).status_code == 404
+    assert client.post(f"/tracks/{track.pk}/alert/", {"alert": "each"}).status_code == 404
