@@ -139,6 +139,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "schedule-due-polls": {"task": "aggregator.tasks.schedule_due_polls", "schedule": 15.0},
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
+    "send-due-destinations": {"task": "replies.tasks.send_due_destinations", "schedule": 30.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
@@ -294,6 +295,18 @@ CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 CHORUS_WEBSUB_LEASE_SECONDS = env_int("CHORUS_WEBSUB_LEASE_SECONDS", 864000)
 CHORUS_WEBSUB_MAX_BYTES = env_int("CHORUS_WEBSUB_MAX_BYTES", 4194304)
 CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = env_int("CHORUS_WEBSUB_DELIVERIES_PER_MINUTE", 60)
+# Notification destinations (Apprise URLs): the schemes people may use, how long one send may take, how many
+# messages a destination, a person and a remote host get per minute, and after how many failures in a row a
+# destination is paused.
+CHORUS_NOTIFY_SCHEMES = [scheme.lower() for scheme in env_list("CHORUS_NOTIFY_SCHEMES", [
+    "json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "mailto", "mailtos", "matrix", "matrixs",
+    "tgram", "signal", "signals", "slack", "discord", "gotify", "gotifys", "twilio", "vonage", "clicksend", "sns",
+])]  # fmt: skip
+CHORUS_NOTIFY_TIMEOUT = float(env_int("CHORUS_NOTIFY_TIMEOUT", 20))
+CHORUS_NOTIFY_PER_MINUTE = env_int("CHORUS_NOTIFY_PER_MINUTE", 6)
+CHORUS_NOTIFY_PERSON_PER_MINUTE = env_int("CHORUS_NOTIFY_PERSON_PER_MINUTE", 20)
+CHORUS_NOTIFY_HOST_PER_MINUTE = env_int("CHORUS_NOTIFY_HOST_PER_MINUTE", 120)
+CHORUS_NOTIFY_PAUSE_AFTER = env_int("CHORUS_NOTIFY_PAUSE_AFTER", 5)
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

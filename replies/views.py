@@ -4,7 +4,7 @@ rel="me" points to."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 from accounts import identities, verification
 from accounts.models import Identity
 from aggregator.hygiene.redirects import redirect_back
-from replies import notification_settings, selectors, services
+from replies import destinations, notification_settings, selectors, services
 from replies.forms import NotificationSettingsForm
+from replies.models import Destination
 from timelines import blocks
 from timelines.cursor import BadCursor
 
@@ -102,7 +103,49 @@ def notification_settings_page(request):
         else:
             messages.success(request, "Saved.")
             return redirect("notification_settings")
-    return render(request, "replies/notifications.html", {"form": form})
+    return render(request, "replies/notifications.html", {
+        "form": form, "destinations": destinations.destinations_for(user=request.user),
+        "events": Destination.Event.choices, "adding": request.session.pop("destination_form", None),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def destination_add(request):
+    """The "Add a destination" form; on a problem the page shows it and keeps what was typed (but the URL)."""
+    name, events = request.POST.get("name", ""), request.POST.getlist("events")
+    try:
+        destinations.destination_create(user=request.user, name=name, url=request.POST.get("url", ""), events=events)
+    except destinations.DestinationProblem as error:
+        messages.error(request, f"Not added: {error}")
+        request.session["destination_form"] = {"name": name[:100], "events": events[:8]}
+    else:
+        messages.success(request, f"Added “{name.strip()}”. Send a test to check it.")
+    return redirect("notification_settings")
+
+
+@login_required
+@require_POST
+def destination_change(request, destination_id: int):
+    """Per destination: its events (Save), Resume, Pause, Send a test, Remove."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "test":
+            destinations.destination_test(user=request.user, destination_id=destination_id)
+            messages.info(request, "Test message queued: its result shows beside the destination.")
+        elif action == "remove":
+            destinations.destination_delete(user=request.user, destination_id=destination_id)
+        elif action in ("pause", "resume"):
+            destinations.destination_update(user=request.user, destination_id=destination_id, paused=action == "pause")
+        else:
+            destinations.destination_update(user=request.user, destination_id=destination_id,
+                                            events=request.POST.getlist("events"))  # fmt: skip
+            messages.success(request, "Saved.")
+    except destinations.DestinationProblem as error:
+        messages.error(request, str(error))
+    except Destination.DoesNotExist:
+        raise Http404("no such destination") from None
+    return redirect("notification_settings")
 
 
 @login_required

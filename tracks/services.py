@@ -32,6 +32,17 @@ def track_create(*, user: AbstractBaseUser, query: str) -> Track:
         raise TrackError(f"you already track {parsed.normalized}") from None
 
 
+def track_set_alert(*, user: AbstractBaseUser, track_id: int, alert: str) -> Track | None:
+    """How this track's matches reach the person's notification destinations: each, hourly or daily."""
+    if alert not in Track.Alert.values:
+        raise TrackError(f"alert is one of {', '.join(Track.Alert.values)}")
+    track = Track.objects.filter(user=user, pk=track_id).first()
+    if track is not None and track.alert != alert:
+        track.alert = alert
+        track.save(update_fields=["alert"])  # a save: every process's index hears of it
+    return track
+
+
 def track_delete(*, user: AbstractBaseUser, track_id: int) -> bool:
     """Remove a track and its matches. A post another of the person's tracks matched too stays in their river:
     that track's row becomes the post's ``first``."""

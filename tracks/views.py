@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from aggregator.hygiene.redirects import redirect_back
 from timelines.cursor import BadCursor
 from tracks import selectors, services
+from tracks.models import Track
 from tracks.text import MAX_QUERY_LENGTH
 
 PAGE_SIZE = 30
@@ -34,7 +35,7 @@ def tracks(request, track_id: int | None = None):
     return render(request, "tracks/tracks.html", {
         "track": track, "tracks": selectors.tracks_for(user=request.user), "page": page,
         "unread": selectors.unread_matches_count(user=request.user, track_id=track_id),
-        "max_query_length": MAX_QUERY_LENGTH, "here": request.get_full_path(),
+        "max_query_length": MAX_QUERY_LENGTH, "here": request.get_full_path(), "alerts": Track.Alert.choices,
     })  # fmt: skip
 
 
@@ -43,6 +44,18 @@ def tracks(request, track_id: int | None = None):
 def track_remove(request, track_id: int):
     services.track_delete(user=request.user, track_id=track_id)
     return redirect("tracks")
+
+
+@login_required
+@require_POST
+def track_alert(request, track_id: int):
+    """How this track's matches reach the person's notification destinations."""
+    try:
+        if services.track_set_alert(user=request.user, track_id=track_id, alert=request.POST.get("alert", "")) is None:
+            raise Http404("no such track")
+    except services.TrackError as error:
+        messages.error(request, str(error))
+    return redirect("track", track_id=track_id)
 
 
 @login_required

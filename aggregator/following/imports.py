@@ -171,6 +171,7 @@ def _finish(job: FollowImport, *, error: str = "") -> FollowImport | None:
     job.error, job.body, job.finished_at, job.lease_until = error, b"", timezone.now(), None
     if not _save(job, "status", "error", "body", "finished_at", *_PROGRESS_FIELDS):
         return None
+    jobs.enqueue_on_commit("replies.tasks.notify_import_done", job.pk)
     send_now(user_ids=[job.user_id], event={"type": "import.progress", "import": import_json(job, final=True)})
     return job
 
