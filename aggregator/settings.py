@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "timelines",
     "replies",
     "tracks",
+    "publishing",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,7 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
+    "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 
@@ -290,6 +292,12 @@ CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 CHORUS_WEBSUB_LEASE_SECONDS = env_int("CHORUS_WEBSUB_LEASE_SECONDS", 864000)
 CHORUS_WEBSUB_MAX_BYTES = env_int("CHORUS_WEBSUB_MAX_BYTES", 4194304)
 CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = env_int("CHORUS_WEBSUB_DELIVERIES_PER_MINUTE", 60)
+# A person's own posts (publishing/): the longest post, counted as a person sees characters.
+CHORUS_POST_MAX_CHARS = env_int("CHORUS_POST_MAX_CHARS", 140)
+# Chorus as a WebSub hub for those posts' feeds: the longest lease granted, and caps on subscribers.
+CHORUS_HUB_LEASE_SECONDS = env_int("CHORUS_HUB_LEASE_SECONDS", 864000)
+CHORUS_HUB_MAX_SUBSCRIBERS_PER_TOPIC = env_int("CHORUS_HUB_MAX_SUBSCRIBERS_PER_TOPIC", 1000)
+CHORUS_HUB_MAX_SUBSCRIPTIONS_PER_HOST = env_int("CHORUS_HUB_MAX_SUBSCRIPTIONS_PER_HOST", 200)
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

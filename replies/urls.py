@@ -12,5 +12,4 @@ urlpatterns = [
     path("settings/notifications/", views.notification_settings_page, name="notification_settings"),
     path("blocks/", views.block_list, name="blocks"),
     path("blocks/<int:block_id>/undo/", views.block_undo, name="block_undo"),
-    path("people/<str:username>/", views.profile, name="profile"),
 ]
