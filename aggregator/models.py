@@ -15,6 +15,7 @@ class Source(models.Model):
         RSS = "rss", "RSS/Atom feed"
         XMPP = "xmpp", "XMPP microblog / PubSub node"
         X = "x", "X (Twitter) account over the X API"
+        LOCAL = "local", "a person's microblog on this hub (never polled: its posts are stored as they are written)"
 
     class PushState(models.TextChoices):
         NONE = "", "no push"
@@ -84,6 +85,11 @@ class Source(models.Model):
     @property
     def has_push(self) -> bool:
         return bool(self.push_jid)
+
+    @property
+    def is_polled(self) -> bool:
+        """A person's own microblog on this hub is stored as it is written, never fetched."""
+        return self.kind != self.Kind.LOCAL
 
 
 class Subscription(models.Model):

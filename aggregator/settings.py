@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "replies",
     "tracks",
     "compat",
+    "publishing",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-destinations": {"task": "replies.tasks.send_due_destinations", "schedule": 30.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
+    "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 
@@ -307,6 +309,12 @@ CHORUS_NOTIFY_PER_MINUTE = env_int("CHORUS_NOTIFY_PER_MINUTE", 6)
 CHORUS_NOTIFY_PERSON_PER_MINUTE = env_int("CHORUS_NOTIFY_PERSON_PER_MINUTE", 20)
 CHORUS_NOTIFY_HOST_PER_MINUTE = env_int("CHORUS_NOTIFY_HOST_PER_MINUTE", 120)
 CHORUS_NOTIFY_PAUSE_AFTER = env_int("CHORUS_NOTIFY_PAUSE_AFTER", 5)
+# A person's own posts (publishing/): the longest post, counted as a person sees characters.
+CHORUS_POST_MAX_CHARS = env_int("CHORUS_POST_MAX_CHARS", 140)
+# Chorus as a WebSub hub for those posts' feeds: the longest lease granted, and caps on subscribers.
+CHORUS_HUB_LEASE_SECONDS = env_int("CHORUS_HUB_LEASE_SECONDS", 864000)
+CHORUS_HUB_MAX_SUBSCRIBERS_PER_TOPIC = env_int("CHORUS_HUB_MAX_SUBSCRIBERS_PER_TOPIC", 1000)
+CHORUS_HUB_MAX_SUBSCRIPTIONS_PER_HOST = env_int("CHORUS_HUB_MAX_SUBSCRIPTIONS_PER_HOST", 200)
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("timelines.urls")),
     path("", include("replies.urls")),
     path("", include("tracks.urls")),
+    path("", include("publishing.urls")),
     path("follow/", views.follow, name="follow"),
     path("follow/preview-avatar", views.preview_avatar, name="preview_avatar"),
     path("subscriptions/", views.subscription_list, name="subscriptions"),

@@ -15,5 +15,4 @@ urlpatterns = [
          name="destination_change"),  # fmt: skip
     path("blocks/", views.block_list, name="blocks"),
     path("blocks/<int:block_id>/undo/", views.block_undo, name="block_undo"),
-    path("people/<str:username>/", views.profile, name="profile"),
 ]

@@ -1,8 +1,7 @@
-"""Pages: the replies view, the person's identities, their blocks, notification settings, and the public profile
-rel="me" points to."""
+"""Pages: the replies view, the person's identities, their blocks, notification settings (the public profile
+rel="me" points to is publishing's)."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -174,13 +173,6 @@ def block_list(request):
 def block_undo(request, block_id: int):
     blocks.block_delete(user=request.user, block_id=block_id)
     return redirect("blocks")
-
-
-def profile(request, username: str):
-    """Public: the person's verified identities, each linked rel="me" (their pages link back here)."""
-    person = get_object_or_404(get_user_model(), username=username, is_active=True)
-    verified = Identity.objects.filter(user=person, verified=True).order_by("kind", "value")
-    return render(request, "replies/profile.html", {"person": person, "identities": verified})
 
 
 def _profile_url(request) -> str:

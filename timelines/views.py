@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
@@ -54,6 +55,7 @@ def timeline(request):
         "per_source": per_source,
         "tags": [(name, tag_counts.get(name, 0)) for name in tags[:SIDEBAR_TAGS]],
         "more_tags": len(tags) > SIDEBAR_TAGS,
+        "max_chars": settings.CHORUS_POST_MAX_CHARS,  # the compose box (publishing/) on top of the river
         "total_unread": sum(per_source.values()),
         "filters": filters,
         "scope_title": scope_title,

@@ -170,9 +170,9 @@ def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -
         if created:
             backfill(user_id=user.pk, source_id=source.pk)
             send_unread_counts_on_commit(user=user)
-            if source.next_poll_at is None and source.status != Source.Status.GONE:
+            if source.next_poll_at is None and source.status != Source.Status.GONE and source.is_polled:
                 Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
-        if source.kind != Source.Kind.XMPP and source.last_fetch_at is None:
+        if source.kind != Source.Kind.XMPP and source.is_polled and source.last_fetch_at is None:
             # robust: if the broker is unreachable the scheduler still finds the source due now
             transaction.on_commit(lambda: request_refresh(source_id=source.pk), robust=True)
     return subscription, created
@@ -237,7 +237,7 @@ def make_followed_sources_due(*, user: AbstractBaseUser) -> None:
     """Sources this person follows that nobody polled (unfollowed by all before) are due now."""
     Source.objects.filter(subscriptions__user=user, next_poll_at__isnull=True).exclude(
         status=Source.Status.GONE
-    ).update(next_poll_at=timezone.now())
+    ).exclude(kind=Source.Kind.LOCAL).update(next_poll_at=timezone.now())
 
 
 def export_opml(*, user: AbstractBaseUser, now: datetime | None = None) -> bytes:

@@ -89,6 +89,7 @@ class EmbeddedScheduler(threading.Thread):
         if time.monotonic() - self._websub_swept_at >= WEBSUB_EVERY:
             self._websub_swept_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.sweep_websub"))
+            self._running.add(self._pool.submit(_run_sweep, "publishing.tasks.sweep_hub"))
         if not jobs.runs_inline():
             jobs.enqueue("aggregator.tasks.schedule_due_polls")  # a broker is configured: workers do the polling
             return
