@@ -55,3 +55,4 @@ class FeedInfo:
 class ParsedFeed:
     info: FeedInfo
     entries: list[Entry]
+    deleted: tuple[str, ...] = ()  # the ids of entries the publisher deleted (RFC 6721 tombstones)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from aggregator.content.entry import Entry
+from aggregator.content.entry import Entry, ParsedFeed
 from aggregator.db.bulk_rows import WriteBatch
 from aggregator.events import EventBatch
 from aggregator.ingest.store import StoreResult, store_entries, tombstone_posts
@@ -51,3 +51,15 @@ def retract(source: Source, guids: list[str], *, at: datetime | None = None) -> 
         withdrawn = withdraw_posts(post_ids=visible)
         announce_retracted_posts(post_ids=visible, user_ids=withdrawn)
     return visible
+
+
+def ingest_feed(source: Source, feed: ParsedFeed, *, entries: list[Entry] | None = None,
+                fetched_at: datetime | None = None) -> StoreResult:  # fmt: skip
+    """A fetched or pushed feed document: its entries (``entries``: them as the caller adjusted them) stored,
+    then its RFC 6721 tombstones retracted. Only what the document names is deleted: an entry a feed (or a fat
+    ping of recent entries) no longer lists stays."""
+    with transaction.atomic(savepoint=False):
+        result = ingest(source, feed.entries if entries is None else entries, fetched_at=fetched_at)
+        if feed.deleted:
+            retract(source, list(feed.deleted), at=fetched_at)
+    return result

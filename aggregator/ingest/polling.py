@@ -19,7 +19,7 @@ from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.events import send_on_commit
 from aggregator.fetch import FetchError, FetchResult, fetch
 from aggregator.ingest import push, scheduler, websub
-from aggregator.ingest.pipeline import ingest
+from aggregator.ingest.pipeline import ingest, ingest_feed
 from aggregator.ingest.store import StoreResult
 from aggregator.models import Source, Subscription
 from aggregator.networks import x
@@ -167,7 +167,7 @@ def _poll(source: Source) -> PollOutcome:
     if source.remote_id:  # one account's feed (fediverse, Bluesky): the posts are that account's
         entries = [e if e.author_handle else replace(e, author_handle=source.remote_id) for e in entries]
     try:
-        stored = ingest(source, entries, fetched_at=now)
+        stored = ingest_feed(source, feed, entries=entries, fetched_at=now)
     except Exception as error:  # a bug or a database fault must not wedge the source: record it, retry later
         log.exception("storing entries of source %s failed", source.pk)
         return _record_error(source, error=f"internal error while storing posts: {type(error).__name__}",

@@ -22,7 +22,7 @@ from django.utils import timezone
 from aggregator import jobs
 from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.ingest import push, scheduler
-from aggregator.ingest.pipeline import ingest
+from aggregator.ingest.pipeline import ingest_feed
 from aggregator.models import Source, WebSubSubscription
 from aggregator.networks import websub
 from aggregator.networks.rss import NotAFeed, parse
@@ -195,7 +195,7 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
                 log.info("WebSub delivery for source %s is no feed (%s): fetching it instead", row.source_id, error)
                 _fetch_soon(row.source_id)
             else:
-                created = len(ingest(row.source, feed.entries, fetched_at=now).created)
+                created = len(ingest_feed(row.source, feed, fetched_at=now).created)
         else:
             _fetch_soon(row.source_id)
         WebSubSubscription.objects.filter(pk=row.pk).update(last_delivery_at=now, deliveries=F("deliveries") + 1)

@@ -19,7 +19,7 @@ from aggregator.runtime.embedded import EmbeddedScheduler
 from timelines.models import TimelineEntry
 from timelines.serializers import source_status_json
 
-from tests.servers.feeds import RSS, rss
+from tests.servers.feeds import ATOM, RSS, atom, rss
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "https://chorus.example"
@@ -182,6 +182,24 @@ def test_300_a_signed_fat_ping_goes_through_the_pipeline_to_the_timeline(active,
     assert post.title == "pushed post" and TimelineEntry.objects.filter(user=alice, post=post).exists()
     active.refresh_from_db()
     assert active.deliveries == 3 and active.last_delivery_at is not None
+
+
+def test_a_fat_ping_s_tombstone_deletes_its_post_and_nothing_the_ping_leaves_out(active, alice, client):
+    older, newer = "https://a.example/posts/older", "https://a.example/posts/newer"
+    for body in (atom(older, newer), atom(newer), atom(deleted=(newer,))):
+        response = client.post(callback_path(active), body, content_type=ATOM, **signed(body, active.secret))
+        assert response.status_code == 200
+    assert Post.objects.get(guid=newer).retracted_at is not None
+    assert TimelineEntry.objects.filter(user=alice, post__guid=older).exists()
+    assert not TimelineEntry.objects.filter(user=alice, post__guid=newer).exists()
+
+
+def test_an_unsigned_tombstone_deletes_nothing(active, alice, client):
+    body = atom("https://a.example/posts/one")
+    client.post(callback_path(active), body, content_type=ATOM, **signed(body, active.secret))
+    forged = atom(deleted=("https://a.example/posts/one",))
+    assert client.post(callback_path(active), forged, content_type=ATOM).status_code == 202
+    assert TimelineEntry.objects.filter(user=alice, post__guid="https://a.example/posts/one").exists()
 
 
 @pytest.mark.parametrize("headers", [{"HTTP_X_HUB_SIGNATURE": "sha256=" + "0" * 64}, {}], ids=["301-bad", "302-unsigned"])

@@ -12,7 +12,7 @@ from aggregator.models import Post, Source, Subscription
 from aggregator.tasks import schedule_due_polls
 from timelines.models import TimelineEntry
 
-from tests.servers.feeds import RSS, conditional, feed_file, rss
+from tests.servers.feeds import ATOM, RSS, atom, conditional, feed_file, rss
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,24 @@ def test_a_poll_stores_posts_and_puts_them_on_the_subscribers_timeline(httpserve
     assert source.status == Source.Status.OK and source.title == "Carol's microblog"
     assert source.last_fetch_at and source.next_poll_at > timezone.now() and source.lease_until is None
     assert TimelineEntry.objects.filter(user=alice).count() == 3
+
+
+def test_a_tombstone_in_the_feed_takes_the_post_off_every_timeline_and_keeps_it_off(httpserver, alice, bob):
+    kept, gone = "https://a.example/posts/kept", "https://a.example/posts/gone"
+    bodies = iter([atom(gone, kept), atom(kept, deleted=(gone,)), atom(gone, kept)])
+    httpserver.expect_request("/feed.xml").respond_with_handler(
+        lambda request: Response(next(bodies), content_type=ATOM))
+    source = make_source(httpserver.url_for("/feed.xml"))
+    for person in (alice, bob):
+        Subscription.objects.create(user=person, source=source)
+    poll_source(source_id=source.pk)
+    assert TimelineEntry.objects.filter(post__guid=gone).count() == 2
+    poll_source(source_id=source.pk)
+    assert Post.objects.get(guid=gone).retracted_at is not None and Post.objects.get(guid=kept).retracted_at is None
+    assert not TimelineEntry.objects.filter(post__guid=gone).exists()
+    assert TimelineEntry.objects.filter(post__guid=kept).count() == 2
+    poll_source(source_id=source.pk)  # a stale copy of the feed (a cache) lists it again: it stays deleted
+    assert not TimelineEntry.objects.filter(post__guid=gone).exists()
 
 
 def test_an_unchanged_feed_answers_304_and_nothing_is_parsed(httpserver):

@@ -126,3 +126,15 @@ def test_it_survives_broken_encodings(body):
     assert len(feed.entries) == 1
     assert feed.entries[0].title  # text survived in some form
     assert feed.entries[0].guid == "1"
+
+
+def test_rfc_6721_tombstones_are_read_once_each_beside_the_entries():
+    feed = parse_fixture("atom_tombstones.xml")
+    assert [e.guid for e in feed.entries] == ["https://hub-a.example/people/alice/posts/kept/"]
+    assert feed.deleted == ("https://hub-a.example/people/alice/posts/gone/",)
+
+
+def test_a_feed_that_is_not_well_formed_xml_deletes_nothing():
+    body = (TESTDATA / "atom_tombstones.xml").read_bytes().replace(b"</feed>", b"<br></feed>")
+    feed = parse(body, base_url="https://hub-a.example/")
+    assert feed.deleted == () and len(feed.entries) == 1
