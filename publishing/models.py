@@ -52,3 +52,48 @@ class HubSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.callback} ({self.state})"
+
+
+class ReceivedWebmention(models.Model):
+    """Someone's page says it links to a person's page here. Checked in a worker (the source must link to the
+    target); what it says is stored as a post of ``origin`` (one per source host), so matching makes it a reply."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "waiting for its check"
+        VERIFIED = "verified", "the source links here; stored"
+        REFUSED = "refused", "the source does not link here"
+        DELETED = "deleted", "the source is gone or no longer links here"
+
+    source = models.CharField(max_length=2048)
+    target = models.CharField(max_length=2048)
+    source_host = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webmentions")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    origin = models.ForeignKey("aggregator.Source", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")  # fmt: skip
+    last_error = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "target"], name="one_webmention_per_link")]
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target} ({self.state})"
+
+
+class SentWebmention(models.Model):
+    """One of a person's posts links to ``target``: the Webmention owed to it (sent again on deletion)."""
+
+    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=2048)
+    endpoint = models.CharField(max_length=2048, blank=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the endpoint's answer")
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "target"], name="one_sent_webmention_per_target")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} -> {self.target}"

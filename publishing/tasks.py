@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from publishing import hub, outbound
+from publishing import hub, outbound, webmention_send, webmentions
 
 
 @shared_task(name="publishing.tasks.announce_post")
@@ -25,3 +25,13 @@ def deliver_to_subscriber(subscription_id: int) -> bool:
 def sweep_hub() -> int:
     """Periodic: expired leases dropped, deliveries retried when their backoff ends."""
     return hub.sweep()
+
+
+@shared_task(name="publishing.tasks.verify_webmention")
+def verify_webmention(webmention_id: int) -> str:
+    return webmentions.verify(webmention_id=webmention_id)
+
+
+@shared_task(name="publishing.tasks.send_webmention")
+def send_webmention(sent_id: int) -> int | None:
+    return webmention_send.send(sent_id=sent_id)

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from publishing import views, websub_hub
+from publishing import views, webmention_endpoint, websub_hub
 
 urlpatterns = [
     path("websub/hub/", websub_hub.endpoint, name="websub_hub"),
+    path("webmention/", webmention_endpoint.endpoint, name="webmention_endpoint"),
     path("compose/", views.compose, name="compose"),
     path("posts/<int:post_id>/delete/", views.delete, name="post_delete"),
     path("people/<str:username>/", views.profile, name="profile"),

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Identity
 from aggregator.hygiene.redirects import redirect_back
 from aggregator.models import Post
-from publishing import addresses, feed, posting, selectors
+from publishing import addresses, feed, posting, selectors, webmentions
+from publishing.webmention_endpoint import advertise
 from timelines.cursor import BadCursor
 
 FEED_ENTRIES = 20
@@ -34,12 +35,13 @@ def profile(request, username: str):
     own = {addresses.profile_url(username), addresses.handle(username)[1:]}
     verified = [identity for identity in Identity.objects.filter(user=person, verified=True).order_by("kind", "value")
                 if identity.value not in own]  # fmt: skip
-    return render(request, "publishing/profile.html", {
+    return advertise(render(request, "publishing/profile.html", {
         "person": person, "identities": verified, "page": page, "feed_url": addresses.feed_url(username),
         "profile_url": addresses.profile_url(username), "handle": addresses.handle(username),
         "followers_count": selectors.followers_count(user=person),
         "following_count": selectors.following_count(user=person), "max_chars": settings.CHORUS_POST_MAX_CHARS,
-    })  # fmt: skip
+        "webmention_url": webmentions.endpoint_url(),
+    }))  # fmt: skip
 
 
 def permalink(request, username: str, slug: str):
@@ -50,10 +52,11 @@ def permalink(request, username: str, slug: str):
     if post.retracted_at is not None:
         return render(request, "publishing/gone.html", {"person": person}, status=410)
     above, below = selectors.thread_of(post)
-    return render(request, "publishing/post.html", {
+    return advertise(render(request, "publishing/post.html", {
         "person": person, "post": post, "above": above, "below": below,
         "feed_url": addresses.feed_url(username), "profile_url": addresses.profile_url(username),
-    })  # fmt: skip
+        "webmention_url": webmentions.endpoint_url(),
+    }))  # fmt: skip
 
 
 def atom(request, username: str):

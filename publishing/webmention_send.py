@@ -1,0 +1,69 @@
+"""Sending Webmentions (W3C): a person's post that answers or links to a page tells that page's endpoint.
+
+``queue_sends`` (after a post is written or deleted) records one ``SentWebmention`` per page the post links
+to, outside this hub, and queues one send each; a deleted post's mentions are sent again so the receivers
+fetch its page, find it gone (410) and drop it. ``send`` (a worker) discovers the endpoint (Link header or
+HTML) and posts to it, both through the outbound guard.
+"""
+
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.utils import timezone
+
+from aggregator import jobs
+from aggregator.fetch import FetchError, fetch
+from aggregator.models import Post
+from aggregator.networks import webmention
+from publishing import addresses
+from publishing.models import Microblog, SentWebmention
+
+SEND_TASK = "publishing.tasks.send_webmention"
+MAX_TARGETS = 20  # a post of a few hundred characters names a handful of pages
+
+
+def targets_of(post: Post) -> list[str]:
+    """The pages a post answers or links to, outside this hub (mentions here are matched as they are stored)."""
+    own = addresses.base_url() + "/"
+    found = [post.in_reply_to] if post.in_reply_to else []
+    found += sorted(webmention.links_in(post.content_html, base_url=post.url or own))
+    return [url for url in dict.fromkeys(found) if url.startswith(("http://", "https://"))
+            and not url.startswith(own)][:MAX_TARGETS]  # fmt: skip
+
+
+def queue_sends(*, post: Post) -> int:
+    """Owe a Webmention to every page the post names (again, when it was deleted); returns how many."""
+    with transaction.atomic():
+        if post.retracted_at is None:
+            SentWebmention.objects.bulk_create([SentWebmention(post=post, target=url) for url in targets_of(post)],
+                                               ignore_conflicts=True)  # fmt: skip
+        ids = list(SentWebmention.objects.filter(post=post).values_list("id", flat=True))
+        for sent_id in ids:
+            jobs.enqueue_on_commit(SEND_TASK, sent_id)
+    return len(ids)
+
+
+def send(*, sent_id: int) -> int | None:
+    """Discover the target's endpoint and send; returns the endpoint's status (None: no endpoint or failed)."""
+    row = SentWebmention.objects.filter(pk=sent_id).select_related("post").first()
+    microblog = None if row is None else Microblog.objects.filter(source_id=row.post.source_id).select_related(
+        "user").first()  # fmt: skip
+    if microblog is None:
+        return None
+    source = addresses.post_url(microblog.user.get_username(), row.post.guid)
+    status, endpoint, error = None, row.endpoint, ""
+    try:
+        page = fetch(row.target, accept="text/html, application/xhtml+xml;q=0.9, */*;q=0.5")
+        endpoint = webmention.endpoint(url=page.url, headers=page.headers, body=page.body)
+        if endpoint:
+            answer = fetch(endpoint, method="POST", data=urlencode({"source": source, "target": row.target}).encode(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"}, accept="*/*",
+                           max_bytes=65536)  # fmt: skip
+            status = answer.status
+        else:
+            error = "the target names no Webmention endpoint"
+    except FetchError as failure:
+        status, error = failure.status, str(failure)
+    SentWebmention.objects.filter(pk=row.pk).update(endpoint=endpoint[:2048], status=status, last_error=error[:500],
+                                                    sent_at=timezone.now())  # fmt: skip
+    return status if not error else None
