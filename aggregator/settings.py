@@ -144,6 +144,7 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
     "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
+    "sweep-webmentions": {"task": "publishing.tasks.sweep_webmentions", "schedule": 60.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 

@@ -74,9 +74,11 @@ class ReceivedWebmention(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(auto_now=True)
     checked_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="a check is owed from then (a lease while it runs)")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "target"], name="one_webmention_per_link")]
+        indexes = [models.Index(fields=["due_at"], name="webmention_check_due_idx", condition=Q(due_at__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.target} ({self.state})"
@@ -91,9 +93,11 @@ class SentWebmention(models.Model):
     status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the endpoint's answer")
     last_error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="a send is owed from then (a lease while it runs)")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "target"], name="one_sent_webmention_per_target")]
+        indexes = [models.Index(fields=["due_at"], name="webmention_send_due_idx", condition=Q(due_at__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.post_id} -> {self.target}"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from publishing import hub, outbound, webmention_send, webmentions
+from publishing import hub, outbound, webmention_queue, webmention_send, webmentions
 
 
 @shared_task(name="publishing.tasks.announce_post")
@@ -35,3 +35,9 @@ def verify_webmention(webmention_id: int) -> str:
 @shared_task(name="publishing.tasks.send_webmention")
 def send_webmention(sent_id: int) -> int | None:
     return webmention_send.send(sent_id=sent_id)
+
+
+@shared_task(name="publishing.tasks.sweep_webmentions")
+def sweep_webmentions() -> int:
+    """Periodic: Webmention checks and sends that are due (lost, interrupted, or left to the embedded runner)."""
+    return webmention_queue.sweep()

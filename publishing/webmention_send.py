@@ -11,14 +11,12 @@ from urllib.parse import urlencode
 from django.db import transaction
 from django.utils import timezone
 
-from aggregator import jobs
 from aggregator.fetch import FetchError, fetch
 from aggregator.models import Post
 from aggregator.networks import webmention
-from publishing import addresses
+from publishing import addresses, webmention_queue
 from publishing.models import Microblog, SentWebmention
 
-SEND_TASK = "publishing.tasks.send_webmention"
 MAX_TARGETS = 20  # a post of a few hundred characters names a handful of pages
 
 
@@ -38,17 +36,21 @@ def queue_sends(*, post: Post) -> int:
             SentWebmention.objects.bulk_create([SentWebmention(post=post, target=url) for url in targets_of(post)],
                                                ignore_conflicts=True)  # fmt: skip
         ids = list(SentWebmention.objects.filter(post=post).values_list("id", flat=True))
+        SentWebmention.objects.filter(id__in=ids).update(due_at=timezone.now())
         for sent_id in ids:
-            jobs.enqueue_on_commit(SEND_TASK, sent_id)
+            webmention_queue.queue(webmention_queue.SEND_TASK, sent_id)
     return len(ids)
 
 
 def send(*, sent_id: int) -> int | None:
     """Discover the target's endpoint and send; returns the endpoint's status (None: no endpoint or failed)."""
-    row = SentWebmention.objects.filter(pk=sent_id).select_related("post").first()
-    microblog = None if row is None else Microblog.objects.filter(source_id=row.post.source_id).select_related(
+    if not webmention_queue.claim(SentWebmention, sent_id):
+        return None  # done already, or being done
+    row = SentWebmention.objects.select_related("post").get(pk=sent_id)
+    microblog = Microblog.objects.filter(source_id=row.post.source_id).select_related(
         "user").first()  # fmt: skip
     if microblog is None:
+        SentWebmention.objects.filter(pk=row.pk).update(due_at=None)
         return None
     source = addresses.post_url(microblog.user.get_username(), row.post.guid)
     status, endpoint, error = None, row.endpoint, ""
@@ -65,5 +67,5 @@ def send(*, sent_id: int) -> int | None:
     except FetchError as failure:
         status, error = failure.status, str(failure)
     SentWebmention.objects.filter(pk=row.pk).update(endpoint=endpoint[:2048], status=status, last_error=error[:500],
-                                                    sent_at=timezone.now())  # fmt: skip
+                                                    sent_at=timezone.now(), due_at=None)  # fmt: skip
     return status if not error else None

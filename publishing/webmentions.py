@@ -17,17 +17,15 @@ from django.db import transaction
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
-from aggregator import jobs
 from aggregator.content.sanitize import safe_url
 from aggregator.fetch import FetchError, fetch
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Source
 from aggregator.networks import webmention
-from publishing import addresses
+from publishing import addresses, webmention_queue
 from publishing.models import ReceivedWebmention
 
 User = get_user_model()
-VERIFY_TASK = "publishing.tasks.verify_webmention"
 RATE_WINDOW = 60
 State = ReceivedWebmention.State
 
@@ -55,8 +53,9 @@ def receive(*, source: str, target: str) -> ReceivedWebmention:
         raise WebmentionRefused(f"too many Webmentions from {host}; try again in a minute.", status=429)
     with transaction.atomic():
         row, _ = ReceivedWebmention.objects.update_or_create(
-            source=source_url, target=target_url, defaults={"user": owner, "source_host": host})
-        jobs.enqueue_on_commit(VERIFY_TASK, row.pk)
+            source=source_url, target=target_url, defaults={"user": owner, "source_host": host,
+                                                            "due_at": timezone.now()})  # fmt: skip
+        webmention_queue.queue(webmention_queue.VERIFY_TASK, row.pk)
     return row
 
 
@@ -89,9 +88,9 @@ def _over_rate(host: str) -> bool:
 
 def verify(*, webmention_id: int) -> str:
     """Check one received Webmention against its source; returns the state it ends in."""
-    row = ReceivedWebmention.objects.filter(pk=webmention_id).first()
-    if row is None:
-        return ""
+    if not webmention_queue.claim(ReceivedWebmention, webmention_id):
+        return ""  # done already, or being done
+    row = ReceivedWebmention.objects.get(pk=webmention_id)
     now = timezone.now()
     try:
         response = fetch(row.source, accept="text/html, application/xhtml+xml;q=0.9, */*;q=0.5")
@@ -130,5 +129,6 @@ def _withdraw(row: ReceivedWebmention, *, reason: str, now) -> str:
 
 
 def _record(row: ReceivedWebmention, *, state: str, error: str, now) -> str:
-    ReceivedWebmention.objects.filter(pk=row.pk).update(state=state, last_error=error[:500], checked_at=now)
+    ReceivedWebmention.objects.filter(pk=row.pk).update(state=state, last_error=error[:500], checked_at=now,
+                                                        due_at=None)  # fmt: skip
     return state

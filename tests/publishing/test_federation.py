@@ -1,6 +1,7 @@
 """Two Chorus hubs on loopback, each `manage.py serve` on its own database, holding a conversation with nothing
 in between: alice posts on A, bob on B follows her by her profile address, her posts reach B by WebSub push
-(B polls her feed once an hour at most), her deletion leaves bob's timeline."""
+(B polls her feed once an hour at most), bob's answer reaches her Replies by Webmention though she follows
+nobody, her deletion leaves bob's timeline."""
 
 import json
 import urllib.request
@@ -33,7 +34,7 @@ def post(page, base: str, text: str) -> None:
     page.wait_for_url(base + "/")
 
 
-def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_and_its_deletion_follows(hubs, browser):
+def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_an_answer_comes_back_and_a_deletion_follows(hubs, browser):
     a, b = hubs
     _, alice = log_in(browser, a.base, username="alice")
     post(alice, a.base, "Hello from hub A")
@@ -55,6 +56,18 @@ def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_and_its_deletio
     post(alice, a.base, "Pushed to hub B")
     bob.wait_for_selector("article.post:has-text('Pushed to hub B')", timeout=15_000)  # live, by push
     assert b.sql("SELECT last_fetch_at, next_poll_at FROM aggregator_source")[0] == polls_before  # no poll ran
+
+    # bob answers on B; B tells A by Webmention, A checks bob's page and puts it in alice's Replies
+    answering = bob.context.new_page()  # bob's timeline stays open, live
+    answering.goto(b.base + "/")
+    answering.locator("article.post:has-text('Hello from hub A') a.reply").click()
+    answering.fill("form.compose textarea", answering.input_value("form.compose textarea") + "Hello back from hub B")
+    answering.click("form.compose button[type=submit]")
+    answering.wait_for_selector(".messages:has-text('Posted.')")
+    wait_for(lambda: a.sql("SELECT count(*) FROM replies_reply")[0][0] == 1, timeout=20, what="bob's reply on A")
+    alice.goto(a.base + "/replies/")
+    assert "Hello back from hub B" in alice.inner_text("main")
+    assert a.sql("SELECT count(*) FROM aggregator_subscription")[0][0] == 0  # alice follows nobody
 
     alice.goto(a.base + "/people/alice/")
     alice.locator("article:has-text('Pushed to hub B') button:text('Delete')").click()
