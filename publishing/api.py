@@ -1,7 +1,7 @@
 """API: write and delete one's posts; a person's public microblog in numbers."""
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from aggregator.models import Post
@@ -42,6 +42,17 @@ def post_delete(request: HttpRequest, post_id: int):
     except posting.PostNotFound as error:
         raise HttpError(404, str(error)) from None
     return 204, None
+
+
+class HandleOut(Schema):
+    handle: str
+    name: str
+
+
+@router.get("/handles", response=list[HandleOut], url_name="handles")
+def handles(request: HttpRequest, q: str = Query("", max_length=100, description="the start of a handle")):
+    """Handles of the people and accounts you follow that start with ``q``: the compose box completes them."""
+    return selectors.handle_completions(user=request.user, prefix=q)
 
 
 @router.get("/people/{username}", response=PersonOut, auth=None, url_name="person")

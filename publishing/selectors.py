@@ -112,3 +112,23 @@ def person_json(user: AbstractBaseUser) -> dict:
         "following_count": following_count(user=user),
         "posts_count": posts_count(user=user),
     }
+
+
+def handle_completions(*, user: AbstractBaseUser, prefix: str, limit: int = 8) -> list[dict]:
+    """Handles of the people and accounts ``user`` follows that start with ``prefix`` (``@`` optional, any
+    case), for the compose box: ``[{"handle": "@bob@host", "name": "Bob"}]``, by handle."""
+    prefix = prefix.strip().lstrip("@").lower()
+    followed = Subscription.objects.filter(user=user).select_related("source__microblog__user")
+    found: dict[str, str] = {}
+    for subscription in followed.order_by("source_id")[:5000]:
+        source = subscription.source
+        microblog = getattr(source, "microblog", None)
+        if microblog is not None:
+            handle = addresses.handle(microblog.user.get_username())
+        elif source.remote_id.startswith("@") or "@" in source.remote_id:
+            handle = "@" + source.remote_id.lstrip("@")
+        else:
+            continue
+        if handle[1:].lower().startswith(prefix):
+            found.setdefault(handle, subscription.title or source.title or handle)
+    return [{"handle": handle, "name": found[handle]} for handle in sorted(found, key=str.lower)[:limit]]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import create_user, log_in, wait_for_js
+from tests.servers.processes import free_port
 
 
 @pytest.fixture
@@ -46,3 +47,32 @@ def test_the_compose_box_counts_live_and_a_post_appears_on_the_profile(hub, brow
     page.click(".h-entry a:text('Reply')")
     assert page.input_value("form.compose textarea").startswith("@alice@")
     shoot(page, "compose", shots)
+
+
+FOLLOWS_BOB = ("shell", "-c", (
+    "from django.contrib.auth.models import User; from aggregator.models import Subscription;"
+    "from publishing.posting import microblog_for;"
+    "bob = User.objects.create_user('bob', 'bob@example.org', 'x', first_name='Bob');"
+    "Subscription.objects.create(user=User.objects.get(username='alice'), source=microblog_for(bob).source)"
+))  # fmt: skip
+
+
+def test_the_compose_box_completes_the_handles_of_people_one_follows(embedded_hub, browser, tmp_path):
+    shots = Path(os.environ.get("CHORUS_SCREENSHOTS", tmp_path))
+    port = free_port()
+    base = embedded_hub(seed=[create_user("alice"), FOLLOWS_BOB], port=port,
+                        CHORUS_PUBLIC_URL=f"http://127.0.0.1:{port}").base  # fmt: skip
+    _, page = log_in(browser, base)
+    box = page.locator("form.compose textarea")
+    box.click()
+    box.press_sequentially("Lunch, @bo")
+    page.wait_for_selector("form.compose ul.completions button.completion")
+    assert page.locator("ul.completions .handle").all_inner_texts() == [f"@bob@127.0.0.1:{port}"]
+    shoot(page, "compose-completion", shots)
+    page.click("ul.completions button.completion")
+    wait_for_js(page, "document.querySelector('form.compose ul.completions').hidden")
+    assert box.input_value() == f"Lunch, @bob@127.0.0.1:{port} "
+    box.press_sequentially("@b")
+    page.wait_for_selector("form.compose ul.completions button.completion")
+    box.press_sequentially("zz")  # nobody followed starts so: the list goes
+    wait_for_js(page, "document.querySelector('form.compose ul.completions').hidden")

@@ -6,6 +6,7 @@ from django.test import override_settings
 
 from accounts.tokens import issue_token
 from aggregator.models import Post, Source, Subscription
+from publishing.addresses import handle
 from publishing.composing import visible_length
 from publishing.posting import microblog_for
 from replies.models import Reply
@@ -116,3 +117,16 @@ def test_the_reply_link_opens_compose_with_the_author_pre_filled(client, api, al
     page = client.get(f"/compose/?in_reply_to={post['id']}").content.decode()
     assert "answer me" in page and f'value="{post["id"]}"' in page
     assert ">@alice@" in page  # the textarea starts with her handle
+
+
+def test_handle_completion_offers_only_the_people_and_accounts_one_follows(api, alice, bob, django_user_model):
+    django_user_model.objects.create_user("bobby", "bobby@example.org", "x")  # not followed: never offered
+    Subscription.objects.create(user=alice, source=own_source(bob), title="Bob B.")
+    carol = Source.objects.create(address="https://social.example/@carol.rss", url="https://social.example/@carol.rss",
+                                  remote_id="@carol@social.example", title="Carol")  # fmt: skip
+    Subscription.objects.create(user=alice, source=carol)
+    assert api(alice, "get", "/handles?q=@bo").json() == [{"handle": handle("bob"), "name": "Bob B."}]
+    assert api(alice, "get", "/handles?q=CAR").json() == [{"handle": "@carol@social.example", "name": "Carol"}]
+    assert api(bob, "get", "/handles?q=c").json() == []
+    too_long = api(alice, "get", "/handles?q=" + "x" * 101)
+    assert too_long.status_code == 400 and too_long.json()["detail"]
