@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from aggregator.content.sanitize import safe_url
+from aggregator.db.rates import over_rate
 from aggregator.fetch import FetchError, fetch
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Source
@@ -26,7 +26,6 @@ from publishing import addresses, webmention_queue
 from publishing.models import ReceivedWebmention
 
 User = get_user_model()
-RATE_WINDOW = 60
 State = ReceivedWebmention.State
 
 
@@ -49,7 +48,7 @@ def receive(*, source: str, target: str) -> ReceivedWebmention:
     if owner is None:
         raise WebmentionRefused("target is not a person's page on this hub.")
     host = (urlsplit(source_url).hostname or "").lower()
-    if _over_rate(host):
+    if over_rate(f"webmention:{host}", limit=settings.CHORUS_WEBMENTION_PER_HOST_PER_MINUTE):
         raise WebmentionRefused(f"too many Webmentions from {host}; try again in a minute.", status=429)
     with transaction.atomic():
         row, _ = ReceivedWebmention.objects.update_or_create(
@@ -75,15 +74,6 @@ def owner_of(url: str) -> AbstractBaseUser | None:
     if match.url_name not in ("profile", "post_permalink"):
         return None
     return User.objects.filter(username=match.kwargs.get("username"), is_active=True).first()
-
-
-def _over_rate(host: str) -> bool:
-    key = f"chorus:webmention:rate:{host}:{int(timezone.now().timestamp()) // RATE_WINDOW}"
-    cache.add(key, 0, RATE_WINDOW * 2)
-    try:
-        return cache.incr(key) > settings.CHORUS_WEBMENTION_PER_HOST_PER_MINUTE
-    except ValueError:  # evicted between add and incr
-        return False
 
 
 def verify(*, webmention_id: int) -> str:

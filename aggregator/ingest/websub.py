@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from aggregator import jobs
 from aggregator.content.xmlsafety import UnsafeXML
+from aggregator.db.rates import over_rate
 from aggregator.ingest import push, scheduler
 from aggregator.ingest.pipeline import ingest_feed
 from aggregator.models import Source, WebSubSubscription
@@ -206,12 +206,8 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
 
 
 def _over_rate(subscription_id: int) -> bool:
-    key = f"chorus:websub:rate:{subscription_id}:{int(timezone.now().timestamp()) // RATE_WINDOW}"
-    cache.add(key, 0, RATE_WINDOW * 2)
-    try:
-        return cache.incr(key) > settings.CHORUS_WEBSUB_DELIVERIES_PER_MINUTE
-    except ValueError:  # evicted between add and incr
-        return False
+    return over_rate(f"websub:{subscription_id}", limit=settings.CHORUS_WEBSUB_DELIVERIES_PER_MINUTE,
+                     window=RATE_WINDOW)  # fmt: skip
 
 
 def _fetch_soon(source_id: int) -> None:
