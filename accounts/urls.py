@@ -5,6 +5,7 @@ from accounts import views
 urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.revoke, name="token_revoke"),
+    path("apps/<int:token_id>/revoke/", views.revoke_app, name="app_token_revoke"),
     path("logins/", views.logins, name="logins"),
     path("logins/password/remove/", views.remove_password, name="password_remove"),
 ]

@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
+from oauth2_provider.models import get_access_token_model
 
 from accounts.logins import password_remove
 from accounts.models import ApiToken
@@ -19,6 +21,8 @@ def tokens(request):
     return render(request, "accounts/tokens.html", {
         "tokens": ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by("-created_at"),
         "new_token": new_token,
+        "app_tokens": get_access_token_model().objects.filter(user=request.user, expires__gt=timezone.now())
+        .select_related("application").order_by("-created"),
     })  # fmt: skip
 
 
@@ -27,6 +31,17 @@ def tokens(request):
 def revoke(request, token_id: int):
     if revoke_token(user=request.user, token_id=token_id):
         messages.success(request, "Token revoked.")
+    return redirect("tokens")
+
+
+@login_required
+@require_POST
+def revoke_app(request, token_id: int):
+    """An app's OAuth token (Mastodon client API); its refresh token goes with it."""
+    token = get_access_token_model().objects.filter(pk=token_id, user=request.user).first()
+    if token is not None:
+        token.revoke()
+        messages.success(request, "App access revoked.")
     return redirect("tokens")
 
 

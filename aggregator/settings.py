@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "timelines",
     "replies",
     "tracks",
+    "oauth2_provider",
+    "compat",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +230,27 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 SESSION_COOKIE_HTTPONLY = True
+
+# --- The Mastodon client API's OAuth 2 (compat/mastodon/oauth.py) ----------------------------------------------
+# Mastodon's scopes, coarse and fine; a fine scope is granted by its coarse one (compat/mastodon/auth.py).
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "read": "Read your timeline, follows, notifications and markers",
+        "write": "Post, follow, mark read and star in your name",
+        "follow": "Follow and unfollow in your name",
+        "push": "Receive push notifications",
+        **{f"read:{part}": f"Read your {part}" for part in (
+            "accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
+            "notifications", "search", "statuses")},
+        **{f"write:{part}": f"Change your {part}" for part in (
+            "accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists",
+            "media", "mutes", "notifications", "reports", "statuses")},
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 365 * 24 * 3600,  # Mastodon apps never refresh: a token lives until revoked
+    "PKCE_REQUIRED": False,  # checked when the app sends a challenge; Mastodon apps that send none still sign in
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+}
 
 # --- What clients may send (aggregator/transport.py) ----------------------------------------------------
 # Bodies over the cap are refused with 413 before they are read; the follow-list imports have their own, smaller

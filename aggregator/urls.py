@@ -25,5 +25,6 @@ urlpatterns = [
     path("accounts/openid/login/", openid_login, name="openid_login"),  # before allauth's: POST-only start
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    path("", include("compat.mastodon.urls")),  # after our API: our paths win, the rest answer JSON
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,5 @@
 """API: replies (``/replies``), identities (``/identities``), blocks (``/blocks``) and how new replies are
-told (``/notifications``)."""
+told (``/notification-settings``; ``/notifications`` is the Mastodon client API's)."""
 
 from datetime import datetime, time
 
@@ -163,12 +163,12 @@ def block_remove(request, block_id: int):
     return 204, None
 
 
-@router.get("/notifications", response=NotificationSettingsOut)
+@router.get("/notification-settings", response=NotificationSettingsOut)
 def notifications_get(request):
     return notification_settings.notification_settings_for(user=request.user)
 
 
-@router.put("/notifications", response=NotificationSettingsOut)
+@router.put("/notification-settings", response=NotificationSettingsOut)
 def notifications_put(request, payload: NotificationSettingsIn):
     try:
         return notification_settings.notification_settings_update(user=request.user, **payload.dict())
