@@ -12,7 +12,7 @@ EMPTY_LISTS = (
     "scheduled_statuses", "instance/rules", "instance/peers", "instance/activity", "suggestions",
 )  # fmt: skip
 
-urlpatterns = [
+_routes = [
     path("oauth/authorize", oauth.Authorize.as_view(), name="mastodon_authorize"),
     path("oauth/token", oauth.token, name="mastodon_token"),
     path("oauth/revoke", oauth.revoke, name="mastodon_revoke"),
@@ -55,5 +55,13 @@ urlpatterns = [
     path("api/v1/notifications/<str:notification_id>", reading.notification),
     path("api/v1/notifications/<str:notification_id>/dismiss", reading.notification_dismiss),
     path("api/v1/markers", reading.markers),
+    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>(un)?(favourite|bookmark))/$", reading.star),
+]
+
+
+# Mastodon answers a path with or without a trailing slash, and Mastodon.py sends some with one.
+urlpatterns = [
+    *_routes,
+    *(path(f"{route.pattern}/", route.callback) for route in _routes if str(route.pattern).startswith("api/")),
     re_path(r"^api/v[12]/(?P<path>.*)$", not_found),
 ]
