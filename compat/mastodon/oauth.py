@@ -3,8 +3,8 @@ sign-in then an Authorize page, the token (authorization code, PKCE when the app
 the server metadata. Tokens are listed and revoked under Settings beside our API tokens."""
 
 import json
-import time
 import re
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings

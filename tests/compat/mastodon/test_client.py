@@ -9,7 +9,7 @@ from mastodon.errors import MastodonAPIError, MastodonNotFoundError
 from aggregator.models import Post, Subscription
 from replies.models import Reply
 
-from tests.compat.mastodon.oauth_flow import OOB, authorize, register
+from tests.compat.mastodon.oauth_flow import OOB, authorize
 from tests.servers.feeds import RSS, rss
 from tests.timelines.test_api import followed_source
 
