@@ -199,6 +199,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- HTTPS (production behind TLS) ----------------------------------------------------------------------
+# Most Mastodon apps (Mastodon.py among them) send no PKCE challenge: it is checked when sent, not required.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W010"]
 CHORUS_HTTPS = env_bool("CHORUS_HTTPS", False)
 if CHORUS_HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -209,7 +211,7 @@ if CHORUS_HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if not SECURE_HSTS_PRELOAD:
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # the operator chose not to be on the preload list
+        SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]  # the operator chose not to be on the preload list
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -250,6 +252,15 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 365 * 24 * 3600,  # Mastodon apps never refresh: a token lives until revoked
     "PKCE_REQUIRED": False,  # checked when the app sends a challenge; Mastodon apps that send none still sign in
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # RFC 9700: no implicit or password grants, no "plain" PKCE, no tokens in query strings, `iss` in the
+    # authorization response, tokens stored hashed. Redirect schemes are checked per app (compat/mastodon/oauth.py).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 # --- What clients may send (aggregator/transport.py) ----------------------------------------------------
