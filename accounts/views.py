@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
+from oauth2_provider.models import get_access_token_model
 
 from accounts.app_passwords import issue_app_password, live_app_passwords, revoke_app_password
 from accounts.logins import password_remove
@@ -21,7 +23,10 @@ def _secrets_page(request, *, template: str, issue, listed: dict, **context):
 @login_required
 def tokens(request):
     live = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by("-created_at")
-    return _secrets_page(request, template="accounts/tokens.html", issue=issue_token, listed={"tokens": live})
+    app_tokens = (get_access_token_model().objects.filter(user=request.user, expires__gt=timezone.now())
+                  .select_related("application").order_by("-created"))  # fmt: skip
+    return _secrets_page(request, template="accounts/tokens.html", issue=issue_token,
+                         listed={"tokens": live, "app_tokens": app_tokens})
 
 
 @login_required
@@ -45,6 +50,17 @@ def revoke_app_password_view(request, app_password_id: int):
     if revoke_app_password(user=request.user, app_password_id=app_password_id):
         messages.success(request, "App password revoked.")
     return redirect("app_passwords")
+
+
+@login_required
+@require_POST
+def revoke_app(request, token_id: int):
+    """An app's OAuth token (Mastodon client API); its refresh token goes with it."""
+    token = get_access_token_model().objects.filter(pk=token_id, user=request.user).first()
+    if token is not None:
+        token.revoke()
+        messages.success(request, "App access revoked.")
+    return redirect("tokens")
 
 
 @login_required

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "timelines",
     "replies",
     "tracks",
+    "oauth2_provider",
     "compat",
     "publishing",
 ]
@@ -203,6 +204,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- HTTPS (production behind TLS) ----------------------------------------------------------------------
+# Most Mastodon apps (Mastodon.py among them) send no PKCE challenge: it is checked when sent, not required.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W010"]
 CHORUS_HTTPS = env_bool("CHORUS_HTTPS", False)
 if CHORUS_HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -213,7 +216,7 @@ if CHORUS_HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if not SECURE_HSTS_PRELOAD:
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # the operator chose not to be on the preload list
+        SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]  # the operator chose not to be on the preload list
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -234,6 +237,36 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 SESSION_COOKIE_HTTPONLY = True
+
+# --- The Mastodon client API's OAuth 2 (compat/mastodon/oauth.py) ----------------------------------------------
+# Mastodon's scopes, coarse and fine; a fine scope is granted by its coarse one (compat/mastodon/auth.py).
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "read": "Read your timeline, follows, notifications and markers",
+        "write": "Post, follow, mark read and star in your name",
+        "follow": "Follow and unfollow in your name",
+        "push": "Receive push notifications",
+        **{f"read:{part}": f"Read your {part}" for part in (
+            "accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
+            "notifications", "search", "statuses")},
+        **{f"write:{part}": f"Change your {part}" for part in (
+            "accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists",
+            "media", "mutes", "notifications", "reports", "statuses")},
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 365 * 24 * 3600,  # Mastodon apps never refresh: a token lives until revoked
+    "PKCE_REQUIRED": False,  # checked when the app sends a challenge; Mastodon apps that send none still sign in
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # RFC 9700: no implicit or password grants, no "plain" PKCE, no tokens in query strings, `iss` in the
+    # authorization response, tokens stored hashed. Redirect schemes are checked per app (compat/mastodon/oauth.py).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
 
 # --- What clients may send (aggregator/transport.py) ----------------------------------------------------
 # Bodies over the cap are refused with 413 before they are read; the follow-list imports have their own, smaller

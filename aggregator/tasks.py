@@ -58,6 +58,13 @@ def websub_request(subscription_id: int) -> str:
     return websub.send_request(subscription_id=subscription_id)
 
 
+@shared_task(name="aggregator.tasks.store_websub_delivery")
+def store_websub_delivery(subscription_id: int, body_base64: str, content_type: str, received_at: str) -> int:
+    """A WebSub delivery whose signature the callback verified: parse and ingest it; returns how many posts are new."""
+    return websub.store_queued_delivery(subscription_id=subscription_id, body_base64=body_base64,
+                                        content_type=content_type, received_at=received_at)  # fmt: skip
+
+
 @shared_task(name="aggregator.tasks.sweep_websub")
 def sweep_websub() -> int:
     """Renew WebSub leases before they run out and retry failed requests; returns how many were queued."""

@@ -27,5 +27,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("api/greader/", include("compat.greader.urls")),
+    path("", include("compat.mastodon.urls")),  # after our API: our paths win, the rest answer JSON
     path("admin/", admin.site.urls),
 ]

@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/websub.py [--sources 10] [--followers 100] [--connected 100] [--rate 100]
                                      [--seconds 10] [--window 5] [--baseline-seconds 5] [--senders 16]
+                                     [--worker-concurrency 2] [--conn-max-age N]
 
 Production shape, separate processes besides Redis and PostgreSQL (the web and clients processes of
 ``bench/live.py``, started through ``bench/live_parts/processes``):
 - web: uvicorn serving ``aggregator.asgi:application``; the hub's POSTs reach the real callback view
-  (``/websub/<token>/``: size cap, per-subscription rate cap, ``X-Hub-Signature`` check, parse, ``pipeline.ingest``
-  with its fan-out to every follower's timeline and its ``post.new`` events);
+  (``/websub/<token>/``: size cap, per-subscription rate cap, ``X-Hub-Signature`` check, then the verified body
+  queued as the ``aggregator.tasks.store_websub_delivery`` task and 202 answered);
+- worker: a Celery worker of the project's app (``celery -A aggregator worker``, prefork pool of
+  ``--worker-concurrency``, run by this script's ``--role celery`` through ``live_parts.celery_worker``, as
+  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: the task parses and runs
+  ``pipeline.ingest`` with its fan-out to every follower's timeline and its ``post.new`` events;
 - clients: one asyncio process holding the connected followers' WebSockets;
 - this process: sets up the database, plays the hub (a pool of ``--senders`` threads, one keep-alive
   ``http.client`` connection each, paced at ``--rate`` POSTs/s) and computes the figures.
@@ -17,32 +22,35 @@ users, made by ``live_parts.data``), each source with a WebSubSubscription (fres
 makes active through the callback's own intent check (GET with a challenge). A delivery is what a hub sends: the
 source's feed document (Atom) with its newest ``--window`` entries, the new one first (the others were delivered
 before and must be recognized, not stored again), signed ``X-Hub-Signature: sha256=...`` with the subscription's
-secret. Deliveries go round-robin over the sources.
+secret. Deliveries go round-robin over the sources. The untimed warm-up deliveries must be committed before the
+timed ones start (the worker's pool connected and warmed up).
 
 How the times are taken (``time.time()`` of one host: one clock for every process):
 - hub POST: just before the request is written (the hub's own queueing, if any, is printed apart as its lag);
-- COMMIT: in the web process, a statement wrapper (installed on every new database connection through Django's
-  ``connection_created`` signal; nothing of the project is replaced) sees the INSERT of the delivery's new post
-  (its GUID carries the delivery's key) and registers an ``on_commit`` hook, which runs right after the COMMIT,
-  ahead of the pipeline's own events hook, and appends ``key time`` to a file this process reads afterwards;
+- COMMIT: in the worker (and in the web process, where nothing is stored now), a statement wrapper (installed on
+  every new database connection through Django's ``connection_created`` signal; nothing of the project is
+  replaced) sees the INSERT of the delivery's new post (its GUID carries the delivery's key) and registers an
+  ``on_commit`` hook, which runs right after the COMMIT, ahead of the pipeline's own events hook, and appends
+  ``key time`` to a file this process reads afterwards;
 - frame: the clients process stamps each ``post.new`` frame as it arrives (``live_parts.clients``);
-- response: when the hub has read the callback's answer (after the COMMIT and the on-commit hooks).
+- response: when the hub has read the callback's answer (202, queued: before the COMMIT).
 
 Baseline, same run, same server, same connections: the same signed body POSTed at the same rate to the callback
 with an unknown token, which the view answers 410 after one indexed lookup (no parse, no transaction).
 
-Checked after the run, from the database and the sockets: every delivery answered 2xx, its post stored exactly
+Checked after the run, from the database and the sockets: every delivery answered 202, its post stored exactly
 once (one row per GUID), on exactly ``--followers`` timelines, and one frame in each connected follower's socket.
 Goal (issue 17): p99 hub POST -> COMMIT <= 100 ms at 100 deliveries/s, no delivery lost or stored twice.
 
-Settings changed from production, in the web process only: ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE`` (60 per
-subscription by default; 100/s over 10 sources is 600 a minute each), the channel-layer prefix
-(``chorus_bench_websub``, so nothing reaches another run's sockets) and ``DB_CONN_MAX_AGE=0``. The project's
-default, 60 (persistent connections), is what Django's documentation says to turn off under ASGI: Django runs
-each request's sync view in a thread of its own, each thread opens its own connection, and they outlive the
-request. At 100 deliveries/s that reached PostgreSQL's ``max_connections`` (100) within seconds and the
-callback answered 500 ("too many clients"), for this benchmark and for everyone else on the server.
-``--conn-max-age production`` runs with the project's default to show it (mind the other users of the server).
+Settings changed from production, in every process: ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE`` (60 per
+subscription by default; 100/s over 10 sources is 600 a minute each) and the channel-layer prefix
+(``chorus_bench_websub``, so nothing reaches another run's sockets). ``DB_CONN_MAX_AGE`` is left to the project:
+0 in the web process (``aggregator/asgi.py``; 60 there held one connection per request thread and exhausted
+PostgreSQL's ``max_connections`` at 100 deliveries/s), 60 in the worker; ``--conn-max-age N`` sets it for both.
+
+Redis: ``BENCH_REDIS_URL`` (default db 3, as ``bench/live.py``) carries the broker's queue too. On a shared
+machine give the run a database of its own: a FLUSHDB there by someone else's run empties the queue, and the
+deliveries queued in it are lost to the run (the run then waits 60 s and reports them missing).
 """
 
 import argparse
@@ -78,7 +86,7 @@ RATE_CAP = 1_000_000
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     hidden = argparse.SUPPRESS  # how live_parts.processes starts the children
-    parser.add_argument("--role", choices=["main", "web", "clients"], default="main", help=hidden)
+    parser.add_argument("--role", choices=["main", "web", "celery", "clients"], default="main", help=hidden)
     parser.add_argument("--port", type=int, default=0, help=hidden)
     parser.add_argument("--url", default="", help=hidden)
     parser.add_argument("--profile-out", default="", help=hidden)
@@ -91,8 +99,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--window", type=int, default=5, help="entries in each delivered feed document")
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     parser.add_argument("--senders", type=int, default=16, help="the hub's concurrent connections")
-    parser.add_argument("--conn-max-age", default="0",
-                        help="DB_CONN_MAX_AGE of the web process; 'production' leaves the project's default (60)")  # fmt: skip
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="processes of the Celery worker's pool")
+    parser.add_argument("--conn-max-age", default="",
+                        help="DB_CONN_MAX_AGE of every process; unset: the project's defaults (web 0, workers 60)")  # fmt: skip
     return parser.parse_args()
 
 
@@ -100,24 +109,46 @@ def main() -> None:
     from live_parts import clients
 
     args = parse_args()
-    {"main": run, "web": web, "clients": clients.run}[args.role](args)
+    {"main": run, "web": web, "celery": worker, "clients": clients.run}[args.role](args)
 
 
-# -- the web process: bench/live.py's, plus the COMMIT stamps
+# -- the web process (bench/live.py's) and the Celery worker, both with the COMMIT stamps
 
 
 def web(args) -> None:
-    from django.db import transaction
-    from django.db.backends.signals import connection_created
     from live_parts import web as live_web
 
-    out = open(os.environ[STAMPS_ENV], "a", buffering=1)  # noqa: SIM115 - open for the life of the process
+    stamp_commits()
+    live_web.run(args)
+
+
+def worker(args) -> None:
+    """A Celery worker of the project's app (``celery -A aggregator worker``), where the deliveries are stored."""
+    from live_parts import celery_worker
+    from live_parts.common import setup_child_django
+    from live_parts.processes import protocol_out
+
+    out = protocol_out()
+    setup_child_django()
+    stamp_commits()
+    celery_worker.run(args.worker_concurrency, purge=True, on_ready=lambda: print('{"ready": true}', file=out))
+
+
+def stamp_commits() -> None:
+    """Every new database connection of this process (and of the processes it forks) stamps the COMMIT of a
+    delivery's new post into the stamps file (one line per post, appended: whole lines from any process)."""
+    from django.db import transaction
+    from django.db.backends.signals import connection_created
+
     lock = threading.Lock()  # each request runs in a thread of its own
+    files: dict[int, object] = {}  # per process: a prefork pool's processes open their own
 
     def write(keys: list[str]) -> None:
         line = "".join(f"{k} {time.time():.6f}\n" for k in keys)
         with lock:
-            out.write(line)
+            if os.getpid() not in files:
+                files[os.getpid()] = open(os.environ[STAMPS_ENV], "a", buffering=1)  # noqa: SIM115 - process life
+            files[os.getpid()].write(line)
 
     def stamp(execute, sql, params, many, context):
         if sql.startswith("INSERT") and params:
@@ -134,7 +165,6 @@ def web(args) -> None:
             connection.execute_wrappers.append(stamp)
 
     connection_created.connect(install, weak=False)
-    live_web.run(args)
 
 
 # -- the hub
@@ -239,15 +269,18 @@ def run(args) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": common.redis_url(),
            "DJANGO_SETTINGS_MODULE": "aggregator.settings", "PYTHONUNBUFFERED": "1", STAMPS_ENV: str(stamps_path),
            "CHORUS_WEBSUB_DELIVERIES_PER_MINUTE": str(RATE_CAP)}  # fmt: skip
-    env.pop("DB_CONN_MAX_AGE", None)
-    if args.conn_max_age != "production":
-        env["DB_CONN_MAX_AGE"] = args.conn_max_age  # see the docstring: 0 unless asked
+    env.pop("DB_CONN_MAX_AGE", None)  # setup_django's 0: the processes take the project's defaults unless asked
+    if args.conn_max_age:
+        env["DB_CONN_MAX_AGE"] = args.conn_max_age
+    celery = ("--worker-concurrency", str(args.worker_concurrency))
     try:
-        with started(script=str(Path(__file__).resolve()), env=env, workers=0, profile_web=False) as processes:
-            print(f"   processes: web = uvicorn aggregator.asgi:application (pid {processes.web.proc.pid}), clients = "
-                  f"one asyncio process (pid {processes.clients.proc.pid}), hub = {args.senders} threads here; "
-                  f"channel layer on {common.redis_url()} (prefix {common.PREFIX}); web DB_CONN_MAX_AGE "
-                  f"{env.get('DB_CONN_MAX_AGE', 'unset (project default 60)')}")  # fmt: skip
+        with started(script=str(Path(__file__).resolve()), env=env, workers=0, profile_web=False,
+                     celery=celery) as processes:  # fmt: skip
+            print(f"   processes: web = uvicorn aggregator.asgi:application (pid {processes.web.proc.pid}), worker = "
+                  f"celery -A aggregator worker, prefork pool of {args.worker_concurrency} (pid "
+                  f"{processes.celery[0].proc.pid}), clients = one asyncio process (pid {processes.clients.proc.pid}), "
+                  f"hub = {args.senders} threads here; broker and channel layer on {common.redis_url()} (prefix "
+                  f"{common.PREFIX}); DB_CONN_MAX_AGE {args.conn_max_age or 'unset (web 0, worker 60)'}")  # fmt: skip
             measure(args, processes, data, stamps_path)
     finally:
         stamps_path.unlink(missing_ok=True)
@@ -304,12 +337,25 @@ def measure(args, processes, data: dict, stamps_path: Path) -> None:
 
     base_results = hub.run(bare, args.rate)
     hub.run([request for _, request in warm], args.rate)
+    if not wait_for_commits(stamps_path, [key for key, _ in warm]):  # the worker's pool connected and warmed up
+        raise SystemExit("the warm-up deliveries were not stored within 60 s; see the celery log")
     cpu = processes.cpu()
     results = hub.run([request for _, request in timed], args.rate)
     cpu = processes.cpu(since=cpu)
-    time.sleep(1.0)  # the last commits' stamps and frames
+    wait_for_commits(stamps_path, [key for key, _ in timed])  # the worker's backlog, if any (missing ones are reported)
+    time.sleep(1.0)  # the last commits' frames
     report(args, processes, data, stamps_path, keys=[key for key, _ in warm + timed], timed=timed, results=results,
            base_results=base_results, cpu=cpu)  # fmt: skip
+
+
+def wait_for_commits(stamps_path: Path, keys: list[str], timeout: float = 60.0) -> bool:
+    """Wait until every key has its COMMIT stamp; False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not set(keys) <= {line.split()[0] for line in stamps_path.read_text().splitlines()}:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def report(args, processes, data, stamps_path, *, keys, timed, results, base_results, cpu) -> None:
@@ -361,7 +407,7 @@ def report(args, processes, data, stamps_path, *, keys, timed, results, base_res
     print(latency_line("baseline: POST -> 410, unknown token", base_answers,
                        f"of {len(base_results)}, {args.rate}/s for {args.baseline_seconds:g} s before the deliveries"))  # fmt: skip
     print(latency_line("chorus: hub POST -> COMMIT", to_commit))
-    print(latency_line("chorus: hub POST -> 2xx answer", to_answer))
+    print(latency_line("chorus: hub POST -> 2xx answer (202: queued)", to_answer))
     print(latency_line("chorus: hub POST -> frame in a follower's socket", to_frame))
     print(latency_line("        (COMMIT -> frame)", commit_to_frame))
     print(f"   hub: answers {dict(sorted(statuses.items()))}; lag behind its schedule p99 {percentile(lag, 99) * 1000:.1f}"
@@ -373,7 +419,7 @@ def report(args, processes, data, stamps_path, *, keys, timed, results, base_res
           f"{short_timelines} not on exactly {args.followers} timelines, {no_stamp} without a COMMIT stamp; "
           f"frames: {frames_lost} lost, {frames_twice} twice (of {sum(expect.values())} expected)")  # fmt: skip
     p99 = percentile(to_commit, 99) * 1000 if to_commit else float("inf")
-    intact = not (missing_posts or twice or short_timelines or frames_lost or frames_twice) and statuses == {200: n}
+    intact = not (missing_posts or twice or short_timelines or frames_lost or frames_twice) and statuses == {202: n}
     print(f"   p99 POST -> COMMIT vs bare POST p99: {p99:.1f} ms vs {percentile(base_answers, 99) * 1000:.1f} ms")
     print(f"\n   goal p99 hub POST -> COMMIT <= {GOAL_P99_MS:.0f} ms: {p99:.1f} ms: {verdict(p99 <= GOAL_P99_MS)}")
     print(f"   goal no delivery lost or stored twice: {verdict(intact)}")

@@ -44,6 +44,7 @@ from _setup import (
     setup_django,
     verdict,
 )
+from live_parts import celery_worker
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
 STORED_KEY = "chorus:bench:xmpp:stored"
@@ -67,7 +68,6 @@ def run_worker(concurrency: int) -> None:
     from celery.signals import task_postrun, task_prerun, worker_process_init
     from django.db import connection, connections
 
-    from aggregator.celery import app
     from aggregator.ingest import xmpp_items as xmpp_store
 
     store = redis.Redis.from_url(os.environ["REDIS_URL"])
@@ -123,8 +123,7 @@ def run_worker(concurrency: int) -> None:
             trace.setdefault("commit", now)  # nothing committed (a missing source): the task's end
             store.rpush(STORED_KEY, *[json.dumps([item[0], trace]) for item in args[1]])
 
-    app.worker_main(["worker", "--loglevel=warning", f"--concurrency={concurrency}", "--pool=prefork",
-                     "--without-gossip", "--without-mingle", "--without-heartbeat"])  # fmt: skip
+    celery_worker.run(concurrency)
 
 
 def run_listener() -> None:

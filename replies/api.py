@@ -1,5 +1,6 @@
 """API: replies (``/replies``), identities (``/identities``), blocks (``/blocks``) and how new replies are
-told (``/notifications``, and the destinations: ``/destinations``)."""
+told (``/notification-settings``, and the destinations: ``/destinations``; ``/notifications`` is the Mastodon
+client API's)."""
 
 from datetime import datetime, time
 
@@ -164,12 +165,12 @@ def block_remove(request, block_id: int):
     return 204, None
 
 
-@router.get("/notifications", response=NotificationSettingsOut)
+@router.get("/notification-settings", response=NotificationSettingsOut)
 def notifications_get(request):
     return notification_settings.notification_settings_for(user=request.user)
 
 
-@router.put("/notifications", response=NotificationSettingsOut)
+@router.put("/notification-settings", response=NotificationSettingsOut)
 def notifications_put(request, payload: NotificationSettingsIn):
     try:
         return notification_settings.notification_settings_update(user=request.user, **payload.dict())

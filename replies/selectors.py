@@ -68,3 +68,14 @@ def answered_posts(*, user: AbstractBaseUser, posts: list[Post]) -> dict[int, Po
 
 def _visible(*, user: AbstractBaseUser):
     return Reply.objects.filter(user=user, post__retracted_at__isnull=True).exclude(blocked(user=user))
+
+
+def reply_for(*, user: AbstractBaseUser, post_id: int) -> Reply | None:
+    """One of the person's visible replies, by its post (its post and source loaded)."""
+    return _visible(user=user).filter(post_id=post_id).select_related("post", "post__source").first()
+
+
+def newest_read_reply(*, user: AbstractBaseUser) -> tuple | None:
+    """The position (published, post id) of the newest reply the person has read, or None."""
+    row = Reply.objects.filter(user=user, is_read=True).order_by("-published", "-post").values_list("published", "post_id").first()
+    return tuple(row) if row else None

@@ -216,3 +216,10 @@ def tags_for(*, user: AbstractBaseUser, limit: int | None = None) -> list[str]:
     return sorted(
         SubscriptionTag.objects.filter(subscription__user=user).values_list("name", flat=True).distinct(), key=str.casefold
     )[:limit]
+
+
+def newest_read(*, user: AbstractBaseUser) -> tuple[datetime, int] | None:
+    """The position (published, post id) of the newest post the person has read, or None."""
+    row = (TimelineEntry.objects.filter(user=user, is_read=True).order_by("-published", "-post_id")
+           .values_list("published", "post_id").first())  # fmt: skip
+    return tuple(row) if row else None

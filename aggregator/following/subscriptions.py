@@ -145,20 +145,41 @@ def subscribe_counted(*, user: AbstractBaseUser, address: str, tags: Iterable[st
     return follow_target(user=user, target=_resolve(address), tags=tag_names)
 
 
+def source_for_target(target) -> Source:
+    """The one Source for what ``follow_box.resolve`` found, made if nobody followed it yet (nobody polls it
+    until somebody follows it: the scheduler claims followed sources only)."""
+    if isinstance(target, XmppNode):
+        return source_for_xmpp_node(target)[0]
+    if isinstance(target, x.XUser):
+        return source_for_x_account(target)[0]
+    account = target if isinstance(target, AccountFeed) else None
+    source, _ = source_for_feed_url(target.url, title=target.title, handle=account.handle if account else "",
+                                    avatar_url=account.avatar_url if account else "")  # fmt: skip
+    if account and account.xmpp_uri and not source.push_jid:  # the listener subscribes; polls: safety net
+        push.adopt_push_node(source_id=source.pk, xmpp_uri=account.xmpp_uri)
+    return source
+
+
+def resolve_source(*, address: str) -> Source:
+    """The Source ``address`` names (anything the follow box takes), without following it.
+    Raises ``SubscriptionError``, ``DiscoveryError`` or ``BlockedURL`` with a message for the person."""
+    target = _resolve(address)
+    with transaction.atomic():
+        return source_for_target(target)
+
+
 def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
     """Follow what ``follow_box.resolve`` found; True when the subscription is new."""
     tag_names = clean_tags(tags)
     with transaction.atomic():
-        if isinstance(target, XmppNode):
-            source, _ = source_for_xmpp_node(target)
-        elif isinstance(target, x.XUser):
-            source, _ = source_for_x_account(target)
-        else:
-            account = target if isinstance(target, AccountFeed) else None
-            source, _ = source_for_feed_url(target.url, title=target.title, handle=account.handle if account else "",
-                                            avatar_url=account.avatar_url if account else "")  # fmt: skip
-            if account and account.xmpp_uri and not source.push_jid:  # the listener subscribes; polls: safety net
-                push.adopt_push_node(source_id=source.pk, xmpp_uri=account.xmpp_uri)
+        return follow_source(user=user, source=source_for_target(target), tags=tag_names)
+
+
+def follow_source(*, user: AbstractBaseUser, source: Source, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
+    """Follow a stored source (an account the Mastodon API's search resolved); True when the subscription is new.
+    Raises ``SubscriptionLimitReached`` past the person's cap."""
+    tag_names = clean_tags(tags)
+    with transaction.atomic():
         subscription = Subscription.objects.filter(user=user, source=source).first()
         created = subscription is None
         if created:

@@ -37,7 +37,9 @@ def _verify(request, token: str) -> HttpResponse:
 
 
 def _deliver(request, token: str) -> HttpResponse:
-    """The size cap is checked before the body is read: a declared length first, then what actually arrives."""
+    """The size cap is checked before the body is read: a declared length first, then what actually arrives.
+    Then the rate cap and the signature; a verified body is handed to a worker and answered 202 at once (stored
+    here, 200, where tasks run eagerly): see ``websub.receive_delivery``."""
     cap = settings.CHORUS_WEBSUB_MAX_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -4,9 +4,11 @@ and the last unfollow's unsubscribe. Beside ``push`` (XMPP), which decides what 
 A poll that finds hubs calls ``adopt_hub``; the subscription request itself leaves through the
 ``aggregator.tasks.websub_request`` task, after the row (token, secret, pending state) is committed, because a
 hub may check intent before it even answers the request. ``sweep`` renews leases before they run out and
-retries what failed.
+retries what failed. A delivery is checked in the web process (``receive_delivery``) and stored by a worker
+(``store_delivery``, through the ``aggregator.tasks.store_websub_delivery`` task).
 """
 
+import base64
 import logging
 import secrets
 from dataclasses import dataclass
@@ -172,20 +174,53 @@ class DeliveryOutcome:
 
 
 def receive_delivery(*, token: str, body: bytes, signature: str, content_type: str) -> DeliveryOutcome:
-    """A hub's POST: a signed fat ping goes through the same parse and ingest as a poll; an empty body (thin
-    ping) or one that is no feed makes the source due now. Unsigned or wrongly signed deliveries store nothing
-    and are answered 2xx all the same (the spec's advice: a forger learns nothing); they are logged and counted."""
-    row = WebSubSubscription.objects.filter(callback_token=token).select_related("source").first()
+    """A hub's POST, the web side: rate cap and signature here, the storing in a worker (``store_delivery``).
+
+    Unsigned or wrongly signed deliveries store nothing and are answered 2xx all the same (the spec's advice: a
+    forger learns nothing); they are logged and counted. A verified delivery is queued for a worker and answered
+    202 at once: parsing and ingesting a fat ping (its fan-out to every follower) costs the web process more than
+    all the rest, and the hub waits for the answer. Where tasks run eagerly (the embedded hub, tests) it is stored
+    before the answer (200). A broker that is down fails the request (5xx): the hub delivers again later.
+
+    The body travels in the broker message (base64 in JSON, 4/3 of its size). That is acceptable because it is
+    capped by ``CHORUS_WEBSUB_MAX_BYTES`` (4 MiB by default, checked before it is read) and each subscription by
+    ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE``; real fat pings are a feed document of tens of kilobytes, and Redis
+    holds a message only until a worker takes it. Storing bodies elsewhere would add a second store to clean."""
+    row = WebSubSubscription.objects.filter(callback_token=token).values_list("pk", "source_id", "secret").first()
     if row is None:
         return DeliveryOutcome(410, "no such subscription")
-    if _over_rate(row.pk):
+    subscription_id, source_id, secret = row
+    if _over_rate(subscription_id):
         return DeliveryOutcome(429, "too many deliveries for this subscription")
-    if not websub.signature_valid(body, secret=row.secret, header=signature):
-        WebSubSubscription.objects.filter(pk=row.pk).update(rejected=F("rejected") + 1)
-        log.warning("WebSub delivery for source %s ignored: %s signature", row.source_id,
+    if not websub.signature_valid(body, secret=secret, header=signature):
+        WebSubSubscription.objects.filter(pk=subscription_id).update(rejected=F("rejected") + 1)
+        log.warning("WebSub delivery for source %s ignored: %s signature", source_id,
                     "wrong" if signature else "no")  # fmt: skip
         return DeliveryOutcome(202, "ignored")
-    now = timezone.now()
+    received_at = timezone.now()
+    if jobs.runs_inline():
+        created = store_delivery(subscription_id=subscription_id, body=body, content_type=content_type,
+                                 received_at=received_at)  # fmt: skip
+        return DeliveryOutcome(200, "stored", created=created)
+    jobs.enqueue("aggregator.tasks.store_websub_delivery", subscription_id, base64.b64encode(body).decode("ascii"),
+                 content_type, received_at.isoformat())  # fmt: skip
+    return DeliveryOutcome(202, "queued")
+
+
+def store_queued_delivery(*, subscription_id: int, body_base64: str, content_type: str, received_at: str) -> int:
+    """The task's body: a delivery as ``receive_delivery`` queued it."""
+    return store_delivery(subscription_id=subscription_id, body=base64.b64decode(body_base64),
+                          content_type=content_type, received_at=datetime.fromisoformat(received_at))  # fmt: skip
+
+
+def store_delivery(*, subscription_id: int, body: bytes, content_type: str, received_at: datetime) -> int:
+    """A verified delivery: a fat ping goes through the same parse and ingest as a poll (a post already stored,
+    as when the broker hands a message twice, is recognized and not stored again); an empty body (thin ping) or
+    one that is no feed makes the source due now. The delivery is a sign of life of the hub, at the time it
+    arrived. Returns how many posts are new (0 when the subscription is gone meanwhile)."""
+    row = WebSubSubscription.objects.filter(pk=subscription_id).select_related("source").first()
+    if row is None:
+        return 0
     created = 0
     with transaction.atomic():
         if body.strip():
@@ -195,14 +230,14 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
                 log.info("WebSub delivery for source %s is no feed (%s): fetching it instead", row.source_id, error)
                 _fetch_soon(row.source_id)
             else:
-                created = len(ingest_feed(row.source, feed, fetched_at=now).created)
+                created = len(ingest_feed(row.source, feed, fetched_at=received_at).created)
         else:
             _fetch_soon(row.source_id)
-        WebSubSubscription.objects.filter(pk=row.pk).update(last_delivery_at=now, deliveries=F("deliveries") + 1)
+        WebSubSubscription.objects.filter(pk=row.pk).update(last_delivery_at=received_at, deliveries=F("deliveries") + 1)
         if row.state == State.SILENT:
             _set_state(row.pk, state=State.ACTIVE)  # the hub proved itself again
-        Source.objects.filter(pk=row.source_id).update(last_success_at=now)
-    return DeliveryOutcome(200, "stored", created=created)
+        Source.objects.filter(pk=row.source_id).update(last_success_at=received_at)
+    return created
 
 
 def _over_rate(subscription_id: int) -> bool:

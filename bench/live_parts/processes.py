@@ -79,8 +79,10 @@ class Child:
 
 
 class Processes:
-    """The run's children: ``web`` (uvicorn on ``port``), ``workers``, ``clients``; ``profile_path`` is where
-    the web process writes its cProfile (``--profile-web``), or empty."""
+    """The run's children: ``web`` (uvicorn on ``port``), ``workers``, ``celery`` (a Celery worker of the
+    script's ``--role celery``, started with the given arguments; it answers only its ready line, and SIGTERM
+    stops it), ``clients``; ``profile_path`` is where the web process writes its cProfile (``--profile-web``),
+    or empty."""
 
     def __init__(self, *, script: str, env: dict, log_dir: str, profile_web: bool):
         self.script, self.env, self.log_dir = script, env, log_dir
@@ -88,13 +90,15 @@ class Processes:
         self.profile_path = os.path.join(log_dir, "web.pstats") if profile_web else ""
         self.children: list[Child] = []
         self.workers: list[Child] = []
+        self.celery: list[Child] = []
 
-    def start(self, *, workers: int) -> None:
+    def start(self, *, workers: int, celery: tuple[str, ...] = ()) -> None:
         self.web = self._child("web", "--port", str(self.port), "--profile-out", self.profile_path)
         self.workers = [self._child(f"worker{w}") for w in range(workers)]
+        self.celery = [self._child("celery", *celery)] if celery else []
         self.clients = self._child("clients", "--url", f"ws://127.0.0.1:{self.port}/ws/stream/")
         wait_for_port(self.port, self.web)
-        for child in (*self.workers, self.clients):
+        for child in (*self.workers, *self.celery, self.clients):
             child.read(60)  # its {"ready": true}
 
     def _child(self, role: str, *argv: str) -> Child:
@@ -105,7 +109,7 @@ class Processes:
 
     def cpu(self, since: dict | None = None) -> dict:
         """CPU seconds of each child, of the whole machine, and the wall clock; the differences ``since``."""
-        now = {child.name: cpu_seconds(child.proc.pid) for child in self.children}
+        now = {child.name: cpu_seconds(child.proc.pid, children=True) for child in self.children}  # Celery's pool
         now["machine"] = machine_busy()
         now["wall"] = time.monotonic()
         return {name: value - since[name] for name, value in now.items()} if since else now
@@ -125,12 +129,12 @@ class Processes:
 
 
 @contextmanager
-def started(*, script: str, env: dict, workers: int, profile_web: bool) -> Iterator[Processes]:
+def started(*, script: str, env: dict, workers: int, profile_web: bool, celery: tuple[str, ...] = ()) -> Iterator[Processes]:
     """The children, started and ready; stopped on leaving. Their logs are kept if the run fails."""
     log_dir = tempfile.mkdtemp(prefix="chorus-bench-live-")
     processes = Processes(script=script, env=env, log_dir=log_dir, profile_web=profile_web)
     try:
-        processes.start(workers=workers)
+        processes.start(workers=workers, celery=celery)
         yield processes
         processes.say_stop()
     except BaseException:

@@ -6,7 +6,8 @@ from live_parts.common import use_bench_prefix
 
 
 def run(args) -> None:
-    use_bench_prefix()
+    import aggregator.asgi  # noqa: F401 - loaded first, as uvicorn loads it: its defaults (DB_CONN_MAX_AGE) apply
+    use_bench_prefix()  # the settings' layer dict, before the first event makes a layer from it
     import uvicorn
 
     if args.profile_out:  # --profile-web: cProfile the event loop thread between SIGUSR1 and SIGUSR2

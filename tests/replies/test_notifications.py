@@ -205,13 +205,13 @@ def test_quiet_hours_span_midnight_in_the_persons_time_zone():
 
 def test_the_notifications_api_and_page_save_the_choice(client, alice_known):
     token = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=alice_known, name='t')}"}
-    assert client.get("/api/v1/notifications", **token).json()["method"] == "none"
-    refused = client.put("/api/v1/notifications", {"method": "xmpp"}, content_type="application/json", **token)
+    assert client.get("/api/v1/notification-settings", **token).json()["method"] == "none"
+    refused = client.put("/api/v1/notification-settings", {"method": "xmpp"}, content_type="application/json", **token)
     assert refused.status_code == 400 and "verify an XMPP address" in refused.json()["detail"]
-    bad_zone = client.put("/api/v1/notifications", {"method": "email", "time_zone": "Mars/Olympus"},
+    bad_zone = client.put("/api/v1/notification-settings", {"method": "email", "time_zone": "Mars/Olympus"},
                           content_type="application/json", **token)  # fmt: skip
     assert bad_zone.status_code == 400 and "time zone" in bad_zone.json()["detail"]
-    saved = client.put("/api/v1/notifications", {"method": "email", "time_zone": "Europe/Paris", "quiet_start": "22:00",
+    saved = client.put("/api/v1/notification-settings", {"method": "email", "time_zone": "Europe/Paris", "quiet_start": "22:00",
                                                  "quiet_end": "07:00"}, content_type="application/json", **token)  # fmt: skip
     assert saved.status_code == 200 and saved.json()["quiet_start"] == "22:00:00"
 

@@ -43,7 +43,7 @@ def nothing_stored(alice, subscription) -> bool:
     ("post", "/api/v1/tracks", {"query": "chorus\u0000"}, "query"),
     ("post", "/api/v1/blocks", {"kind": "word", "value": "spam\u0000"}, "value"),
     ("post", "/api/v1/identities", {"kind": "url", "value": "https://alice.example/\u0001"}, "value"),
-    ("put", "/api/v1/notifications", {"method": "none", "time_zone": "Europe/Paris\u0000"}, "time_zone"),
+    ("put", "/api/v1/notification-settings", {"method": "none", "time_zone": "Europe/Paris\u0000"}, "time_zone"),
 ])  # fmt: skip
 def test_a_control_character_in_an_api_field_is_refused_with_a_400_naming_it(api, alice, subscription, method,
                                                                               path, body, field):  # fmt: skip

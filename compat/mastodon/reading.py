@@ -1,0 +1,193 @@
+"""Reading through a Mastodon app: timelines (home, tag, list), statuses, notifications, markers, lists."""
+
+import hashlib
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from compat.mastodon import ids
+from compat.mastodon.endpoint import ApiError, endpoint, scope_granted
+from compat.mastodon.paging import newest_first, page_ask, paged_response
+from compat.mastodon.serializers import iso, notification_json, status_json
+from replies import selectors as replies_selectors
+from replies import services as replies_services
+from timelines import selectors, services
+from timelines.models import TimelineEntry
+
+
+def _timeline(request: HttpRequest, *, tag: str | None = None, source_id: int | None = None):
+    ask = page_ask(request)
+    page = selectors.timeline_for(user=request.user, before=ask.before, after=ask.after, limit=ask.limit, tag=tag,
+                                  source_id=source_id)  # fmt: skip
+    entries = newest_first(page.entries, ask, id_of=lambda e: ids.status_id(e.published, e.post_id))
+    answered = replies_selectors.answered_posts(user=request.user, posts=[e.post for e in entries])
+    items = [status_json(request, e.post, answers=answered.get(e.post_id)) for e in entries]
+    return paged_response(request, items, has_older=bool(ask.after) or page.next_cursor is not None)
+
+
+@endpoint("GET", scope="read:statuses")
+def home(request):
+    return _timeline(request)
+
+
+@endpoint("GET", scope="read:statuses")
+def tag_timeline(request, hashtag: str):
+    """A hashtag is one of the person's tags (the sources they labelled so)."""
+    return _timeline(request, tag=hashtag[:100])
+
+
+@endpoint("GET", scope="read:lists")
+def list_timeline(request, list_id: str):
+    return _timeline(request, tag=_tag_of_list(request, list_id))
+
+
+def list_id_of(name: str) -> str:
+    """Our tags are Mastodon lists; a list's id is a number derived from the tag's name."""
+    return str(int(hashlib.sha256(name.encode()).hexdigest()[:12], 16))
+
+
+def _tag_of_list(request, list_id: str) -> str:
+    for name in selectors.tags_for(user=request.user):
+        if list_id_of(name) == list_id:
+            return name
+    raise ApiError(404, "Record not found: no such list")
+
+
+@endpoint("GET", scope="read:lists")
+def lists(request):
+    return [{"id": list_id_of(name), "title": name, "replies_policy": "list", "exclusive": False}
+            for name in selectors.tags_for(user=request.user)]  # fmt: skip
+
+
+@endpoint("GET", scope="read:lists")
+def list_detail(request, list_id: str):
+    name = _tag_of_list(request, list_id)
+    return {"id": list_id, "title": name, "replies_policy": "list", "exclusive": False}
+
+
+def _visible_post(request, status_id: str):
+    """A post in the person's timeline or replies; another's posts are not found."""
+    post_id = ids.post_id_of(status_id)
+    entry = TimelineEntry.objects.filter(user=request.user, post_id=post_id).select_related("post__source").first()
+    if entry is not None:
+        return entry.post
+    reply = replies_selectors.reply_for(user=request.user, post_id=post_id)
+    if reply is None:
+        raise ApiError(404, "Record not found")
+    return reply.post
+
+
+@endpoint("GET", "DELETE", scope="read:statuses")
+def status(request, status_id: str):
+    if request.method == "DELETE":
+        raise ApiError(501, "Deleting a status needs posting, which Chorus does not offer yet")
+    post = _visible_post(request, status_id)
+    answered = replies_selectors.answered_posts(user=request.user, posts=[post])
+    return status_json(request, post, answers=answered.get(post.pk))
+
+
+MAX_ANCESTORS = 20
+
+
+@endpoint("GET", scope="read:statuses")
+def context(request, status_id: str):
+    """Ancestors: the chain of stored posts each answers; descendants are not indexed yet (empty)."""
+    post = _visible_post(request, status_id)
+    chain = []
+    for _ in range(MAX_ANCESTORS):
+        parent = replies_selectors.answered_posts(user=request.user, posts=[post]).get(post.pk)
+        if parent is None or parent in chain:
+            break
+        chain.append(parent)
+        post = parent
+    chain.reverse()
+    answered = replies_selectors.answered_posts(user=request.user, posts=chain)
+    return {"ancestors": [status_json(request, p, answers=answered.get(p.pk)) for p in chain], "descendants": []}
+
+
+@endpoint("POST", scope="write:statuses")
+def post_status(request):
+    raise ApiError(501, "Posting is not offered by Chorus yet (issue 18)")
+
+
+@endpoint("POST", scope="write:favourites")
+def star(request, status_id: str, action: str):
+    raise ApiError(501, "Stars (favourites and bookmarks) are not offered by Chorus yet (issue 16)")
+
+
+@endpoint("GET", scope="read:favourites")
+def starred(request):
+    return []
+
+
+NOTIFICATION_TYPE = "mention"  # a reply or a mention: the only kind Chorus tells
+
+
+@endpoint("GET", scope="read:notifications")
+def notifications(request):
+    params = request.params
+    types, excluded = set(params.getlist("types")), set(params.getlist("exclude_types"))
+    if (types and NOTIFICATION_TYPE not in types) or NOTIFICATION_TYPE in excluded:
+        return []
+    ask = page_ask(request, default=40, most=80)
+    page = replies_selectors.replies_for(user=request.user, before=ask.before, after=ask.after, limit=ask.limit)
+    replies = newest_first(page.replies, ask, id_of=lambda r: ids.status_id(r.published, r.post_id))
+    items = [notification_json(request, r, answers=page.answered.get(r.post_id)) for r in replies]
+    return paged_response(request, items, has_older=bool(ask.after) or page.next_cursor is not None)
+
+
+@endpoint("GET", scope="read:notifications")
+def notification(request, notification_id: str):
+    reply = replies_selectors.reply_for(user=request.user, post_id=ids.post_id_of(notification_id))
+    if reply is None:
+        raise ApiError(404, "Record not found")
+    return notification_json(request, reply)
+
+
+@endpoint("POST", scope="write:notifications")
+def notifications_clear(request):
+    """Clearing marks every reply read: nothing is deleted."""
+    replies_services.mark_all_replies_read(user=request.user)
+    return {}
+
+
+@endpoint("POST", scope="write:notifications")
+def notification_dismiss(request, notification_id: str):
+    replies_services.mark_replies_read(user=request.user, post_ids=[ids.post_id_of(notification_id)])
+    return {}
+
+
+@endpoint("GET", scope="read:notifications")
+def unread_notifications(request):
+    return {"count": replies_selectors.unread_replies_count(user=request.user)}
+
+
+@endpoint("GET", "POST", scope="read:statuses")
+def markers(request):
+    """``home``: everything up to ``last_read_id`` is read in our timeline; ``notifications``: those replies.
+    Read back, a marker is the newest post read."""
+    params = request.params
+    if request.method == "POST":
+        if not _granted_write(request):
+            raise ApiError(403, "This action is outside the authorized scopes (needs write:statuses)")
+        home_id, replies_id = params.nested("home", "last_read_id"), params.nested("notifications", "last_read_id")
+        if home_id:
+            services.mark_all_read(user=request.user, up_to=ids.cursor_of(home_id))
+        if replies_id:
+            replies_services.mark_replies_read_up_to(user=request.user, up_to=ids.cursor_of(replies_id))
+        wanted = [name for name, value in (("home", home_id), ("notifications", replies_id)) if value]
+    else:
+        wanted = params.getlist("timeline")
+    now = iso(timezone.now())
+    found = {}
+    for name in wanted:
+        newest = (selectors.newest_read(user=request.user) if name == "home"
+                  else replies_selectors.newest_read_reply(user=request.user) if name == "notifications" else None)  # fmt: skip
+        if name in ("home", "notifications"):
+            found[name] = {"last_read_id": ids.status_id(*newest) if newest else "0", "version": 1, "updated_at": now}
+    return found
+
+
+def _granted_write(request) -> bool:
+    token = getattr(request, "oauth_token", None)
+    return token is None or scope_granted(set(token.scope.split()), "write:statuses")

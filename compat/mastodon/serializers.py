@@ -1,0 +1,93 @@
+"""Our things in Mastodon's shapes: a source is an Account, a post a Status, a reply a mention Notification."""
+
+from django.http import HttpRequest
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import escape
+
+from aggregator.models import Post, Source
+from compat.mastodon.ids import self_account_id, status_id
+
+NO_DATE = "1970-01-01T00:00:00.000Z"
+
+
+def iso(value) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z" if value else None
+
+
+def acct_of(source: Source) -> str:
+    """How an app shows the account: ``alice@host`` for a fediverse account, the handle for Bluesky, the JID for
+    XMPP, ``name@x.com`` for X, the feed's address for a plain feed."""
+    if source.kind == Source.Kind.XMPP and source.push_jid:
+        return source.push_jid
+    if source.kind == Source.Kind.X:
+        return f"{source.address.split(':', 1)[-1]}@x.com"
+    if source.remote_id.startswith("@"):
+        return source.remote_id[1:]
+    return source.address.split("://", 1)[-1].rstrip("/")
+
+
+def account_json(request: HttpRequest, source: Source, *, statuses_count: int = 0) -> dict:
+    picture = request.build_absolute_uri(reverse("source_avatar", args=[source.pk]))
+    acct = acct_of(source)
+    url = source.site_url or source.url
+    return {
+        "id": str(source.pk), "username": acct.split("@")[0][:100] or acct, "acct": acct,
+        "display_name": source.display_title, "locked": False, "bot": source.kind == Source.Kind.RSS,
+        "discoverable": True, "group": False, "created_at": iso(source.created_at) or NO_DATE,
+        "note": f"<p>{escape(source.description)}</p>" if source.description else "",
+        "url": url, "uri": url, "avatar": picture, "avatar_static": picture,
+        "header": request.build_absolute_uri(static("mastodon-header.png")),
+        "header_static": request.build_absolute_uri(static("mastodon-header.png")),
+        "followers_count": 0, "following_count": 0, "statuses_count": statuses_count,
+        "last_status_at": source.last_success_at.date().isoformat() if source.last_success_at else None,
+        "emojis": [], "fields": [],
+    }  # fmt: skip
+
+
+def self_account_json(request: HttpRequest, user, *, following_count: int) -> dict:
+    """The person themselves (``verify_credentials``)."""
+    profile = request.build_absolute_uri(reverse("profile", args=[user.get_username()]))
+    header = request.build_absolute_uri(static("mastodon-header.png"))
+    return {
+        "id": self_account_id(user.pk), "username": user.get_username(), "acct": user.get_username(),
+        "display_name": user.get_full_name() or user.get_username(), "locked": True, "bot": False,
+        "discoverable": False, "group": False, "created_at": iso(user.date_joined), "note": "",
+        "url": profile, "uri": profile, "avatar": header, "avatar_static": header, "header": header,
+        "header_static": header, "followers_count": 0, "following_count": following_count, "statuses_count": 0,
+        "last_status_at": None, "emojis": [], "fields": [],
+        "source": {"privacy": "public", "sensitive": False, "language": None, "note": "", "fields": [],
+                   "follow_requests_count": 0},
+    }  # fmt: skip
+
+
+def content_of(post: Post) -> str:
+    """The sanitized content (sanitized at ingest); a feed item's title leads when the text does not repeat it."""
+    title = post.title.strip()
+    if title and not post.text.strip().startswith(title[:40]):
+        return f"<p><strong>{escape(title)}</strong></p>{post.content_html}"
+    return post.content_html or f"<p>{escape(post.text)}</p>"
+
+
+def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, bookmarked: bool = False) -> dict:
+    return {
+        "id": status_id(post.published, post.pk), "uri": post.guid or post.url, "url": post.url or None,
+        "created_at": iso(post.published), "edited_at": iso(post.updated),
+        "account": account_json(request, post.source), "content": content_of(post), "text": None,
+        "visibility": "public", "sensitive": False, "spoiler_text": "", "language": None,
+        "in_reply_to_id": status_id(answers.published, answers.pk) if answers else None,
+        "in_reply_to_account_id": str(answers.source_id) if answers else None,
+        "reblog": None, "application": None, "media_attachments": [], "mentions": [], "tags": [], "emojis": [],
+        "card": None, "poll": None, "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,
+        "favourited": False, "reblogged": False, "muted": False, "bookmarked": bookmarked, "pinned": False,
+        "filtered": [],
+    }  # fmt: skip
+
+
+def notification_json(request: HttpRequest, reply, *, answers: Post | None = None) -> dict:
+    """A reply (mention or answer) is a ``mention`` notification; its id is its place in the replies' order."""
+    return {
+        "id": status_id(reply.published, reply.post_id), "type": "mention", "created_at": iso(reply.published),
+        "account": account_json(request, reply.post.source),
+        "status": status_json(request, reply.post, answers=answers),
+    }  # fmt: skip

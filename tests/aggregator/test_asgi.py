@@ -1,0 +1,31 @@
+"""Which database connections each process keeps: the ASGI web process one per request, the others persistent."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.servers.processes import ROOT, embedded_env
+
+AGE = "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+WEB = "import aggregator.asgi; " + AGE
+WORKER = "import django; django.setup(); from aggregator.celery import app; " + AGE
+
+
+def conn_max_age(script: str, tmp_path, **extra: str) -> int:
+    inherited = {k: v for k, v in embedded_env(tmp_path).items() if k != "DB_CONN_MAX_AGE"}
+    env = {**inherited, "DJANGO_SETTINGS_MODULE": "aggregator.settings", **extra,
+           "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("script", "expected"), [(WEB, 0), (WORKER, 60)], ids=["web", "worker"])
+def test_the_web_process_closes_connections_after_each_request_and_workers_keep_theirs(tmp_path, script, expected):
+    assert conn_max_age(script, tmp_path) == expected
+
+
+def test_an_explicit_setting_wins_in_the_web_process(tmp_path):
+    assert conn_max_age(WEB, tmp_path, DB_CONN_MAX_AGE="30") == 30
