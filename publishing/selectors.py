@@ -86,10 +86,17 @@ def followers_count(*, user: AbstractBaseUser) -> int:
     microblog = microblog_of(user)
     if microblog is None:
         return 0
-    local = Subscription.objects.filter(source=microblog.source).count()
-    remote = HubSubscription.objects.filter(microblog=microblog, state=HubSubscription.State.ACTIVE,
-                                            expires_at__gt=timezone.now()).count()  # fmt: skip
-    return local + remote
+    return Subscription.objects.filter(source=microblog.source).count() + remote_followers_count(user=user)
+
+
+def remote_followers_count(*, user: AbstractBaseUser) -> int:
+    """Remote subscribers whose intent was checked and whose lease runs: each callback once, however often it
+    renewed or asked again."""
+    microblog = microblog_of(user)
+    if microblog is None:
+        return 0
+    return HubSubscription.objects.filter(microblog=microblog, state=HubSubscription.State.ACTIVE,
+                                          expires_at__gt=timezone.now()).count()  # fmt: skip
 
 
 def following_count(*, user: AbstractBaseUser) -> int:

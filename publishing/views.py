@@ -72,6 +72,7 @@ def followers(request, username: str):
     return render(request, "publishing/followers.html", {
         "person": person, "followers": selectors.local_followers(user=person),
         "followers_count": selectors.followers_count(user=person),
+        "remote_count": selectors.remote_followers_count(user=person),
     })  # fmt: skip
 
 

@@ -1,11 +1,15 @@
 """The public microblog: profile (posts, identities, counts), permalinks with h-entry and the thread, the Atom
 feed (self, hub, thr:in-reply-to, RFC 6721 tombstones), the person API."""
 
+from datetime import timedelta
+
 import feedparser
 import pytest
+from django.utils import timezone
 
 from accounts.identities import mark_verified
 from aggregator.models import Subscription
+from publishing.models import HubSubscription
 from publishing.posting import microblog_for, post_create, post_delete
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +107,16 @@ def test_the_followers_page_lists_local_followers(client, alice, bob):
     Subscription.objects.create(user=bob, source=microblog_for(alice).source)
     page = client.get("/people/alice/followers/").content.decode()
     assert 'href="/people/bob/">bob</a>' in page and "<strong data-followers-count>1</strong>" in page
+
+
+def test_remote_subscribers_count_once_each_once_checked_and_only_while_their_lease_runs(client, alice, bob):
+    microblog = microblog_for(alice)
+    Subscription.objects.create(user=bob, source=microblog.source)
+    soon = timezone.now() + timedelta(days=1)
+    for callback, state, expires in (("https://b.example/websub/1/", "active", soon),
+                                     ("https://b.example/websub/2/", "verifying", soon),
+                                     ("https://c.example/cb", "active", timezone.now() - timedelta(seconds=1))):
+        HubSubscription.objects.create(microblog=microblog, callback=callback, callback_host=callback.split("/")[2],
+                                       state=state, expires_at=expires)  # fmt: skip
+    page = client.get("/people/alice/followers/").content.decode()
+    assert "<strong data-followers-count>2</strong>" in page and "<span data-remote-count>1</span>" in page

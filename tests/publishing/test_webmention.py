@@ -4,15 +4,18 @@ deletions, blocks and rate limit."""
 
 import configparser
 import io
+from datetime import timedelta
 
 import pytest
 import ronkyuu
 from bussator.application import App
+from django.utils import timezone
 from werkzeug import Response
 
 from aggregator.models import Post
 from publishing.models import ReceivedWebmention, SentWebmention
 from publishing.posting import post_create, post_delete
+from publishing.tasks import sweep_webmentions
 from replies.models import Reply
 from replies.selectors import replies_for
 from timelines.blocks import block_create
@@ -155,3 +158,16 @@ def test_a_reply_to_a_remote_page_is_sent_to_an_independent_receiver_and_its_del
     post_delete(user=alice, post_id=post.pk)
     requests = [r for r, _ in httpserver.log if r.path == "/wm"]
     assert len(requests) == 2  # the deletion was announced to the same endpoint
+
+
+def test_a_check_whose_message_was_lost_is_run_by_the_sweep_and_a_running_one_is_not(alice_post, alice, httpserver):
+    source = Page(httpserver, "/carol/6", h_entry(alice_post.url))
+    lost = ReceivedWebmention.objects.create(source=source.url, target=alice_post.url, source_host="127.0.0.1",
+                                             user=alice, due_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    running = ReceivedWebmention.objects.create(source=source.url + "?b", target=alice_post.url, user=alice,
+                                                source_host="127.0.0.1", due_at=timezone.now() + timedelta(minutes=4))  # fmt: skip
+    assert sweep_webmentions() == 1
+    lost.refresh_from_db()
+    running.refresh_from_db()
+    assert lost.state == "verified" and lost.due_at is None and Reply.objects.filter(user=alice).count() == 1
+    assert running.state == "queued"
