@@ -76,3 +76,6 @@ def test_the_compose_box_completes_the_handles_of_people_one_follows(embedded_hu
     page.wait_for_selector("form.compose ul.completions button.completion")
     box.press_sequentially("zz")  # nobody followed starts so: the list goes
     wait_for_js(page, "document.querySelector('form.compose ul.completions').hidden")
+    page.goto(base + "/people/bob/followers/")
+    assert page.inner_text("[data-remote-count]") == "0" and page.inner_text("ul.followers") == "alice"
+    shoot(page, "followers", shots)
