@@ -5,7 +5,7 @@ Remote hubs, feed readers and Webmention senders keep these addresses, so they a
 no public URL (a local demo) uses the embedded server's default address.
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.urls import reverse
@@ -44,3 +44,16 @@ def hub_url() -> str:
 
 def handle(username: str) -> str:
     return f"@{username}@{public_host()}"
+
+
+def xmpp_node(username: str) -> str:
+    """The PubSub node of the hub's XMPP account where the person's posts are published (XEP-0277 items)."""
+    return f"urn:xmpp:microblog:0:{username}"
+
+
+def xmpp_node_uri(username: str) -> str:
+    """``xmpp:hub@host?;node=...`` when the hub has an XMPP account, else ""."""
+    if not settings.CHORUS_XMPP_JID:
+        return ""
+    bare = settings.CHORUS_XMPP_JID.split("/", 1)[0]
+    return f"xmpp:{bare}?;node={quote(xmpp_node(username), safe=':')}"

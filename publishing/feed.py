@@ -37,6 +37,8 @@ def atom_feed(*, user: AbstractBaseUser, posts: list[Post]) -> bytes:
     _add(feed, f"{{{ATOM}}}link", rel="self", type="application/atom+xml", href=addresses.feed_url(username))
     _add(feed, f"{{{ATOM}}}link", rel="hub", href=addresses.hub_url())
     _add(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=addresses.profile_url(username))
+    if node_uri := addresses.xmpp_node_uri(username):  # followers' hubs may subscribe to it for pushes
+        _add(feed, f"{{{ATOM}}}link", rel="alternate", href=node_uri)
     author = _add(feed, f"{{{ATOM}}}author")
     _add(author, f"{{{ATOM}}}name", name)
     _add(author, f"{{{ATOM}}}uri", addresses.profile_url(username))
@@ -49,8 +51,13 @@ def atom_feed(*, user: AbstractBaseUser, posts: list[Post]) -> bytes:
 
 
 def _entry(feed: ET.Element, post: Post, username: str) -> None:
+    feed.append(entry_element(post, username))
+
+
+def entry_element(post: Post, username: str) -> ET.Element:
+    """One post as an Atom entry: in the feed, and the payload of its XEP-0277 item."""
     link = addresses.post_url(username, post.guid)
-    entry = _add(feed, f"{{{ATOM}}}entry")
+    entry = ET.Element(f"{{{ATOM}}}entry")
     _add(entry, f"{{{ATOM}}}id", link)
     _add(entry, f"{{{ATOM}}}title", "")  # microblog posts have no titles; Atom wants the element
     _add(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=link)
@@ -62,6 +69,7 @@ def _entry(feed: ET.Element, post: Post, username: str) -> None:
     _add(entry, f"{{{ATOM}}}content", post.content_html, type="html")
     if post.in_reply_to:
         _add(entry, f"{{{THR}}}in-reply-to", ref=post.in_reply_to, href=post.in_reply_to)
+    return entry
 
 
 def _tombstone(feed: ET.Element, post: Post, username: str) -> None:

@@ -1,7 +1,8 @@
 """After a post is written or deleted: what leaves the hub for it (the hub's WebSub deliveries, Webmentions)."""
 
+from aggregator import jobs
 from aggregator.models import Post
-from publishing import hub, webmention_send
+from publishing import hub, webmention_send, xmpp_publishing
 from publishing.models import Microblog
 
 
@@ -14,4 +15,6 @@ def announce(*, post_id: int) -> int:
     if microblog is None:
         return 0
     webmention_send.queue_sends(post=post)
+    if xmpp_publishing.enabled():
+        jobs.enqueue("publishing.tasks.publish_on_xmpp", post.pk)
     return hub.announce(microblog=microblog)

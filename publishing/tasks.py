@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from publishing import hub, outbound, webmention_queue, webmention_send, webmentions
+from publishing import hub, outbound, webmention_queue, webmention_send, webmentions, xmpp_publishing
 
 
 @shared_task(name="publishing.tasks.announce_post")
@@ -41,3 +41,8 @@ def send_webmention(sent_id: int) -> int | None:
 def sweep_webmentions() -> int:
     """Periodic: Webmention checks and sends that are due (lost, interrupted, or left to the embedded runner)."""
     return webmention_queue.sweep()
+
+
+@shared_task(name="publishing.tasks.publish_on_xmpp")
+def publish_on_xmpp(post_id: int) -> str:
+    return xmpp_publishing.publish_post(post_id=post_id)

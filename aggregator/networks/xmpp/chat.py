@@ -1,4 +1,5 @@
-"""Chat messages from the hub's own XMPP account: reply notifications and verification codes.
+"""Chat messages from the hub's own XMPP account: reply notifications and verification codes; and the short
+session they are sent in (``run_session``), which publishing uses too.
 
 Each call opens a short-lived session of the hub account (``CHORUS_XMPP_*``, the account the listener uses),
 sends its messages and closes. Not through the listener's session, on purpose: in production the listener is
@@ -12,6 +13,7 @@ costs one login per batch (messages are sent in batches). The session gets its o
 import asyncio
 import secrets
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import slixmpp
@@ -39,6 +41,18 @@ def send_chat_messages(messages: list[ChatMessage], *, settings: Settings | None
     """
     if not messages:
         return
+
+    async def send(client: HubClient) -> None:
+        for message in messages:
+            client.send_message(mto=message.to, mbody=message.body, mtype="chat")
+
+    run_session(send, settings=settings, resource="chorus-notify")
+
+
+def run_session(work: Callable[[HubClient], Awaitable[None]], *, settings: Settings | None = None,
+                resource: str, plugins: tuple[str, ...] = ()) -> None:
+    """Open a short session of the hub account (resource ``<resource>-<random>``), ``await work(client)`` once it
+    started, close it in order. Raises ``XmppSendError``; callable from any thread."""
     settings = settings or Settings.from_django()
     if settings is None:
         raise XmppSendError("the hub has no XMPP account (set CHORUS_XMPP_JID and CHORUS_XMPP_PASSWORD)")
@@ -47,7 +61,7 @@ def send_chat_messages(messages: list[ChatMessage], *, settings: Settings | None
     def run() -> None:
         loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(asyncio.wait_for(_session(settings, messages), SEND_TIMEOUT))
+            loop.run_until_complete(asyncio.wait_for(_session(settings, work, resource, plugins), SEND_TIMEOUT))
             outcome.append(None)
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
@@ -64,10 +78,12 @@ def send_chat_messages(messages: list[ChatMessage], *, settings: Settings | None
         raise XmppSendError(f"could not send through {settings.jid}: {type(error).__name__}: {error}") from error
 
 
-async def _session(settings: Settings, messages: list[ChatMessage]) -> None:
+async def _session(settings: Settings, work, resource: str, plugins: tuple[str, ...]) -> None:
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
-    client = _client(settings)
+    client = _client(settings, resource)
+    for plugin in plugins:
+        client.register_plugin(plugin)
 
     def fail(reason: str) -> None:
         if not ready.done():
@@ -83,11 +99,10 @@ async def _session(settings: Settings, messages: list[ChatMessage]) -> None:
         client.connect()
     try:
         await ready
-        for message in messages:
-            client.send_message(mto=message.to, mbody=message.body, mtype="chat")
+        await work(client)
     finally:
         client.cancel_connection_attempt()  # slixmpp would otherwise keep retrying an unreachable server
-        # the send queue is flushed and the stream closed in order: the server has every message sent above
+        # the send queue is flushed and the stream closed in order: the server has every stanza sent above
         await client.disconnect(wait=2.0, reason="done")
 
 
@@ -101,7 +116,7 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
-def _client(settings: Settings) -> HubClient:
+def _client(settings: Settings, resource: str) -> HubClient:
     jid = slixmpp.JID(settings.jid)
-    jid.resource = f"chorus-notify-{secrets.token_hex(4)}"
+    jid.resource = f"{resource}-{secrets.token_hex(4)}"
     return hub_client(settings, jid=jid.full)
