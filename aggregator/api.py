@@ -15,6 +15,7 @@ from aggregator.following.api import router as subscriptions_router
 from replies.api import router as replies_router
 from timelines.api import router as timeline_router
 from timelines.cursor import BadCursor
+from timelines.history_api import router as history_router
 from tracks.api import router as tracks_router
 
 
@@ -81,3 +82,4 @@ api.add_router("/", subscriptions_router)
 api.add_router("/", timeline_router)
 api.add_router("/", replies_router)
 api.add_router("/", tracks_router)
+api.add_router("/", history_router)

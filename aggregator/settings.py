@@ -138,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
+    "prune-history": {"task": "aggregator.tasks.prune_history", "schedule": 3600.0},
 }
 
 # --- Accounts -------------------------------------------------------------------------------------------
@@ -226,6 +227,11 @@ CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
 # How stale a process's copy of tracks, verified handles, blocks and notification choices may be when another
 # process changed them (aggregator/snapshots.py): the version is read at most this often.
 CHORUS_SNAPSHOT_CHECK_SECONDS = env_int("CHORUS_SNAPSHOT_CHECK_MS", 1000) / 1000
+
+# Retention (timelines/retention.py): read, unstarred posts older than this leave the hub (0: keep everything);
+# the hourly sweep removes them this many per transaction.
+CHORUS_KEEP_READ_DAYS = env_int("CHORUS_KEEP_READ_DAYS", 365)
+CHORUS_RETENTION_BATCH = env_int("CHORUS_RETENTION_BATCH", 1000)
 
 # XMPP push: the hub's own XMPP account. Without a JID there is no listener (XMPP sources wait, pending).
 CHORUS_XMPP_JID = env_str("CHORUS_XMPP_JID", "")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from timelines import selectors, services
 from timelines.cursor import BadCursor
+from timelines.stars import starred_ids
 
 PAGE_SIZE = 30
 
@@ -38,6 +39,9 @@ def timeline(request):
                                       **filters)  # fmt: skip
     except BadCursor:
         return HttpResponseBadRequest("That page link is broken; go back to the first page.")
+    starred = starred_ids(user=request.user, post_ids=[entry.post_id for entry in page.entries])
+    for entry in page.entries:
+        entry.post.starred = entry.post_id in starred
     subscriptions = selectors.subscriptions_for(user=request.user)
     per_source = selectors.unread_counts_for(user=request.user)
     tag_counts = selectors.tag_unread_counts(user=request.user, per_source=per_source)

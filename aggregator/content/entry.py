@@ -22,6 +22,7 @@ class Entry:
     updated: datetime | None = None
     in_reply_to: str = ""
     base_url: str = ""
+    language: str = ""  # as the feed says (xml:lang, <language>): "en-GB"; "" when unknown
 
 
 @dataclass(frozen=True, slots=True)
