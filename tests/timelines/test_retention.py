@@ -60,3 +60,11 @@ def test_the_beat_task_runs_it_by_name(alice, settings):
     jobs.enqueue("aggregator.tasks.prune_history")  # eager in tests
     assert guids(retracted_at__isnull=False) == {"k1", "k2", "r3"}
     assert settings.CELERY_BEAT_SCHEDULE["prune-history"]["task"] == "aggregator.tasks.prune_history"
+
+
+def test_the_source_page_says_what_is_kept(client, alice, settings):
+    client.force_login(alice)
+    source = Source.objects.get(title="Rivers")
+    assert "published over 365 days ago are removed" in client.get(f"/sources/{source.pk}/").content.decode()
+    settings.CHORUS_KEEP_READ_DAYS = 0
+    assert "every post, for good" in client.get(f"/sources/{source.pk}/").content.decode()

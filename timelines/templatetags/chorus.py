@@ -1,4 +1,5 @@
 from django import template
+from django.conf import settings
 
 from timelines.stars import starred_count as count_of_starred
 
@@ -18,3 +19,9 @@ def starred_count(context) -> int | str:
     if user is None or not user.is_authenticated:
         return ""
     return count_of_starred(user=user) or ""
+
+
+@register.simple_tag
+def keep_read_days() -> int:
+    """How many days read, unstarred posts are kept (0: for good), for the pages that say what is kept."""
+    return settings.CHORUS_KEEP_READ_DAYS
