@@ -3,8 +3,8 @@ keeping the index costs ingest.
 
     .venv/bin/python bench/search.py [--iterations 100] [--rounds 5] [--skip-ingest]
 
-Reads: bench/timeline.py's data (its loader, its database ``chorus_bench_timeline``: 1,000 sources, 1,000,000
-posts, ``bench-heavy`` following all of them), indexed once by ``timelines.search.index.reindex`` (kept while
+Reads: bench/timeline.py's data (its loader, in this script's own database ``chorus_bench_search``: 1,000
+sources, 1,000,000 posts, ``bench-heavy`` following all of them), indexed once by ``timelines.search.index.reindex`` (kept while
 the counts match). ``search_for`` is timed (wall and database time, p50/p95) for a one-word, a two-word, a phrase
 and a ``source:`` query, beside a bare GIN match of the same words on the same index (the newest 50 matching
 posts, nobody's scope), timed the same way in the same run. Goal: p95 <= 50 ms.
@@ -145,7 +145,7 @@ def main() -> None:
         banner("bench/search.py: ingest with the search index kept vs. without", database_url)
         ingest_ratio(args.rounds)
         return
-    database_url = setup_django(default_db="chorus_bench_timeline")
+    database_url = setup_django(default_db="chorus_bench_search")
     banner("bench/search.py: search 1,000,000 posts", database_url)
     heavy, _ = ensure_data(reload=args.reload)
     ensure_index()
