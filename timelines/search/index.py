@@ -9,6 +9,7 @@ on another ingest; the words are made in Python (``text``), a few microseconds p
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from aggregator.db.bulk_rows import WriteBatch, joined
 from aggregator.models import Post
@@ -46,7 +47,8 @@ def reindex(*, batch_size: int = 2000, only_missing: bool = True) -> Iterable[in
     done, last = 0, 0
     posts = Post.objects.filter(retracted_at__isnull=True).order_by("id")
     if only_missing:
-        posts = posts.exclude(id__in=SearchEntry.objects.values("post_id"))
+        # an anti-join probing the index's primary key per post (NOT IN would hash the whole index every batch)
+        posts = posts.exclude(Exists(SearchEntry.objects.filter(post_id=OuterRef("pk"))))
     fields = ("id", "title", "text", "author_name", "author_handle", "language", "published", "retracted_at")
     while batch := list(posts.filter(id__gt=last).only(*fields)[:batch_size]):
         with transaction.atomic():
