@@ -74,7 +74,8 @@ def reads(heavy, iterations: int) -> bool:
     from timelines.search.selectors import search_for
 
     ok = True
-    print(f"\n-- first page of 50, {iterations} runs each: wall / database ms, p50 p95   (bare GIN match beside)")
+    print(f"\n-- first page of 50, {iterations} runs each: wall / database ms, p50 p95   (beside: a bare GIN match of "
+          "the same words, newest 50 of all posts, nobody's scope)")
     for label, q in QUERIES.items():
         found = len(search_for(user=heavy, q=q).results)
         ours = measure(lambda q=q: search_for(user=heavy, q=q, limit=50), iterations=iterations, warmup=5)
@@ -101,12 +102,15 @@ def sizes() -> None:
           f"index entry {entry:.0f} B")
     rows_a_day = PEOPLE * SOURCES_EACH * POSTS_A_DAY
     posts_a_day = SOURCES_ALL * POSTS_A_DAY
-    year = 365 * (rows_a_day * row + posts_a_day * (post + entry))
+    day = rows_a_day * row + posts_a_day * (post + entry)
     print(f"   {PEOPLE:,} people x {SOURCES_EACH} sources x {POSTS_A_DAY} posts a day ({SOURCES_ALL:,} sources): "
-          f"{rows_a_day * row / 1e9:.2f} GB of timeline rows and {posts_a_day * (post + entry) / 1e9:.3f} GB of "
-          f"posts and index a day; a year kept whole: {year / 1e12:.2f} TB")
-    print("   with the retention default (365 days) a year is the most ever kept: the same figure, flat from then "
-          "on; read rows older than that leave, starred and unread ones stay")
+          f"{rows_a_day * row / 1e9:.2f} GB of timeline rows + {posts_a_day * (post + entry) / 1e9:.3f} GB of posts "
+          f"and index entries a day")
+    print(f"   without retention: {365 * day / 1e12:.2f} TB after a year, {3 * 365 * day / 1e12:.2f} TB after three, "
+          "growing for good")
+    for keep in (365, 90, 30):
+        print(f"   CHORUS_KEEP_READ_DAYS={keep}{' (default)' if keep == 365 else ''}: at most {keep * day / 1e12:.2f} TB "
+              "once that many days are stored (read, unstarred rows older than that leave), plus starred and unread")
 
 
 def ingest_ratio(rounds: int) -> bool:
