@@ -9,10 +9,9 @@ from django.db import models
 from django.db.models import Q
 
 
-class ApiToken(models.Model):
-    """A Bearer token for the JSON API and WebSocket clients. Only a hash of the secret is stored."""
+class HashedSecret(models.Model):
+    """A secret a person hands to a client; only a hash of it is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="first characters, to tell tokens apart in lists")
@@ -20,8 +19,24 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        abstract = True
+
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+
+class ApiToken(HashedSecret):
+    """A Bearer token for the JSON API and WebSocket clients."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+
+
+class AppPassword(HashedSecret):
+    """A password for one app (a Google Reader client), so people who sign in with OpenID can use apps too.
+    Accepted only where apps sign in, never on the sign-in page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="app_passwords")
 
 
 class Identity(models.Model):

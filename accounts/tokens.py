@@ -12,14 +12,14 @@ from aggregator.events import close_streams_on_commit, token_group
 _PREFIX = "chorus_"
 
 
-def _hash(raw: str) -> str:
+def secret_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def issue_token(*, user: AbstractBaseUser, name: str = "") -> str:
     """Create a token and return its secret; the secret is shown once and never stored."""
     raw = _PREFIX + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name[:100], key_hash=_hash(raw), prefix=raw[len(_PREFIX):][:8])
+    ApiToken.objects.create(user=user, name=name[:100], key_hash=secret_hash(raw), prefix=raw[len(_PREFIX):][:8])
     return raw
 
 
@@ -33,7 +33,7 @@ def live_token(raw: str) -> ApiToken | None:
     """The unrevoked token of an active user with this secret (its ``user`` loaded), or None."""
     if not raw or len(raw) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(raw), revoked_at__isnull=True).first()
+    token = ApiToken.objects.select_related("user").filter(key_hash=secret_hash(raw), revoked_at__isnull=True).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

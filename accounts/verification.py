@@ -136,8 +136,8 @@ def request_xmpp_code(*, identity: Identity) -> None:
     recent = Identity.objects.filter(user_id=identity.user_id, code_sent_at__gt=now - timedelta(hours=1)).count()
     if recent >= CODES_PER_HOUR:
         raise IdentityError("too many codes this hour; try again later")
-    identity.code_sent_at, identity.code_hash, identity.code_attempts = now, "", 0
-    identity.save(update_fields=["code_sent_at", "code_hash", "code_attempts"])
+    identity.code_sent_at, identity.code_hash, identity.code_attempts, identity.last_check_error = now, "", 0, ""
+    identity.save(update_fields=["code_sent_at", "code_hash", "code_attempts", "last_check_error"])
 
     jobs.enqueue_on_commit("replies.tasks.send_xmpp_code", identity.pk)
 
@@ -145,12 +145,14 @@ def request_xmpp_code(*, identity: Identity) -> None:
 def send_xmpp_code(*, identity_id: int) -> bool:
     """Make a code, keep its hash, and send it to the JID as the hub. False (and the reason recorded) when the
     message could not be sent. The code itself never leaves this function except in the message."""
-    identity = Identity.objects.filter(pk=identity_id, kind=Identity.Kind.XMPP, verified=False).first()
-    if identity is None:
+    waiting = Identity.objects.filter(pk=identity_id, kind=Identity.Kind.XMPP, verified=False, code_hash="")
+    identity = waiting.first()
+    if identity is None:  # verified, or its code is out already (a message sent again by the sweep, then both ran)
         return False
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    Identity.objects.filter(pk=identity.pk).update(code_hash=_code_hash(identity, code), code_attempts=0,
-                                                   code_sent_at=timezone.now(), last_check_error="")  # fmt: skip
+    if not waiting.update(code_hash=_code_hash(identity, code), code_attempts=0, code_sent_at=timezone.now(),
+                          last_check_error=""):  # fmt: skip
+        return False  # another copy of this job made the code first: one code, one message
     body = (f"Your Chorus code for {identity.value}: {code}\n"
             "Enter it on your Identities page within 30 minutes. If you did not ask for it, ignore this message.")  # fmt: skip
     try:
@@ -159,6 +161,22 @@ def send_xmpp_code(*, identity_id: int) -> bool:
         Identity.objects.filter(pk=identity.pk).update(code_hash="")
         return not_verified(identity, f"could not send the code: {error}")
     return True
+
+
+def resend_lost_codes(*, grace: timedelta, now=None) -> list[int]:
+    """Codes asked for more than ``grace`` ago that no worker made (the job's message was lost: broker restarted
+    without persistence, or down when it was sent): queued again, once per grace period whoever sweeps, while
+    the code could still be used. A failed send is not among them (it says why on the page; the person asks
+    again). Returns the identity ids queued again."""
+    now = now or timezone.now()
+    waiting = Identity.objects.filter(kind=Identity.Kind.XMPP, verified=False, code_hash="", last_check_error="",
+                                      code_sent_at__lt=now - grace, code_sent_at__gt=now - CODE_TTL)  # fmt: skip
+    queued = []
+    for identity_id, asked_at in waiting.values_list("id", "code_sent_at"):
+        if waiting.filter(pk=identity_id, code_sent_at=asked_at).update(code_sent_at=now):
+            jobs.enqueue_on_commit("replies.tasks.send_xmpp_code", identity_id)
+            queued.append(identity_id)
+    return queued
 
 
 def confirm_xmpp_code(*, identity: Identity, code: str) -> bool:

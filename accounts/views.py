@@ -6,20 +6,22 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.app_passwords import issue_app_password, live_app_passwords, revoke_app_password
 from accounts.logins import password_remove
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
 
 
+def _secrets_page(request, *, template: str, issue, listed: dict, **context):
+    """A settings page listing the person's live secrets of one kind, making a new one on POST (shown once)."""
+    new_secret = issue(user=request.user, name=request.POST.get("name", "").strip()) if request.method == "POST" else None
+    return render(request, template, {**listed, "new_secret": new_secret, **context})
+
+
 @login_required
 def tokens(request):
-    new_token = None
-    if request.method == "POST":
-        new_token = issue_token(user=request.user, name=request.POST.get("name", "").strip())
-    return render(request, "accounts/tokens.html", {
-        "tokens": ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by("-created_at"),
-        "new_token": new_token,
-    })  # fmt: skip
+    live = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by("-created_at")
+    return _secrets_page(request, template="accounts/tokens.html", issue=issue_token, listed={"tokens": live})
 
 
 @login_required
@@ -28,6 +30,21 @@ def revoke(request, token_id: int):
     if revoke_token(user=request.user, token_id=token_id):
         messages.success(request, "Token revoked.")
     return redirect("tokens")
+
+
+@login_required
+def app_passwords(request):
+    return _secrets_page(request, template="accounts/app_passwords.html", issue=issue_app_password,
+                         listed={"app_passwords": live_app_passwords(user=request.user)},
+                         server=request.build_absolute_uri("/api/greader"))  # fmt: skip
+
+
+@login_required
+@require_POST
+def revoke_app_password_view(request, app_password_id: int):
+    if revoke_app_password(user=request.user, app_password_id=app_password_id):
+        messages.success(request, "App password revoked.")
+    return redirect("app_passwords")
 
 
 @login_required

@@ -12,6 +12,7 @@ from ninja.security import HttpBearer, django_auth
 from accounts.tokens import user_for_token
 from aggregator.fetch import FetchError
 from aggregator.following.api import router as subscriptions_router
+from publishing.api import router as publishing_router
 from replies.api import router as replies_router
 from timelines.api import router as timeline_router
 from timelines.cursor import BadCursor
@@ -83,3 +84,4 @@ api.add_router("/", timeline_router)
 api.add_router("/", replies_router)
 api.add_router("/", tracks_router)
 api.add_router("/", history_router)
+api.add_router("/", publishing_router)

@@ -7,6 +7,7 @@ lives on it, with small behaviours in ``aggregator.ingest.scheduler``.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Source(models.Model):
@@ -14,6 +15,7 @@ class Source(models.Model):
         RSS = "rss", "RSS/Atom feed"
         XMPP = "xmpp", "XMPP microblog / PubSub node"
         X = "x", "X (Twitter) account over the X API"
+        LOCAL = "local", "a person's microblog on this hub (never polled: its posts are stored as they are written)"
 
     class PushState(models.TextChoices):
         NONE = "", "no push"
@@ -83,6 +85,11 @@ class Source(models.Model):
     @property
     def has_push(self) -> bool:
         return bool(self.push_jid)
+
+    @property
+    def is_polled(self) -> bool:
+        """A person's own microblog on this hub is stored as it is written, never fetched."""
+        return self.kind != self.Kind.LOCAL
 
 
 class Subscription(models.Model):
@@ -176,6 +183,16 @@ class FollowImport(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True, help_text="a running import's worker renews this; "
                                        "past it, the worker is taken for dead and the import is resumed")
     restarts = models.PositiveSmallIntegerField(default=0, help_text="times it was resumed after its worker died")
+    queued_at = models.DateTimeField(default=timezone.now, help_text="when it was last queued; a sweep queues "
+                                     "it again when no worker took it within a grace period (a lost message)")
+
+    class Meta:
+        constraints = [
+            # one import under way per person: a second waits its turn instead of doubling the load
+            models.UniqueConstraint(fields=["user"], condition=Q(status__in=["queued", "running"]),
+                                    name="one_import_under_way_per_person"),
+        ]
+        indexes = [models.Index(fields=["queued_at"], name="import_queued_idx", condition=Q(status="queued"))]
 
     def __str__(self) -> str:
         return f"{self.kind} import of {self.user} ({self.status})"

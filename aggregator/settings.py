@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from accounts.oidc_config import oidc_apps_from_env
 from aggregator.env import SettingError, env_bool, env_int, env_list, env_str
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # the API docs page then uses the Swagger UI files shipped with ninja, not a CDN and an inline script
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -49,11 +51,15 @@ INSTALLED_APPS = [
     "timelines",
     "replies",
     "tracks",
+    "compat",
+    "publishing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "aggregator.hygiene.middleware.RefuseControlCharacters",  # before the session reads its cookie
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,25 +90,23 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------------
+# SQLite is written from several threads (the embedded hub) or processes: wait for the lock instead of failing,
+# and take it at BEGIN so two writers never deadlock on an upgrade. Options in the URL's query win.
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "chorus.sqlite3",
-            "OPTIONS": {
-                # The embedded hub writes from several threads: wait for the lock instead of failing, and take
-                # it at BEGIN so two writers never deadlock on an upgrade.
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "chorus.sqlite3"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    DATABASES["default"]["OPTIONS"]["timeout"] = float(DATABASES["default"]["OPTIONS"]["timeout"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker, channel layer, cache ---------------------------------------------------------
@@ -136,15 +140,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "schedule-due-polls": {"task": "aggregator.tasks.schedule_due_polls", "schedule": 15.0},
     "deliver-due-notifications": {"task": "replies.tasks.deliver_due_notifications", "schedule": 60.0},
+    "send-due-destinations": {"task": "replies.tasks.send_due_destinations", "schedule": 30.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
     "prune-history": {"task": "aggregator.tasks.prune_history", "schedule": 3600.0},
+    "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
+    "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 
 # --- Accounts -------------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.app_passwords.AppPasswordBackend",  # only where apps sign in (app_sign_in)
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "timeline"
@@ -152,7 +160,11 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "social_login": "30/m/ip"}
+# Failed sign-ins: per address, per account from one address, and per account from addresses it never signed in
+# from (accounts/signin_limits.py): a stranger's failures never lock the owner out of his own address.
+ACCOUNT_ADAPTER = "accounts.signin_limits.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,30/h/ip,5/5m/key", "login_failed_account": "50/h/key",
+                       "social_login": "30/m/ip"}  # fmt: skip
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SIGNUP_ENABLED = env_bool("CHORUS_SIGNUP_ENABLED", True)
 # Sessions live in the database (Django's default, named here on purpose): they survive a restart of any
@@ -205,7 +217,37 @@ if CHORUS_HTTPS:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Defence in depth behind the sanitizer: scripts only from our own files, no inline script or handler anywhere.
+# Pictures and media in posts load from the sites that publish them (http/https), as they always did; 'self'
+# also covers our own ws:/wss: socket (/ws/stream/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "http:", "https:"],
+        "media-src": [SELF, "http:", "https:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
+
+# --- What clients may send (aggregator/transport.py) ----------------------------------------------------
+# Bodies over the cap are refused with 413 before they are read; the follow-list imports have their own, smaller
+# cap (aggregator/asgi.py). Django's limits agree: it never refuses what the cap admits, and an admitted body is
+# held in memory (at most the cap), never written to a temporary file.
+CHORUS_MAX_REQUEST_BYTES = env_int("CHORUS_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CHORUS_MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = CHORUS_MAX_REQUEST_BYTES
+# Google Reader apps send item ids as repeated form fields: NetNewsWire marks 1,000 at once (plus T and a)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_100
+# /ws/stream/ clients only listen: the server refuses larger messages (`serve` and the Procfile pass it to
+# uvicorn), and a socket that sends more than this many a minute is closed.
+CHORUS_WS_MAX_MESSAGE_BYTES = env_int("CHORUS_WS_MAX_MESSAGE_BYTES", 4096)
+CHORUS_WS_MAX_MESSAGES_PER_MINUTE = env_int("CHORUS_WS_MAX_MESSAGES_PER_MINUTE", 30)
 
 # --- Static files ---------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -221,9 +263,14 @@ USE_TZ = True
 # --- Fetching and polling -------------------------------------------------------------------------------
 CHORUS_FETCH_ALLOW_PRIVATE = env_bool("CHORUS_FETCH_ALLOW_PRIVATE", False)
 CHORUS_FETCH_DEADLINE = float(env_int("CHORUS_FETCH_DEADLINE", 30))
+CHORUS_FETCH_CONNECT_TIMEOUT = float(env_int("CHORUS_FETCH_CONNECT_TIMEOUT", 10))  # reads wait up to the deadline
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
+# What one person may ask of a shared hub: the follow list's size, and how long a queued job may wait for its
+# broker message before a sweep queues it again (a message lost with a Redis restart or a broker outage).
+CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON = env_int("CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON", 5000)
+CHORUS_QUEUED_JOB_GRACE_SECONDS = env_int("CHORUS_QUEUED_JOB_GRACE_SECONDS", 120)
 # How stale a process's copy of tracks, verified handles, blocks and notification choices may be when another
 # process changed them (aggregator/snapshots.py): the version is read at most this often.
 CHORUS_SNAPSHOT_CHECK_SECONDS = env_int("CHORUS_SNAPSHOT_CHECK_MS", 1000) / 1000
@@ -256,6 +303,24 @@ CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 CHORUS_WEBSUB_LEASE_SECONDS = env_int("CHORUS_WEBSUB_LEASE_SECONDS", 864000)
 CHORUS_WEBSUB_MAX_BYTES = env_int("CHORUS_WEBSUB_MAX_BYTES", 4194304)
 CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = env_int("CHORUS_WEBSUB_DELIVERIES_PER_MINUTE", 60)
+# Notification destinations (Apprise URLs): the schemes people may use, how long one send may take, how many
+# messages a destination, a person and a remote host get per minute, and after how many failures in a row a
+# destination is paused.
+CHORUS_NOTIFY_SCHEMES = [scheme.lower() for scheme in env_list("CHORUS_NOTIFY_SCHEMES", [
+    "json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "mailto", "mailtos", "matrix", "matrixs",
+    "tgram", "signal", "signals", "slack", "discord", "gotify", "gotifys", "twilio", "vonage", "clicksend", "sns",
+])]  # fmt: skip
+CHORUS_NOTIFY_TIMEOUT = float(env_int("CHORUS_NOTIFY_TIMEOUT", 20))
+CHORUS_NOTIFY_PER_MINUTE = env_int("CHORUS_NOTIFY_PER_MINUTE", 6)
+CHORUS_NOTIFY_PERSON_PER_MINUTE = env_int("CHORUS_NOTIFY_PERSON_PER_MINUTE", 20)
+CHORUS_NOTIFY_HOST_PER_MINUTE = env_int("CHORUS_NOTIFY_HOST_PER_MINUTE", 120)
+CHORUS_NOTIFY_PAUSE_AFTER = env_int("CHORUS_NOTIFY_PAUSE_AFTER", 5)
+# A person's own posts (publishing/): the longest post, counted as a person sees characters.
+CHORUS_POST_MAX_CHARS = env_int("CHORUS_POST_MAX_CHARS", 140)
+# Chorus as a WebSub hub for those posts' feeds: the longest lease granted, and caps on subscribers.
+CHORUS_HUB_LEASE_SECONDS = env_int("CHORUS_HUB_LEASE_SECONDS", 864000)
+CHORUS_HUB_MAX_SUBSCRIBERS_PER_TOPIC = env_int("CHORUS_HUB_MAX_SUBSCRIBERS_PER_TOPIC", 1000)
+CHORUS_HUB_MAX_SUBSCRIPTIONS_PER_HOST = env_int("CHORUS_HUB_MAX_SUBSCRIPTIONS_PER_HOST", 200)
 CHORUS_USER_AGENT = env_str("CHORUS_USER_AGENT", "Chorus/0.1 (+https://github.com/chorus-hub; feed reader)")
 
 LOGGING = {

@@ -48,8 +48,9 @@ def run_follow_import(import_id: int) -> str:
 
 @shared_task(name="aggregator.tasks.recover_stale_imports")
 def recover_stale_imports() -> int:
-    """Imports whose worker died: resumed, or failed with the reason; returns how many were resumed."""
-    return len(imports.recover_stale_imports())
+    """Imports whose worker died (resumed, or failed with the reason) or whose queued message was lost (sent
+    again); returns how many were queued again."""
+    return len(imports.recover_stale_imports()) + len(imports.requeue_lost_imports())
 
 
 @shared_task(name="aggregator.tasks.websub_request")

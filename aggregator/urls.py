@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("timelines.urls")),
     path("", include("replies.urls")),
     path("", include("tracks.urls")),
+    path("", include("publishing.urls")),
     path("follow/", views.follow, name="follow"),
     path("follow/preview-avatar", views.preview_avatar, name="preview_avatar"),
     path("subscriptions/", views.subscription_list, name="subscriptions"),
@@ -25,5 +26,6 @@ urlpatterns = [
     path("accounts/openid/login/", openid_login, name="openid_login"),  # before allauth's: POST-only start
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    path("api/greader/", include("compat.greader.urls")),
     path("admin/", admin.site.urls),
 ]

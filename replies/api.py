@@ -1,5 +1,5 @@
 """API: replies (``/replies``), identities (``/identities``), blocks (``/blocks``) and how new replies are
-told (``/notifications``)."""
+told (``/notifications``, and the destinations: ``/destinations``)."""
 
 from datetime import datetime, time
 
@@ -9,7 +9,8 @@ from ninja.errors import HttpError
 
 from accounts import identities, verification
 from accounts.models import Identity
-from replies import notification_settings, selectors, services
+from replies import destinations, notification_settings, selectors, services
+from replies.models import Destination
 from timelines import blocks
 from timelines.api import MarkReadIn, PageFilters
 from timelines.serializers import post_json
@@ -174,3 +175,83 @@ def notifications_put(request, payload: NotificationSettingsIn):
         return notification_settings.notification_settings_update(user=request.user, **payload.dict())
     except notification_settings.NotificationSettingsError as error:
         raise HttpError(400, str(error)) from error
+
+
+class DestinationIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    url: str = Field(..., min_length=1, max_length=2048, description="an Apprise URL (json://, ntfys://, mailto://, "
+                                                                      "tgram://, ...); never shown back in full")  # fmt: skip
+    events: list[str] = Field(default_factory=lambda: ["reply"], max_length=8,
+                              description="among reply, track, source_failing, import_done")  # fmt: skip
+
+
+class DestinationPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    url: str | None = Field(None, min_length=1, max_length=2048)
+    events: list[str] | None = Field(None, max_length=8)
+    paused: bool | None = Field(None, description="false resumes a paused destination")
+
+
+class DestinationOut(Schema):
+    id: int
+    name: str
+    url: str = Field(description="the URL with its secrets hidden")
+    events: list[str]
+    paused: bool
+    pause_reason: str
+    failures: int
+    last_error: str
+    last_sent_at: datetime | None
+    last_test_at: datetime | None
+    last_test_result: str
+
+
+def destination_json(destination) -> dict:
+    return {"id": destination.pk, "name": destination.name, "url": destination.masked, "events": destination.events,
+            "paused": destination.paused_at is not None, "pause_reason": destination.pause_reason,
+            "failures": destination.failures, "last_error": destination.last_error,
+            "last_sent_at": destination.last_sent_at, "last_test_at": destination.last_test_at,
+            "last_test_result": destination.last_test_result}  # fmt: skip
+
+
+@router.get("/destinations", response=list[DestinationOut])
+def destination_list(request):
+    return [destination_json(d) for d in destinations.destinations_for(user=request.user)]
+
+
+@router.post("/destinations", response={201: DestinationOut})
+def destination_add(request, payload: DestinationIn):
+    try:
+        made = destinations.destination_create(user=request.user, **payload.dict())
+    except destinations.DestinationProblem as error:
+        raise HttpError(400, str(error)) from error
+    return 201, destination_json(made)
+
+
+@router.patch("/destinations/{destination_id}", response=DestinationOut)
+def destination_change(request, destination_id: int, payload: DestinationPatch):
+    try:
+        changed = destinations.destination_update(user=request.user, destination_id=destination_id,
+                                                  **payload.dict())  # fmt: skip
+    except destinations.DestinationProblem as error:
+        raise HttpError(400, str(error)) from error
+    except Destination.DoesNotExist:
+        raise HttpError(404, "no such destination") from None
+    return destination_json(changed)
+
+
+@router.delete("/destinations/{destination_id}", response={204: None})
+def destination_remove(request, destination_id: int):
+    if not destinations.destination_delete(user=request.user, destination_id=destination_id):
+        raise HttpError(404, "no such destination")
+    return 204, None
+
+
+@router.post("/destinations/{destination_id}/test", response={202: DestinationOut})
+def destination_send_test(request, destination_id: int):
+    """Queue a test message; ``last_test_result`` says "sent" or why not once a worker has tried."""
+    try:
+        destination = destinations.destination_test(user=request.user, destination_id=destination_id)
+    except Destination.DoesNotExist:
+        raise HttpError(404, "no such destination") from None
+    return 202, destination_json(destination)

@@ -90,3 +90,56 @@ class Notification(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "post"], name="one_notification_per_reply")]
         indexes = [models.Index(fields=["user", "created_at"], name="notification_pending_idx",
                                 condition=Q(sent_at__isnull=True))]  # fmt: skip
+
+
+class Destination(models.Model):
+    """A place a person asked to be told things (an Apprise URL). ``url`` holds secrets (tokens, passwords):
+    it is only ever handed to the sender; pages, the API and logs show ``masked``."""
+
+    class Event(models.TextChoices):
+        REPLY = "reply", "new replies and mentions"
+        TRACK = "track", "track matches"
+        SOURCE_FAILING = "source_failing", "a followed source failing for a day"
+        IMPORT_DONE = "import_done", "a follow-list import finished"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    url = models.TextField()
+    masked = models.CharField(max_length=500, help_text="the URL with its secrets hidden")
+    host = models.CharField(max_length=255, blank=True, help_text="what is contacted, for per-host limits")
+    events = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    failures = models.PositiveIntegerField(default=0, help_text="failed sends in a row")
+    last_error = models.CharField(max_length=500, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=500, blank=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_result = models.CharField(max_length=500, blank=True, help_text="'sent', or why not")
+
+    class Meta:
+        indexes = [models.Index(fields=["user"], name="destination_user_idx")]
+
+
+class DestinationMessage(models.Model):
+    """One thing to tell one destination. ``key`` makes an event told once per destination (a reply, a track
+    match, a source's failure since its last success); ``due_at`` holds it through quiet hours and digests and
+    moves on after a failed send (the back-off); ``sent_at`` marks it handled."""
+
+    id = models.BigAutoField(primary_key=True)
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="messages")
+    event = models.CharField(max_length=16)
+    key = models.CharField(max_length=200)
+    title = models.CharField(max_length=300)
+    body = models.TextField()
+    link = models.URLField(max_length=2048, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["destination", "key"], name="one_message_per_event")]
+        indexes = [models.Index(fields=["due_at"], name="destination_message_due_idx",
+                                condition=Q(sent_at__isnull=True))]  # fmt: skip

@@ -25,6 +25,7 @@ from accounts.models import Identity
 from aggregator import jobs
 from aggregator.db.snapshots import Snapshot
 from aggregator.networks.xmpp.chat import ChatMessage, send_chat_messages
+from replies import destinations
 from replies.models import Notification, NotificationSettings
 from replies.notification_settings import EMAIL_METHODS, Method, digest_slot, quiet_until
 from timelines.blocks import blocks_of
@@ -48,6 +49,7 @@ listeners = Snapshot(key="chorus:notifications:listeners-version", load=_load_li
 def queue_notifications(*, found: dict[tuple[int, int], str]) -> None:
     """Inside the transaction storing these replies (``(user id, post id) -> reason``): queue a notification
     for each person who wants them; their delivery starts after the commit."""
+    _queue_for_destinations(found=found)
     wanting = listeners.get() & {user_id for user_id, _ in found}
     rows = [Notification(user_id=user_id, post_id=post_id, reason=reason)
             for (user_id, post_id), reason in found.items() if user_id in wanting]  # fmt: skip
@@ -57,6 +59,15 @@ def queue_notifications(*, found: dict[tuple[int, int], str]) -> None:
 
     # a broker hiccup must not fail the ingest: the sweep sends
     jobs.enqueue_on_commit("replies.tasks.deliver_notifications", sorted(wanting))
+
+
+def _queue_for_destinations(*, found: dict[tuple[int, int], str]) -> None:
+    """The people of these replies who have a destination for them get a job after the commit (the message is
+    made there, off the ingest path)."""
+    people = set(destinations.wanting(event=destinations.Event.REPLY, user_ids={user_id for user_id, _ in found}))
+    if people:
+        told = [[user_id, post_id, reason] for (user_id, post_id), reason in found.items() if user_id in people]
+        jobs.enqueue_on_commit("replies.tasks.notify_replies", told)
 
 
 def deliver_due(*, now: datetime | None = None) -> int:

@@ -10,7 +10,9 @@ urlpatterns = [
     path("identities/<int:identity_id>/code/", views.identity_send_code, name="identity_send_code"),
     path("identities/<int:identity_id>/remove/", views.identity_remove, name="identity_remove"),
     path("settings/notifications/", views.notification_settings_page, name="notification_settings"),
+    path("settings/notifications/destinations/", views.destination_add, name="destination_add"),
+    path("settings/notifications/destinations/<int:destination_id>/", views.destination_change,
+         name="destination_change"),  # fmt: skip
     path("blocks/", views.block_list, name="blocks"),
     path("blocks/<int:block_id>/undo/", views.block_undo, name="block_undo"),
-    path("people/<str:username>/", views.profile, name="profile"),
 ]

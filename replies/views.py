@@ -1,19 +1,19 @@
-"""Pages: the replies view, the person's identities, their blocks, notification settings, and the public profile
-rel="me" points to."""
+"""Pages: the replies view, the person's identities, their blocks, notification settings (the public profile
+rel="me" points to is publishing's)."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import identities, verification
 from accounts.models import Identity
-from replies import notification_settings, selectors, services
+from aggregator.hygiene.redirects import redirect_back
+from replies import destinations, notification_settings, selectors, services
 from replies.forms import NotificationSettingsForm
+from replies.models import Destination
 from timelines import blocks
 from timelines.cursor import BadCursor
 
@@ -42,7 +42,7 @@ def replies_read(request):
     elif request.POST.get("post_id", "").isdigit():
         services.mark_replies_read(user=request.user, post_ids=[int(request.POST["post_id"])],
                                    read=request.POST.get("read", "1") == "1")  # fmt: skip
-    return _back(request, "replies")
+    return redirect_back(request, "replies")
 
 
 @login_required
@@ -102,7 +102,49 @@ def notification_settings_page(request):
         else:
             messages.success(request, "Saved.")
             return redirect("notification_settings")
-    return render(request, "replies/notifications.html", {"form": form})
+    return render(request, "replies/notifications.html", {
+        "form": form, "destinations": destinations.destinations_for(user=request.user),
+        "events": Destination.Event.choices, "adding": request.session.pop("destination_form", None),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def destination_add(request):
+    """The "Add a destination" form; on a problem the page shows it and keeps what was typed (but the URL)."""
+    name, events = request.POST.get("name", ""), request.POST.getlist("events")
+    try:
+        destinations.destination_create(user=request.user, name=name, url=request.POST.get("url", ""), events=events)
+    except destinations.DestinationProblem as error:
+        messages.error(request, f"Not added: {error}")
+        request.session["destination_form"] = {"name": name[:100], "events": events[:8]}
+    else:
+        messages.success(request, f"Added “{name.strip()}”. Send a test to check it.")
+    return redirect("notification_settings")
+
+
+@login_required
+@require_POST
+def destination_change(request, destination_id: int):
+    """Per destination: its events (Save), Resume, Pause, Send a test, Remove."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "test":
+            destinations.destination_test(user=request.user, destination_id=destination_id)
+            messages.info(request, "Test message queued: its result shows beside the destination.")
+        elif action == "remove":
+            destinations.destination_delete(user=request.user, destination_id=destination_id)
+        elif action in ("pause", "resume"):
+            destinations.destination_update(user=request.user, destination_id=destination_id, paused=action == "pause")
+        else:
+            destinations.destination_update(user=request.user, destination_id=destination_id,
+                                            events=request.POST.getlist("events"))  # fmt: skip
+            messages.success(request, "Saved.")
+    except destinations.DestinationProblem as error:
+        messages.error(request, str(error))
+    except Destination.DoesNotExist:
+        raise Http404("no such destination") from None
+    return redirect("notification_settings")
 
 
 @login_required
@@ -122,7 +164,7 @@ def block_list(request):
             messages.error(request, str(error))
         else:
             messages.success(request, "Blocked: " + ", ".join(b.value for b in made) + ". Undo it under Blocks.")
-        return _back(request, "blocks")
+        return redirect_back(request, "blocks")
     return render(request, "replies/blocks.html", {"blocks": blocks.blocks_for(user=request.user)})
 
 
@@ -133,19 +175,5 @@ def block_undo(request, block_id: int):
     return redirect("blocks")
 
 
-def profile(request, username: str):
-    """Public: the person's verified identities, each linked rel="me" (their pages link back here)."""
-    person = get_object_or_404(get_user_model(), username=username, is_active=True)
-    verified = Identity.objects.filter(user=person, verified=True).order_by("kind", "value")
-    return render(request, "replies/profile.html", {"person": person, "identities": verified})
-
-
 def _profile_url(request) -> str:
     return request.build_absolute_uri(reverse("profile", args=[request.user.get_username()]))
-
-
-def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse(fallback))

@@ -5,6 +5,7 @@ The fixtures (``browser``, ``embedded_hub``, ``embedded_databases``) live in tes
 what they are made of and the helpers the tests call (``log_in``, ``refresh_now``, ``LiveFeed``).
 """
 
+import json
 import os
 import shutil
 import sqlite3
@@ -203,7 +204,24 @@ def log_in(browser, base: str, *, username: str = "alice", **context_options):
 
 def wait_for_stream(page) -> None:
     """Until the page's live stream (/ws/stream/) is open: from then on the hub sends it what happens."""
-    page.wait_for_function("window.__openSockets > 0", timeout=10_000)
+    wait_for_js(page, "window.__openSockets > 0")
+
+
+def wait_for_js(page, expression: str, *, timeout: int = 10_000) -> None:
+    """Until ``expression`` is true in ``page``: Playwright's ``wait_for_function``, under our CSP.
+
+    ``wait_for_function`` evaluates its predicate again on each check, which a policy without 'unsafe-eval'
+    refuses; here the predicate is compiled once, as part of the evaluation itself, and checked in the page.
+    """
+    page.evaluate(f"""() => new Promise((resolve, reject) => {{
+      const ends = performance.now() + {timeout};
+      const check = () => {{
+        if ({expression}) resolve(true);
+        else if (performance.now() > ends) reject(new Error("timed out waiting for: " + {json.dumps(expression)}));
+        else setTimeout(check, 20);
+      }};
+      check();
+    }})""")
 
 
 def refresh_now(context, base: str) -> None:

@@ -35,13 +35,12 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         if message["type"] == EVENT_MESSAGE_TYPE:
             await self.stream_event(message)
             return
+        if message["type"] == "websocket.receive":
+            return  # clients only listen: what they send is dropped unread (never decoded, no thread hop)
         await super().dispatch(message)
 
     async def stream_close(self, message: dict) -> None:
         await self.close(code=UNAUTHENTICATED)
-
-    async def receive_json(self, content, **kwargs) -> None:
-        """Clients only listen; anything they send is ignored."""
 
     async def stream_event(self, message: dict) -> None:
         await self.send_json(message["event"])

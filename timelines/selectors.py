@@ -1,5 +1,7 @@
 """Reads of a person's timeline. Every query starts from the person: nobody sees another's rows."""
 
+import base64
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,11 +30,16 @@ def entries_in_scope(*, user: AbstractBaseUser, tag: str | None = None, source_i
     if tag:
         # Resolved to a list first: with literal ids the planner sees how few sources a tag has, and a
         # one-source tag becomes an equality on the (user, source, published) index.
-        tagged = list(
-            SubscriptionTag.objects.filter(subscription__user=user, name=tag).values_list("subscription__source_id", flat=True)
-        )
+        tagged = tagged_source_ids(user=user, tag=tag)
         entries = entries.filter(source_id=tagged[0]) if len(tagged) == 1 else entries.filter(source_id__in=tagged)
     return entries
+
+
+def tagged_source_ids(*, user: AbstractBaseUser, tag: str) -> list[int]:
+    """The sources this person tagged ``tag``."""
+    return list(
+        SubscriptionTag.objects.filter(subscription__user=user, name=tag).values_list("subscription__source_id", flat=True)
+    )
 
 
 def older_than(published: datetime, post_id: int, *, inclusive: bool = False) -> Q:
@@ -57,12 +64,51 @@ def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: st
     """
     if before and after:
         raise BadCursor("give either `before` or `after`, not both")
-    entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
-    entries = entries.exclude(blocked(user=user, source="source_id"))  # read time: an undone block brings posts back
-    if unread_only:
-        entries = entries.filter(is_read=False)
+    entries = river(user=user, tag=tag, source_id=source_id, read=False if unread_only else None)
     rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
     return TimelinePage(entries=rows, next_cursor=next_cursor)
+
+
+def river(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None,
+          read: bool | None = None) -> QuerySet:  # fmt: skip
+    """The entries a river shows in scope, blocked ones left out (at read time: an undone block brings posts
+    back); ``read``: only read or only unread ones."""
+    entries = entries_in_scope(user=user, tag=tag, source_id=source_id).exclude(blocked(user=user, source="source_id"))
+    return entries if read is None else entries.filter(is_read=read)
+
+
+@dataclass
+class RefPage:
+    refs: list[tuple[int, datetime]]  # (post id, published)
+    next_cursor: str | None
+
+
+def timeline_refs(*, user: AbstractBaseUser, limit: int, cursor: str | None = None, tag: str | None = None,
+                  source_id: int | None = None, read: bool | None = None, since: datetime | None = None,
+                  until: datetime | None = None, oldest_first: bool = False) -> RefPage:  # fmt: skip
+    """Positions only (post id, published) of a river, for clients that sync ids first and fetch contents
+    later: newest first, or ``oldest_first``; ``since``/``until`` bound ``published``; ``cursor`` is the
+    previous page's ``next_cursor`` (None at the end). Raises ``BadCursor``."""
+    rows = river(user=user, tag=tag, source_id=source_id, read=read)
+    if since is not None:
+        rows = rows.filter(published__gte=since)
+    if until is not None:
+        rows = rows.filter(published__lt=until)
+    if cursor:
+        rows = rows.filter(newer_than(*decode_cursor(cursor)) if oldest_first else older_than(*decode_cursor(cursor)))
+    order = ("published", "post_id") if oldest_first else ("-published", "-post_id")
+    refs = list(rows.order_by(*order).values_list("post_id", "published")[: limit + 1])
+    more = len(refs) > limit
+    refs = refs[:limit]
+    return RefPage(refs, encode_cursor(refs[-1][1], refs[-1][0]) if more else None)
+
+
+def entries_by_post(*, user: AbstractBaseUser, post_ids: list[int]) -> list[TimelineEntry]:
+    """This person's entries of these posts (others' and unknown ids left out), with post and source loaded,
+    in the order asked."""
+    found = {e.post_id: e for e in TimelineEntry.objects.filter(user=user, post_id__in=post_ids)
+             .select_related("post", "post__source")}  # fmt: skip
+    return [found[pk] for pk in dict.fromkeys(post_ids) if pk in found]
 
 
 def keyset_page(rows: QuerySet, *, before: str | None, after: str | None, limit: int) -> tuple[list, str | None]:
@@ -114,13 +160,59 @@ def unread_summary(*, user: AbstractBaseUser) -> dict:
             "tags": tag_unread_counts(user=user, per_source=per_source)}  # fmt: skip
 
 
-def subscriptions_for(*, user: AbstractBaseUser) -> list[Subscription]:
-    return list(
-        Subscription.objects.filter(user=user).select_related("source", "source__websub").prefetch_related("tags").order_by("source__title", "id")
-    )
+@dataclass
+class SubscriptionPage:
+    subscriptions: list[Subscription]
+    next_cursor: str | None
 
 
-def tags_for(*, user: AbstractBaseUser) -> list[str]:
+def subscriptions_page(*, user: AbstractBaseUser, after: str | None = None, limit: int = 100) -> SubscriptionPage:
+    """One page of the person's subscriptions by source title; ``after``: the previous page's ``next_cursor``
+    (an opaque position, so a follow or unfollow between pages skips or repeats nothing else).
+    Raises ``BadCursor`` for a cursor this module did not write."""
+    rows = Subscription.objects.filter(user=user)
+    if after:
+        title, subscription_id = _decode_subscription_cursor(after)
+        rows = rows.filter(Q(source__title__gt=title) | Q(source__title=title, id__gt=subscription_id))
+    rows = rows.select_related("source", "source__websub").prefetch_related("tags").order_by("source__title", "id")
+    page = list(rows[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    last = page[-1] if page else None
+    return SubscriptionPage(page, _encode_subscription_cursor(last.source.title, last.pk) if more else None)
+
+
+def subscriptions_for(*, user: AbstractBaseUser, limit: int = 100) -> list[Subscription]:
+    """The first ``limit`` subscriptions by source title (the sidebar's)."""
+    return subscriptions_page(user=user, limit=limit).subscriptions
+
+
+def subscription_title(*, user: AbstractBaseUser, source_id: int) -> str | None:
+    """The person's name for a source they follow; None if they do not follow it."""
+    subscription = Subscription.objects.filter(user=user, source_id=source_id).select_related("source").first()
+    return subscription.display_title if subscription else None
+
+
+def subscription_count(*, user: AbstractBaseUser) -> int:
+    return Subscription.objects.filter(user=user).count()
+
+
+def _encode_subscription_cursor(title: str, subscription_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([title, subscription_id]).encode()).decode().rstrip("=")
+
+
+def _decode_subscription_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        title, subscription_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):  # bad base64, JSON or shape
+        raise BadCursor("cursor is malformed") from None
+    if not isinstance(title, str) or type(subscription_id) is not int:
+        raise BadCursor("cursor is malformed")
+    return title, subscription_id
+
+
+def tags_for(*, user: AbstractBaseUser, limit: int | None = None) -> list[str]:
+    """The person's tag names, case-insensitively sorted; the first ``limit`` of them if given."""
     return sorted(
-        set(SubscriptionTag.objects.filter(subscription__user=user).values_list("name", flat=True)), key=str.casefold
-    )
+        SubscriptionTag.objects.filter(subscription__user=user).values_list("name", flat=True).distinct(), key=str.casefold
+    )[:limit]

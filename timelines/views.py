@@ -2,19 +2,21 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from aggregator.hygiene.redirects import redirect_back
 from timelines import selectors, services
 from timelines.cursor import BadCursor
 from timelines.stars import starred_ids
 
 PAGE_SIZE = 30
+SIDEBAR_SOURCES = 100
+SIDEBAR_TAGS = 100
 
 
 def _filters(params) -> dict:
@@ -42,34 +44,31 @@ def timeline(request):
     starred = starred_ids(user=request.user, post_ids=[entry.post_id for entry in page.entries])
     for entry in page.entries:
         entry.post.starred = entry.post_id in starred
-    subscriptions = selectors.subscriptions_for(user=request.user)
+    # the sidebar is bounded: a person following thousands gets the first ones and a link to all of them
+    subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES)
     per_source = selectors.unread_counts_for(user=request.user)
     tag_counts = selectors.tag_unread_counts(user=request.user, per_source=per_source)
+    tags = selectors.tags_for(user=request.user, limit=SIDEBAR_TAGS + 1)
     base = {"tag": filters["tag"], "source": filters["source_id"], "unread": "1" if filters["unread_only"] else ""}
-    scope_title = filters["tag"] or next(
-        (s.display_title for s in subscriptions if s.source_id == filters["source_id"]), "All posts"
-    )
+    scope_title = filters["tag"] or (selectors.subscription_title(user=request.user, source_id=filters["source_id"])
+                                     if filters["source_id"] else None) or "All posts"  # fmt: skip
     return render(request, "timelines/timeline.html", {
         "page": page,
         "subscriptions": subscriptions,
+        "more_sources": selectors.subscription_count(user=request.user) > len(subscriptions),
         "per_source": per_source,
-        "tags": [(name, tag_counts.get(name, 0)) for name in selectors.tags_for(user=request.user)],
+        "tags": [(name, tag_counts.get(name, 0)) for name in tags[:SIDEBAR_TAGS]],
+        "more_tags": len(tags) > SIDEBAR_TAGS,
+        "max_chars": settings.CHORUS_POST_MAX_CHARS,  # the compose box (publishing/) on top of the river
         "total_unread": sum(per_source.values()),
         "filters": filters,
         "scope_title": scope_title,
         "newest_cursor": selectors.cursor_of(page.entries[0]) if page.entries else "",
-        "tag_source_ids": [s.source_id for s in subscriptions if any(t.name == filters["tag"] for t in s.tags.all())],
+        "tag_source_ids": selectors.tagged_source_ids(user=request.user, tag=filters["tag"]) if filters["tag"] else [],
         "source_tags": {s.source_id: [t.name for t in s.tags.all()] for s in subscriptions},  # live.js counts
         "next_url": _query(**base, before=page.next_cursor) if page.next_cursor else "",
         "here": request.get_full_path(),
     })  # fmt: skip
-
-
-def _back(request):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse("timeline"))
 
 
 @login_required
@@ -78,7 +77,7 @@ def mark_read(request):
     post_id = request.POST.get("post_id", "")
     if post_id.isdigit():
         services.mark_read(user=request.user, post_ids=[int(post_id)], read=request.POST.get("read", "1") == "1")
-    return _back(request)
+    return redirect_back(request, "timeline")
 
 
 @login_required
@@ -92,4 +91,4 @@ def mark_all_read(request):
         messages.error(request, "Nothing to mark read.")
     else:
         messages.success(request, f"Marked {count} post{'s' if count != 1 else ''} read.")
-    return _back(request)
+    return redirect_back(request, "timeline")

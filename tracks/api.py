@@ -18,10 +18,15 @@ class TrackIn(Schema):
                        description='a word, a #hashtag, a "quoted phrase", or several of them (all required)')  # fmt: skip
 
 
+class TrackAlertIn(Schema):
+    alert: str = Field(..., description="how matches reach your notification destinations: each, hourly, daily")
+
+
 class TrackOut(Schema):
     id: int
     query: str
     normalized: str
+    alert: str
     created_at: datetime
     unread: int = 0
 
@@ -69,6 +74,17 @@ def tracks_read(request, payload: ReadIn):
     if payload.all:
         return {"updated": services.mark_all_matches_read(user=request.user, track_id=payload.track)}
     return {"updated": services.mark_matches_read(user=request.user, post_ids=payload.post_ids, read=payload.read)}
+
+
+@router.patch("/tracks/{track_id}", response=TrackOut)
+def track_alert(request, track_id: int, payload: TrackAlertIn):
+    try:
+        track = services.track_set_alert(user=request.user, track_id=track_id, alert=payload.alert)
+    except services.TrackError as error:
+        raise HttpError(400, str(error)) from error
+    if track is None:
+        raise HttpError(404, "no such track")
+    return track
 
 
 @router.delete("/tracks/{track_id}", response={204: None})  # last: its path would take /tracks/matches, /read

@@ -35,13 +35,17 @@ class Index(NamedTuple):
     alone: dict[str, list[IndexedTrack]]
     by_second: dict[str, dict[str, list[IndexedTrack]]]
     seconds: dict[str, frozenset[str]]
+    alerts: dict[int, str]  # track id -> ``Track.alert``, for the tracks whose matches wait for a digest
 
 
 def _load() -> Index:
     alone: dict[str, list[IndexedTrack]] = {}
     by_second: dict[str, dict[str, list[IndexedTrack]]] = {}
-    rows = Track.objects.values_list("id", "user_id", "query", "key_token", "terms").iterator(chunk_size=5000)
-    for track_id, user_id, query, key, terms in rows:
+    alerts: dict[int, str] = {}
+    rows = Track.objects.values_list("id", "user_id", "query", "key_token", "terms", "alert").iterator(chunk_size=5000)
+    for track_id, user_id, query, key, terms, alert in rows:
+        if alert != Track.Alert.EACH:
+            alerts[track_id] = alert
         terms = tuple(map(tuple, terms))
         required = frozenset(chain.from_iterable(terms))
         track = IndexedTrack(track_id, user_id, query, terms, key, required, max(map(len, terms)) > 1)
@@ -50,10 +54,15 @@ def _load() -> Index:
         else:
             others = sorted(required - {key})
             by_second.setdefault(key, {}).setdefault(max(others, key=len), []).append(track)
-    return Index(alone, by_second, {key: frozenset(groups) for key, groups in by_second.items()})
+    return Index(alone, by_second, {key: frozenset(groups) for key, groups in by_second.items()}, alerts)
 
 
 tracks_by_key = Snapshot(key=VERSION_KEY, load=_load)
+
+
+def alert_of(track_id: int) -> str:
+    """How this track's matches reach the person's destinations (``Track.Alert``)."""
+    return tracks_by_key.get().alerts.get(track_id, Track.Alert.EACH)
 
 
 def candidates(tokens: set[str]) -> Iterator[IndexedTrack]:

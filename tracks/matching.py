@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from django.db import connection
 
+from aggregator import jobs
 from aggregator.db.bulk_rows import RowsWrite, WriteBatch, joined
 from aggregator.events import EVENT_MESSAGE_TYPE, Batch, EventBatch, user_group
 from aggregator.events import joined as joined_events
@@ -51,6 +52,12 @@ def track_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None,
 
         def stored(_rows) -> None:
             announced.add(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
+            # the people's notification destinations hear of them through replies, by job name
+            told = []
+            for user_id, post_id in order:
+                track_id = min(found[(user_id, post_id)])
+                told.append([user_id, post_id, track_id, found[(user_id, post_id)][track_id], index.alert_of(track_id)])
+            jobs.enqueue_on_commit("replies.tasks.notify_track_matches", told)
 
         store_matches(matches=[(track_id, by_id[post_id]) for (_, post_id), hits in found.items() for track_id in hits],
                       writes=writes, then=stored)  # fmt: skip

@@ -11,11 +11,18 @@ from django.db.models import Q
 
 
 class Track(models.Model):
+    class Alert(models.TextChoices):
+        EACH = "each", "each match"
+        HOURLY = "hourly", "an hourly digest"
+        DAILY = "daily", "a daily digest"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
     query = models.CharField(max_length=200, help_text="as the person typed it")
     normalized = models.CharField(max_length=1000, help_text="the terms, normalized: one track per person each")
     terms = models.JSONField(help_text='every term is required: ["#tag"] or a list of consecutive words')
     key_token = models.CharField(max_length=101, help_text="a token every matching post contains")
+    alert = models.CharField(max_length=8, choices=Alert.choices, default=Alert.EACH,
+                             help_text="how its matches reach the person's notification destinations")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -59,6 +59,15 @@ def match_history(*, track: Track, parsed: TrackQuery) -> int:
     others = TrackMatch.objects.filter(user_id=track.user_id, post_id=OuterRef("post_id")).exclude(track=track)
     mine.filter(Exists(others)).update(first=False)
     return len(found)
+def track_set_alert(*, user: AbstractBaseUser, track_id: int, alert: str) -> Track | None:
+    """How this track's matches reach the person's notification destinations: each, hourly or daily."""
+    if alert not in Track.Alert.values:
+        raise TrackError(f"alert is one of {', '.join(Track.Alert.values)}")
+    track = Track.objects.filter(user=user, pk=track_id).first()
+    if track is not None and track.alert != alert:
+        track.alert = alert
+        track.save(update_fields=["alert"])  # a save: every process's index hears of it
+    return track
 
 
 def track_delete(*, user: AbstractBaseUser, track_id: int) -> bool:

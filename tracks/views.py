@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from aggregator.hygiene.redirects import redirect_back
 from timelines.cursor import BadCursor
 from tracks import selectors, services
+from tracks.models import Track
 from tracks.text import MAX_QUERY_LENGTH
 
 PAGE_SIZE = 30
@@ -35,7 +35,7 @@ def tracks(request, track_id: int | None = None):
     return render(request, "tracks/tracks.html", {
         "track": track, "tracks": selectors.tracks_for(user=request.user), "page": page,
         "unread": selectors.unread_matches_count(user=request.user, track_id=track_id),
-        "max_query_length": MAX_QUERY_LENGTH, "here": request.get_full_path(),
+        "max_query_length": MAX_QUERY_LENGTH, "here": request.get_full_path(), "alerts": Track.Alert.choices,
     })  # fmt: skip
 
 
@@ -48,6 +48,18 @@ def track_remove(request, track_id: int):
 
 @login_required
 @require_POST
+def track_alert(request, track_id: int):
+    """How this track's matches reach the person's notification destinations."""
+    try:
+        if services.track_set_alert(user=request.user, track_id=track_id, alert=request.POST.get("alert", "")) is None:
+            raise Http404("no such track")
+    except services.TrackError as error:
+        messages.error(request, str(error))
+    return redirect("track", track_id=track_id)
+
+
+@login_required
+@require_POST
 def tracks_read(request):
     track_id = request.POST.get("track", "")
     if request.POST.get("all") == "1":
@@ -55,7 +67,4 @@ def tracks_read(request):
     elif request.POST.get("post_id", "").isdigit():
         services.mark_matches_read(user=request.user, post_ids=[int(request.POST["post_id"])],
                                    read=request.POST.get("read", "1") == "1")  # fmt: skip
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse("tracks"))
+    return redirect_back(request, "tracks")

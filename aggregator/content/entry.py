@@ -1,7 +1,18 @@
 """The one shape every network's parser produces, and the ingest pipeline (``aggregator.ingest.pipeline``) consumes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+
+from aggregator.hygiene.controls import has_controls, strip_controls
+
+
+def _strip_text_fields(instance) -> None:
+    """Every text field without C0 controls, whatever the network: PostgreSQL refuses a NUL in text, and one
+    such field would fail the whole batch's insert."""
+    for field in fields(instance):
+        value = getattr(instance, field.name)
+        if isinstance(value, str) and has_controls(value):
+            object.__setattr__(instance, field.name, strip_controls(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +35,9 @@ class Entry:
     base_url: str = ""
     language: str = ""  # as the feed says (xml:lang, <language>): "en-GB"; "" when unknown
 
+    def __post_init__(self) -> None:
+        _strip_text_fields(self)
+
 
 @dataclass(frozen=True, slots=True)
 class FeedInfo:
@@ -33,6 +47,9 @@ class FeedInfo:
     site_url: str = ""
     description: str = ""
     xmpp_uri: str = ""  # the XMPP PubSub node that pushes this feed's entries, if the feed names one
+
+    def __post_init__(self) -> None:
+        _strip_text_fields(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,14 @@ whole fetch.
 
 The package is split by subdomain: ``errors`` (what a fetch returns or raises), ``urls`` (URL and address
 policy), ``guard`` (the deadline watchdog and the connections that vet their peer), ``body`` (capped, bounded
-decoding) and ``client`` (``fetch()`` itself: requests, redirects, statuses). Import from here, not from them.
+decoding), ``client`` (``fetch()`` itself: requests, redirects, statuses) and ``connections`` (the same
+address rule for connections a library opens itself). Import from here, not from them.
 """
 
 from aggregator.fetch.body import CHUNK, MAX_ENCODINGS
 from aggregator.fetch.client import DEFAULT_ACCEPT, MAX_REDIRECTS, fetch
+from aggregator.fetch.connections import RefusedConnection, guarded_connections
 from aggregator.fetch.errors import BlockedURL, FetchError, FetchResult
-from aggregator.fetch.guard import OPERATION_TIMEOUT
 from aggregator.fetch.urls import check_url, normalize_url
 
 __all__ = [
@@ -21,11 +22,12 @@ __all__ = [
     "DEFAULT_ACCEPT",
     "MAX_ENCODINGS",
     "MAX_REDIRECTS",
-    "OPERATION_TIMEOUT",
     "BlockedURL",
     "FetchError",
     "FetchResult",
+    "RefusedConnection",
     "check_url",
     "fetch",
+    "guarded_connections",
     "normalize_url",
 ]

@@ -62,7 +62,8 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", accept: str = DE
     request = _Request(method.upper(), normalize_url(url), data, headers)
     limit = settings.CHORUS_FETCH_MAX_BYTES if max_bytes is None else max_bytes
     seconds = settings.CHORUS_FETCH_DEADLINE if deadline is None else deadline
-    with Guard(seconds, allow_private=private_allowed(allow_private)) as guard:
+    connect_seconds = settings.CHORUS_FETCH_CONNECT_TIMEOUT
+    with Guard(seconds, allow_private=private_allowed(allow_private), connect_seconds=connect_seconds) as guard:
         try:
             return _follow(request, guard=guard, max_bytes=limit, keep_method=keep_method)
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:

@@ -25,18 +25,20 @@ if not callable(getattr(HTTPConnection, "_new_conn", None)):  # never fetch with
     raise ImportError(f"urllib3 {urllib3.__version__} has no HTTPConnection._new_conn: aggregator/fetch/guard.py "
                       "cannot vet the connected address; pin urllib3 to a version it was checked with")  # fmt: skip
 
-OPERATION_TIMEOUT = 10.0  # one connect or read never waits longer, whatever is left of the deadline
-
 
 class Guard:
     """Per-fetch state its connections share: the address policy and the deadline.
 
     A per-read timeout cannot stop a server that sends one byte a second, so a watchdog thread shuts the
     fetch's connections down when the deadline passes; the blocked read then returns and the fetch fails.
+    A read may wait for whatever is left of the deadline (a server that thinks for most of it before answering
+    is slow, not dead); only a connect has its own, shorter limit (``connect_seconds``): a host that does not
+    accept the connection is gone.
     """
 
-    def __init__(self, seconds: float, *, allow_private: bool) -> None:
+    def __init__(self, seconds: float, *, allow_private: bool, connect_seconds: float) -> None:
         self.allow_private = allow_private
+        self.connect_seconds = connect_seconds
         self.expired = False
         self._started = time.monotonic()
         self._ends = self._started + seconds
@@ -58,8 +60,8 @@ class Guard:
 
     def timeout(self) -> urllib3.Timeout:
         self.check()
-        seconds = min(OPERATION_TIMEOUT, self._ends - time.monotonic())
-        return urllib3.Timeout(connect=seconds, read=seconds)
+        left = self._ends - time.monotonic()
+        return urllib3.Timeout(connect=min(self.connect_seconds, left), read=left)
 
     def check(self) -> None:
         if self.expired or time.monotonic() >= self._ends:

@@ -18,10 +18,12 @@ from aggregator.following.follow_lists import FollowListError
 from aggregator.following.preview import preview
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
-from timelines.selectors import subscriptions_for, unread_counts_for
+from timelines.cursor import BadCursor
+from timelines.selectors import subscriptions_page, unread_counts_for
 from timelines.serializers import websub_status_json
 
 router = Router(tags=["subscriptions"])
+MAX_PAGE = 500
 
 
 class WebSubOut(Schema):
@@ -107,10 +109,25 @@ def _subscription_out(subscription: Subscription, unread: dict[int, int]) -> Sub
     )
 
 
+class SubscriptionPageQuery(Schema):
+    limit: int = Field(MAX_PAGE, ge=1, le=MAX_PAGE, description="subscriptions per page")
+    cursor: str | None = Field(None, max_length=4096, description="the `next` cursor of the previous page")
+
+
 @router.get("/subscriptions", response=list[SubscriptionOut])
-def list_subscriptions(request):
+def list_subscriptions(request, response: HttpResponse, page: Query[SubscriptionPageQuery]):
+    """The follow list by title, a page at a time (a plain list, as before paging). When more follow, the
+    ``Link`` header has ``rel="next"`` and ``X-Next-Cursor`` the cursor to pass as ``?cursor=``."""
+    try:
+        found = subscriptions_page(user=request.user, after=page.cursor, limit=page.limit)
+    except BadCursor as error:
+        raise HttpError(400, str(error)) from error
+    if found.next_cursor:
+        query = urlencode({"limit": page.limit, "cursor": found.next_cursor})
+        response["Link"] = f'<{request.build_absolute_uri(request.path)}?{query}>; rel="next"'
+        response["X-Next-Cursor"] = found.next_cursor
     unread = unread_counts_for(user=request.user)
-    return [_subscription_out(s, unread) for s in subscriptions_for(user=request.user)]
+    return [_subscription_out(s, unread) for s in found.subscriptions]
 
 
 @router.post("/subscriptions", response={201: SubscriptionOut})
@@ -240,6 +257,8 @@ def _start_import(request, file: UploadedFile, *, kinds: tuple[str, ...] | None)
         raise HttpError(400, f"the file is larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB")
     try:
         job = imports.start_import(user=request.user, body=file.read(MAX_LIST_BYTES + 1), kinds=kinds)
+    except imports.ImportUnderWay as error:
+        raise HttpError(409, str(error)) from error
     except FollowListError as error:
         raise HttpError(400, str(error)) from error
     return 202, imports.import_json(job)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aggregator.following.opml import MAX_BYTES as OPML_MAX_BYTES
 from aggregator.following.opml import OPMLError, OPMLFeed, read_opml
+from aggregator.hygiene.controls import has_controls
 from aggregator.networks.fediverse import NotAFediverseAddress, parse_account
 
 MAX_ACCOUNTS = 5_000
@@ -41,7 +42,11 @@ class FollowList:
 def _text(body: bytes) -> str:
     if len(body) > MAX_BYTES:
         raise FollowListError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    return body.decode("utf-8-sig", errors="replace")
+    text = body.decode("utf-8-sig", errors="replace")
+    if has_controls(text):  # a picture or an archive sent by mistake; csv would fail on it in odd ways
+        raise FollowListError("not a text file (it holds binary data): expected OPML, a Mastodon "
+                              "following_accounts.csv or an X archive's following.js")  # fmt: skip
+    return text
 
 
 def _capped(count: int) -> None:
@@ -56,7 +61,10 @@ def is_x_following(body: bytes) -> bool:
 
 def read_mastodon_following(body: bytes) -> FollowList:
     """Handles (``@user@host``) of a Mastodon following CSV, in file order, each once."""
-    rows = list(csv.reader(io.StringIO(_text(body))))
+    try:
+        rows = list(csv.reader(io.StringIO(_text(body))))
+    except csv.Error as error:
+        raise FollowListError(f"not a valid CSV file ({error})") from error
     if rows and rows[0] and rows[0][0].strip().lower() == "account address":
         rows = rows[1:]
     rows = [row for row in rows if row and row[0].strip()]

@@ -17,13 +17,16 @@ only slow finds its lease taken over at its next save and stops.
 import logging
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from aggregator import jobs
+from aggregator.db.retry import atomic_retrying_locked
 from aggregator.events import send_now
 from aggregator.fetch import FetchError
 from aggregator.following.follow_lists import FollowList, FollowListError, read_follow_list
@@ -31,7 +34,9 @@ from aggregator.following.subscriptions import (
     SubscriptionError,
     follow_opml_feeds,
     follow_target,
+    has_room,
     make_followed_sources_due,
+    over_cap_reason,
     subscribe_counted,
 )
 from aggregator.models import FollowImport
@@ -51,6 +56,10 @@ _PROGRESS_FIELDS = ("done", "followed", "already_followed", "failed", "lease_unt
 Status = FollowImport.Status
 
 
+class ImportUnderWay(FollowListError):
+    """The person already has an import queued or running; one at a time."""
+
+
 class _LeaseLost(Exception):
     """Another worker took the import over (this one's lease ran out): stop without writing anything."""
 
@@ -65,13 +74,25 @@ def start_import(*, user: AbstractBaseUser, body: bytes, kinds: tuple[str, ...] 
     if not follow_list.accounts and not follow_list.rejected:
         raise FollowListError("the file lists nothing to follow")
     rejected = [list(pair) for pair in follow_list.rejected]
-    with transaction.atomic():
-        job = FollowImport.objects.create(
-            user=user, kind=follow_list.kind, body=body, total=len(follow_list.accounts) + len(rejected),
-            done=len(rejected), failed=rejected,
-        )  # fmt: skip
-        jobs.enqueue_on_commit("aggregator.tasks.run_follow_import", job.pk, swept=True)
+    _refuse_if_under_way(user)
+    try:
+        with transaction.atomic():
+            job = FollowImport.objects.create(
+                user=user, kind=follow_list.kind, body=body, total=len(follow_list.accounts) + len(rejected),
+                done=len(rejected), failed=rejected,
+            )  # fmt: skip
+            jobs.enqueue_on_commit("aggregator.tasks.run_follow_import", job.pk, swept=True)
+    except IntegrityError:  # another request of this person's started one meanwhile (the constraint holds)
+        _refuse_if_under_way(user)
+        raise
     return job
+
+
+def _refuse_if_under_way(user: AbstractBaseUser) -> None:
+    under_way = FollowImport.objects.filter(user=user, status__in=(Status.QUEUED, Status.RUNNING)).first()
+    if under_way is not None:
+        raise ImportUnderWay(f"your import #{under_way.pk} is still under way ({under_way.done} of {under_way.total} "
+                             f"entries handled); import another file once it ends")  # fmt: skip
 
 
 def import_json(job: FollowImport, *, final: bool = False) -> dict:
@@ -115,15 +136,14 @@ class _Progress:
 def _save(job: FollowImport, *fields: str) -> bool:
     """Write ``fields`` if this worker still holds the import (running, not restarted since it was claimed)."""
     held = FollowImport.objects.filter(pk=job.pk, status=Status.RUNNING, restarts=job.restarts)
-    return held.update(**{name: getattr(job, name) for name in fields}) == 1
+    return atomic_retrying_locked(partial(held.update, **{name: getattr(job, name) for name in fields})) == 1
 
 
 def run_import(*, import_id: int, slice_seconds: float = SLICE_SECONDS) -> FollowImport | None:
     """Follow the accounts of a queued import for about ``slice_seconds`` (at least one entry or batch), then
     queue it again if some are left. None when it is not queued (already taken, gone) or was taken over."""
-    if not FollowImport.objects.filter(pk=import_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, lease_until=timezone.now() + LEASE
-    ):
+    queued = FollowImport.objects.filter(pk=import_id, status=Status.QUEUED)
+    if not atomic_retrying_locked(partial(queued.update, status=Status.RUNNING, lease_until=timezone.now() + LEASE)):
         return None
     job = FollowImport.objects.select_related("user").get(pk=import_id)
     try:
@@ -139,8 +159,8 @@ def run_import(*, import_id: int, slice_seconds: float = SLICE_SECONDS) -> Follo
         return _finish(job, error=f"internal error: {type(error).__name__}")
     if finished:
         return _finish(job)
-    job.status, job.lease_until = Status.QUEUED, None
-    if not _save(job, "status", *_PROGRESS_FIELDS):
+    job.status, job.lease_until, job.queued_at = Status.QUEUED, None, timezone.now()
+    if not _save(job, "status", "queued_at", *_PROGRESS_FIELDS):
         return None
     jobs.enqueue_on_commit("aggregator.tasks.run_follow_import", job.pk, swept=True)
     return job
@@ -151,6 +171,7 @@ def _finish(job: FollowImport, *, error: str = "") -> FollowImport | None:
     job.error, job.body, job.finished_at, job.lease_until = error, b"", timezone.now(), None
     if not _save(job, "status", "error", "body", "finished_at", *_PROGRESS_FIELDS):
         return None
+    jobs.enqueue_on_commit("replies.tasks.notify_import_done", job.pk)
     send_now(user_ids=[job.user_id], event={"type": "import.progress", "import": import_json(job, final=True)})
     return job
 
@@ -164,7 +185,7 @@ def recover_stale_imports(*, now: datetime | None = None) -> list[int]:
     for job in stale.only("id", "user_id", "restarts", "lease_until", "done", "total"):
         still_stale = stale.filter(pk=job.pk, restarts=job.restarts)
         if job.restarts < MAX_RESTARTS:
-            if still_stale.update(status=Status.QUEUED, restarts=F("restarts") + 1, lease_until=None):
+            if still_stale.update(status=Status.QUEUED, restarts=F("restarts") + 1, lease_until=None, queued_at=now):
                 log.warning("follow list import %s: its worker stopped; resuming after %s of %s", job.pk,
                             job.done, job.total)  # fmt: skip
                 resumed.append(job.pk)
@@ -180,6 +201,24 @@ def recover_stale_imports(*, now: datetime | None = None) -> list[int]:
     return resumed
 
 
+def requeue_lost_imports(*, now: datetime | None = None) -> list[int]:
+    """Imports queued longer than ``CHORUS_QUEUED_JOB_GRACE_SECONDS`` with no worker taking them: their
+    message was lost (broker restarted without persistence, or down when it was sent). Each is queued again,
+    once per grace period whoever sweeps; a message that was only late does no harm, as ``run_import`` claims
+    the import (queued -> running) before doing anything. Returns the ids queued again."""
+    now = now or timezone.now()
+    waited = FollowImport.objects.filter(status=Status.QUEUED,
+                                         queued_at__lt=now - timedelta(seconds=settings.CHORUS_QUEUED_JOB_GRACE_SECONDS))
+    requeued = []
+    for import_id, queued_at in waited.values_list("id", "queued_at"):
+        if waited.filter(pk=import_id, queued_at=queued_at).update(queued_at=now):  # one sweeper wins
+            log.warning("follow list import %s waited since %s for a worker; its message is taken for lost and "
+                        "sent again", import_id, queued_at)  # fmt: skip
+            jobs.enqueue_on_commit("aggregator.tasks.run_follow_import", import_id, swept=True)
+            requeued.append(import_id)
+    return requeued
+
+
 def _follow_feeds(*, job: FollowImport, follow_list: FollowList, skip: int, progress: _Progress) -> bool:
     size = min(progress.step, 200)  # one batch of queries per progress step
     feeds = follow_list.feeds[skip:]
@@ -187,10 +226,12 @@ def _follow_feeds(*, job: FollowImport, follow_list: FollowList, skip: int, prog
         if start and progress.out_of_time():
             return False
         batch = feeds[start:start + size]
-        with transaction.atomic():
-            outcomes = follow_opml_feeds(user=job.user, feeds=batch)
+        outcomes = atomic_retrying_locked(partial(follow_opml_feeds, user=job.user, feeds=batch))
         for feed, created in zip(batch, outcomes, strict=True):
-            progress.record(job.followed if created else job.already_followed, feed.url)
+            if created is None:
+                progress.record(job.failed, [feed.url, over_cap_reason()])
+            else:
+                progress.record(job.followed if created else job.already_followed, feed.url)
     make_followed_sources_due(user=job.user)
     if job.followed:
         send_unread_counts_on_commit(user=job.user)
@@ -201,6 +242,9 @@ def _follow_handles(*, job: FollowImport, follow_list: FollowList, skip: int, pr
     for position, handle in enumerate(follow_list.accounts[skip:]):
         if position and progress.out_of_time():
             return False
+        if not has_room(job.user):  # no WebFinger or X look-up for an account that could not be followed
+            progress.record(job.failed, [handle, over_cap_reason()])
+            continue
         try:
             _, created = subscribe_counted(user=job.user, address=handle)
         except (SubscriptionError, DiscoveryError, FetchError) as error:
@@ -230,7 +274,11 @@ def _follow_x_accounts(*, job: FollowImport, follow_list: FollowList, skip: int,
         if account is None:
             progress.record(job.failed, [f"X account {account_id}", missing.get(account_id, "not found")])
             continue
-        _, created = follow_target(user=job.user, target=account)
+        try:
+            _, created = follow_target(user=job.user, target=account)
+        except SubscriptionError as error:  # over the person's cap
+            progress.record(job.failed, [f"@{account.username}", str(error)])
+            continue
         progress.record(job.followed if created else job.already_followed, f"@{account.username}")
     return True
 

@@ -3,6 +3,8 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +31,27 @@ class SubscriptionError(ValueError):
 
 class SubscriptionNotFound(SubscriptionError):
     """No such subscription for this person (someone else's counts as none)."""
+
+
+class SubscriptionLimitReached(SubscriptionError):
+    """The person follows ``CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON`` sources already."""
+
+
+def over_cap_reason() -> str:
+    return (f"you follow {settings.CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON} sources, the most this hub allows one "
+            f"person; unfollow some to follow more")  # fmt: skip
+
+
+def has_room(user: AbstractBaseUser) -> bool:
+    """Whether this person may follow one more source (a hint before costly look-ups; follows check again)."""
+    return Subscription.objects.filter(user=user).count() < settings.CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON
+
+
+def _room_left(user: AbstractBaseUser) -> int:
+    """How many more sources this person may follow. Takes the person's row lock until the transaction ends,
+    so two follows of one person (two tabs, an import and the follow box) cannot both pass the cap."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+    return max(0, settings.CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON - Subscription.objects.filter(user=user).count())
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
@@ -136,30 +159,50 @@ def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -
                                             avatar_url=account.avatar_url if account else "")  # fmt: skip
             if account and account.xmpp_uri and not source.push_jid:  # the listener subscribes; polls: safety net
                 push.adopt_push_node(source_id=source.pk, xmpp_uri=account.xmpp_uri)
-        subscription, created = Subscription.objects.get_or_create(user=user, source=source)
+        subscription = Subscription.objects.filter(user=user, source=source).first()
+        created = subscription is None
+        if created:
+            if not _room_left(user):
+                raise SubscriptionLimitReached(over_cap_reason())  # rolls back a source made just now too
+            subscription = Subscription.objects.create(user=user, source=source)
         for name in tag_names:
             SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
         if created:
             backfill(user_id=user.pk, source_id=source.pk)
             send_unread_counts_on_commit(user=user)
-            if source.next_poll_at is None and source.status != Source.Status.GONE:
+            if source.next_poll_at is None and source.status != Source.Status.GONE and source.is_polled:
                 Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
-        if source.kind != Source.Kind.XMPP and source.last_fetch_at is None:
+        if source.kind != Source.Kind.XMPP and source.is_polled and source.last_fetch_at is None:
             # robust: if the broker is unreachable the scheduler still finds the source due now
             transaction.on_commit(lambda: request_refresh(source_id=source.pk), robust=True)
     return subscription, created
 
 
-def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[bool]:
+def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[bool | None]:
     """Follow a batch of OPML feeds (distinct URLs) with their tags, without fetching them; for each feed, True
-    when newly followed. A handful of queries per batch, not per feed; call it inside a transaction.
+    when newly followed, False when followed already, None when refused: the person's cap is reached
+    (``over_cap_reason``). A handful of queries per batch, not per feed; call it inside a transaction.
 
     Same rules as ``source_for_feed_url`` (one Source per canonical address, a moved feed's source is found by
     its URL). Call ``make_followed_sources_due`` after the last batch: the scheduler then fetches what is new.
     """
-    addresses = [normalize_url(feed.url) for feed in feeds]
-    moved = {s.url: s for s in Source.objects.filter(url__in=addresses).order_by("id") if s.address != s.url}
-    known = set(Source.objects.filter(address__in=addresses).values_list("address", flat=True))
+    requested = [normalize_url(feed.url) for feed in feeds]
+    moved = {s.url: s for s in Source.objects.filter(url__in=requested).order_by("id") if s.address != s.url}
+    existing = {s.address: s for s in Source.objects.filter(address__in=requested)}
+    existing_ids = {s.pk for s in existing.values()} | {s.pk for s in moved.values()}
+    followed_before = set(Subscription.objects.filter(user=user, source_id__in=existing_ids)
+                          .values_list("source_id", flat=True))  # fmt: skip
+    room, allowed, kept = _room_left(user), set(), []  # kept: positions in the batch that are followed
+    for position, address in enumerate(requested):  # the first ones fit under the cap; none refused gets a source
+        source = moved.get(address) or existing.get(address)
+        if not (source is not None and source.pk in followed_before) and address not in allowed:
+            if room == 0:
+                continue
+            allowed.add(address)
+            room -= 1
+        kept.append(position)
+    addresses, feeds = [requested[n] for n in kept], [feeds[n] for n in kept]
+    known = set(existing)
     now = timezone.now()
     Source.objects.bulk_create([
         Source(address=address, url=address, title=feed.title[:500], kind=Source.Kind.RSS, next_poll_at=now)
@@ -182,18 +225,19 @@ def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[
     preexisting = {s.pk for s in moved.values()} | {s.pk for s in sources if s.address in known}
     for source_id in new_ids & preexisting:  # sources made by this batch have no posts yet
         backfill(user_id=user.pk, source_id=source_id)
-    results, seen = [], set()
-    for source in sources:
-        results.append(source.pk in new_ids and source.pk not in seen)
+    outcomes: list[bool | None] = [None] * len(requested)
+    seen = set()
+    for position, source in zip(kept, sources, strict=True):
+        outcomes[position] = source.pk in new_ids and source.pk not in seen
         seen.add(source.pk)
-    return results
+    return outcomes
 
 
 def make_followed_sources_due(*, user: AbstractBaseUser) -> None:
     """Sources this person follows that nobody polled (unfollowed by all before) are due now."""
     Source.objects.filter(subscriptions__user=user, next_poll_at__isnull=True).exclude(
         status=Source.Status.GONE
-    ).update(next_poll_at=timezone.now())
+    ).exclude(kind=Source.Kind.LOCAL).update(next_poll_at=timezone.now())
 
 
 def export_opml(*, user: AbstractBaseUser, now: datetime | None = None) -> bytes:
@@ -248,3 +292,36 @@ def request_refresh(*, source_id: int) -> bool:
         return False
     jobs.enqueue("aggregator.tasks.poll_source", source_id)
     return True
+
+
+def rename_tag(*, user: AbstractBaseUser, old: str, new: str) -> int:
+    """Rename one of the person's tags on every subscription carrying it (merged where the new name is there
+    already); returns how many subscriptions carry the new name for it. Raises ``SubscriptionError``."""
+    (name,) = clean_tags([new]) or [""]
+    if not name:
+        raise SubscriptionError("a tag needs a name")
+    with transaction.atomic():
+        tagged = SubscriptionTag.objects.filter(subscription__user=user, name=old)
+        subscription_ids = list(tagged.values_list("subscription_id", flat=True))
+        tagged.delete()
+        SubscriptionTag.objects.bulk_create([SubscriptionTag(subscription_id=pk, name=name) for pk in subscription_ids],
+                                            ignore_conflicts=True)  # fmt: skip
+        if subscription_ids:
+            send_unread_counts_on_commit(user=user)
+    return len(subscription_ids)
+
+
+def remove_tag(*, user: AbstractBaseUser, name: str) -> int:
+    """Take a tag off all of the person's subscriptions (they stay followed); returns how many carried it."""
+    removed, _ = SubscriptionTag.objects.filter(subscription__user=user, name=name).delete()
+    if removed:
+        send_unread_counts_on_commit(user=user)
+    return removed
+
+
+def subscription_of_source(*, user: AbstractBaseUser, source_id: int) -> Subscription:
+    """The person's subscription to a source. Raises ``SubscriptionNotFound``."""
+    subscription = Subscription.objects.filter(user=user, source_id=source_id).first()
+    if subscription is None:
+        raise SubscriptionNotFound("you do not follow that source")
+    return subscription

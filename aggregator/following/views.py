@@ -1,9 +1,12 @@
 """Pages for following and for a source's status. Thin: permission-checked fetch, one service call."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,9 +15,13 @@ from aggregator.fetch import FetchError
 from aggregator.following import avatars, imports
 from aggregator.following import subscriptions as services
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES, FollowListError
+from aggregator.hygiene.redirects import redirect_back
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
-from timelines.selectors import subscriptions_for, unread_counts_for
+from timelines.cursor import BadCursor
+from timelines.selectors import subscription_count, subscriptions_page, unread_counts_for
+
+PAGE_SIZE = 100
 
 
 def _tags_from(text: str) -> list[str]:
@@ -41,15 +48,23 @@ def follow(request):
 
 @login_required
 def subscription_list(request):
+    try:
+        page = subscriptions_page(user=request.user, after=request.GET.get("after") or None, limit=PAGE_SIZE)
+    except BadCursor:
+        return HttpResponseBadRequest("That page link is broken; go back to the first page.")
     return render(request, "aggregator/subscriptions.html", {
-        "subscriptions": subscriptions_for(user=request.user),
+        "subscriptions": page.subscriptions,
         "unread": unread_counts_for(user=request.user),
+        "count": subscription_count(user=request.user),
+        "max_subscriptions": settings.CHORUS_MAX_SUBSCRIPTIONS_PER_PERSON,
+        "next_url": f"?{urlencode({'after': page.next_cursor})}" if page.next_cursor else "",
     })  # fmt: skip
 
 
 @login_required
 @require_POST
 def subscription_tags(request, subscription_id: int):
+    get_object_or_404(Subscription, pk=subscription_id, user=request.user)
     try:
         services.update_subscription(user=request.user, subscription_id=subscription_id,
                           tags=_tags_from(request.POST.get("tags", "")))  # fmt: skip
@@ -57,7 +72,7 @@ def subscription_tags(request, subscription_id: int):
         messages.error(request, str(error))
     else:
         messages.success(request, "Tags saved.")
-    return redirect(request.POST.get("next") or "subscriptions")
+    return redirect_back(request, "subscriptions")
 
 
 @login_required

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
+from aggregator import jobs
 from aggregator.content.entry import Entry
 from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.events import send_on_commit
@@ -32,6 +33,7 @@ X_MAX_PAGES = 5  # 500 posts of one X account between two polls; older ones beyo
 REDIRECT_CONFIRMATIONS = 2  # a 301/308 is stored only once it has been seen this many polls in a row
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _EWMA = 0.5
+FAILING_TOLD_AFTER = timedelta(days=1)  # followers' destinations hear of a source failing this long
 _POLL_STATE_FIELDS = [
     "title", "site_url", "description", "status", "etag", "last_modified", "last_fetch_at", "last_success_at",
     "next_poll_at", "lease_until", "error_count", "last_error", "last_status_code", "url",
@@ -63,7 +65,16 @@ def poll_source(*, source_id: int) -> PollOutcome:
     else:
         outcome = _poll(source)
     _announce_health_change(source_id=source_id, before=health_before)
+    if outcome.status in ("error", "gone"):
+        _tell_if_failing_long(source_id=source_id)
     return outcome
+
+
+def _tell_if_failing_long(*, source_id: int) -> None:
+    """Followers who asked are told of a source failing for a day (the job tells each run of failures once)."""
+    since = Source.objects.filter(pk=source_id).values_list("last_success_at", "created_at").first()
+    if since and (since[0] or since[1]) <= timezone.now() - FAILING_TOLD_AFTER:
+        jobs.enqueue_on_commit("replies.tasks.notify_source_failing", source_id)
 
 
 def _announce_health_change(*, source_id: int, before: tuple[str, str]) -> None:

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from aggregator.content.entry import Entry
-from aggregator.models import Source
+from aggregator.models import Source, Subscription
 
 LEASE = timedelta(minutes=5)  # longer than the poll task's hard time limit
 FIRST_INTERVAL = timedelta(hours=1)
@@ -41,12 +42,31 @@ def _free(now: datetime) -> Q:
     return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
 
 
-def claim_due_sources(*, limit: int = 100, now: datetime | None = None) -> list[int]:
-    """Claim up to ``limit`` sources whose poll is due; returns the ids this caller now holds."""
-    now = now or timezone.now()
-    candidates = list(
-        Source.objects.filter(next_poll_at__lte=now).filter(_free(now)).order_by("next_poll_at").values_list("id", flat=True)[:limit]
+# Due sources in turns across people: each person's due sources are numbered by how long they have waited,
+# and every person's first turn comes before anyone's second, so one person's thousands of due sources never
+# push another's few behind them. A source followed by several people is taken once, at its earliest turn; one
+# nobody follows any more (still due for a last poll) is "nobody's" and takes turns like a person. Only due
+# sources are read (source_due_idx), then their followers (the subscriptions' source index).
+_DUE_IN_TURNS = """
+    WITH due AS (
+        SELECT s.id, s.next_poll_at,
+               ROW_NUMBER() OVER (PARTITION BY sub.user_id ORDER BY s.next_poll_at, s.id) AS turn
+        FROM {source} s LEFT JOIN {subscription} sub ON sub.source_id = s.id
+        WHERE s.next_poll_at <= %s AND (s.lease_until IS NULL OR s.lease_until < %s)
     )
+    SELECT id FROM due GROUP BY id ORDER BY MIN(turn), MIN(next_poll_at), id LIMIT %s
+"""
+
+
+def claim_due_sources(*, limit: int = 100, now: datetime | None = None) -> list[int]:
+    """Claim up to ``limit`` due sources, taking turns across the people who follow them (see ``_DUE_IN_TURNS``);
+    returns the ids this caller now holds."""
+    now = now or timezone.now()
+    sql = _DUE_IN_TURNS.format(source=Source._meta.db_table, subscription=Subscription._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM writes it (SQLite keeps text)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at, at, limit])
+        candidates = [row[0] for row in cursor.fetchall()]
     return [source_id for source_id in candidates if claim_source(source_id=source_id, now=now, due_only=True)]
 
 

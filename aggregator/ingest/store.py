@@ -7,8 +7,9 @@ fields, hostile HTML and URLs, a push and a poll of one entry racing.
 """
 
 import hashlib
+import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -18,6 +19,8 @@ from django.utils import timezone
 from aggregator.content.entry import Entry
 from aggregator.content.sanitize import clean_html, html_to_text, safe_url
 from aggregator.models import Post, Source
+
+log = logging.getLogger(__name__)
 
 MAX_GUID_LENGTH = 512
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -35,6 +38,7 @@ class StoreResult:
     changed: list[Post] = field(default_factory=list)  # the updated posts' new fields and publication time
     unchanged: int = 0
     tombstoned: int = 0
+    rejected: int = 0  # entries that cannot be stored (logged); the rest of their batch is stored
 
 
 def _digest(*parts: str) -> str:
@@ -45,6 +49,26 @@ def _content_hash(entry: Entry) -> str:
     """Changes when anything a reader sees changes; computed on raw fields so unchanged entries skip nh3."""
     return _digest(entry.title, entry.url, entry.content_html, entry.author_name, entry.author_handle,
                    entry.author_uri, entry.in_reply_to)  # fmt: skip
+
+
+_TEXT_FIELDS = tuple(f.name for f in fields(Entry) if f.type is str)
+
+
+def _storable(source: Source, entries: list[Entry]) -> list[Entry]:
+    """The entries the database can take; the others are logged and left out, so one cannot sink its batch.
+
+    ``Entry`` already strips control characters; what remains is text UTF-8 cannot encode (a lone surrogate,
+    e.g. from a JSON ``\\ud800``), which would fail the batch's queries and the sanitizer alike."""
+    storable = []
+    for entry in entries:
+        try:
+            for name in _TEXT_FIELDS:
+                getattr(entry, name).encode("utf-8")
+        except UnicodeEncodeError as error:
+            log.warning("source %s: entry %r not stored: %s in %s", source.pk, entry.guid[:200], error.reason, name)
+        else:
+            storable.append(entry)
+    return storable
 
 
 def _stable_keys(entries: list[Entry]) -> list[str]:
@@ -142,6 +166,8 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
     """
     fetched_at = fetched_at or timezone.now()
     result = StoreResult()
+    storable = _storable(source, entries)
+    result.rejected, entries = len(entries) - len(storable), storable
     if not entries:
         return result
     keys = _stable_keys(entries)

@@ -17,6 +17,7 @@ from aggregator.ingest import scheduler
 from aggregator.models import FollowImport
 
 log = logging.getLogger(__name__)
+DESTINATIONS_EVERY = 2.0  # seconds between sends to notification destinations (queued with swept=True, run here)
 NOTIFY_EVERY = 60.0  # seconds between sweeps of due reply notifications (celery beat's schedule in production)
 WEBSUB_EVERY = 60.0  # seconds between sweeps of WebSub leases to renew (celery beat's schedule in production)
 PRUNE_EVERY = 3600.0  # seconds between retention sweeps of old read posts (celery beat's schedule in production)
@@ -60,6 +61,7 @@ class EmbeddedScheduler(threading.Thread):
         self._notified_at = 0.0
         self._websub_swept_at = 0.0
         self._pruned_at = 0.0
+        self._destinations_at = 0.0
 
     def stop(self) -> None:
         jobs.set_sweeping_here(False)
@@ -82,9 +84,14 @@ class EmbeddedScheduler(threading.Thread):
         if time.monotonic() - self._notified_at >= NOTIFY_EVERY:
             self._notified_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "replies.tasks.deliver_due_notifications"))
+            self._running.add(self._pool.submit(_run_sweep, "replies.tasks.resend_lost_xmpp_codes"))
+        if time.monotonic() - self._destinations_at >= DESTINATIONS_EVERY:
+            self._destinations_at = time.monotonic()
+            self._running.add(self._pool.submit(_run_sweep, "replies.tasks.send_due_destinations"))
         if time.monotonic() - self._websub_swept_at >= WEBSUB_EVERY:
             self._websub_swept_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.sweep_websub"))
+            self._running.add(self._pool.submit(_run_sweep, "publishing.tasks.sweep_hub"))
         if time.monotonic() - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.prune_history"))

@@ -3,13 +3,15 @@ from the hub's account (the suite's Prosody); a fediverse account by WebFinger a
 server on loopback); a Bluesky handle by its profile's description (a local stand-in for bsky.app)."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from accounts.identities import identity_create
 from accounts.models import Identity
 from accounts.tokens import issue_token
-from accounts.verification import names_address
+from accounts.verification import names_address, resend_lost_codes, send_xmpp_code
 
 from tests.servers.fediverse_server import webfinger_for_alice
 from tests.servers.feeds import RSS
@@ -59,6 +61,28 @@ def test_a_jid_is_verified_with_the_code_its_own_client_received_from_the_hub(pr
     right = api(f"/identities/{identity_id}/verify", {"code": f" {code[:4].lower()}-{code[4:]} "})
     assert right.status_code == 200 and right.json()["verified"] and right.json()["last_check_error"] == ""
     assert Identity.objects.get(pk=identity_id).code_hash == ""
+
+
+def test_a_code_whose_job_message_was_lost_is_sent_by_the_sweep_once(
+    prosody, settings, client, alice, api, django_capture_on_commit_callbacks
+):
+    hub_settings(settings, prosody, PASSWORD)
+    identity_id = add(api, "xmpp", f"alice@{DOMAIN}")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=alice, name='lost')}"}
+    # asked for, but the test's transaction never commits: the job's message is never sent, as if lost
+    assert client.post(f"/api/v1/identities/{identity_id}/code", **headers).status_code == 202
+    assert resend_lost_codes(grace=timedelta(minutes=2)) == []  # a worker may still be on its way
+    later = timezone.now() + timedelta(minutes=3)
+    with XmppPerson(jid=f"alice@{DOMAIN}", password=PASSWORD, port=prosody.port) as phone:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert resend_lost_codes(grace=timedelta(minutes=2), now=later) == [identity_id]
+        _, body = wait_for(lambda: phone.chats and phone.chats[0], what="the code on alice's client")
+    assert resend_lost_codes(grace=timedelta(minutes=2), now=later + timedelta(minutes=3)) == []  # it went out
+    code_hash = Identity.objects.get(pk=identity_id).code_hash
+    assert send_xmpp_code(identity_id=identity_id) is False  # the lost message turning up late sends no 2nd code
+    assert Identity.objects.get(pk=identity_id).code_hash == code_hash
+    code = re.search(r"Your Chorus code for alice@chorus\.test: ([A-Z2-9]{8})", body).group(1)
+    assert api(f"/identities/{identity_id}/verify", {"code": code}).json()["verified"]
 
 
 def test_codes_are_rate_limited_and_allow_few_guesses(prosody, settings, api):

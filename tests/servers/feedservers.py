@@ -119,6 +119,16 @@ def silent(*, lasting: float = 5.0) -> Respond:
     return respond
 
 
+def thinking(seconds: float, head: bytes, body: bytes = b"") -> Respond:
+    """Say nothing for ``seconds``, then answer at once (a slow feed generator, not a drip)."""
+
+    def respond(conn: socket.socket, request: bytes, stopping: threading.Event) -> None:
+        if not stopping.wait(seconds):
+            conn.sendall(head + body)
+
+    return respond
+
+
 def slow_redirects(*, delay: float) -> Respond:
     """``/hop/N`` waits ``delay`` seconds, then redirects to ``/hop/N+1``."""
 

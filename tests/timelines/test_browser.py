@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser import LiveFeed, follow, log_in, refresh_now
+from tests.browser import LiveFeed, follow, log_in, refresh_now, wait_for_js
 from tests.servers.processes import manage
 
 
@@ -71,6 +71,6 @@ def test_reading_in_one_tab_updates_the_unread_counts_in_another(hub, browser):
     other = context.new_page()
     other.goto(base + "/")
     other.click("button.mark-read")
-    page.wait_for_function("document.querySelector('.sidebar a.all .count').textContent === ''", timeout=10_000)
+    wait_for_js(page, "document.querySelector('.sidebar a.all .count').textContent === ''")
     assert source_count.inner_text() == ""
     assert not page.title().startswith("(")  # "(1) All posts" lost its count

@@ -37,6 +37,10 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
+# What a browser on the hub's own page sends: the Host it connects to and that same origin.
+OUR_PAGE = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+
+
 def bearer(user) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", f"Bearer {issue_token(user=user)}".encode())]
 
@@ -45,6 +49,18 @@ async def connect(headers: list[tuple[bytes, bytes]]) -> tuple[WebsocketCommunic
     communicator = WebsocketCommunicator(application, "/ws/stream/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
+
+
+def connects(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a socket with these handshake headers is accepted (closed again at once)."""
+
+    async def scenario():
+        communicator, connected = await connect(headers)
+        if connected:
+            await communicator.disconnect()
+        return connected
+
+    return async_to_sync(scenario)()
 
 
 def followed(user, name: str = "carol") -> Source:
@@ -86,7 +102,7 @@ def test_a_token_client_receives_new_posts_of_its_sources(alice):
 
 
 def test_a_browser_session_from_our_own_origin_connects(alice):
-    headers = [(b"origin", b"http://localhost"), (b"cookie", session_cookie(alice))]
+    headers = [*OUR_PAGE, (b"cookie", session_cookie(alice))]
 
     async def scenario():
         communicator, connected = await connect(headers)
@@ -98,11 +114,50 @@ def test_a_browser_session_from_our_own_origin_connects(alice):
 
 @pytest.mark.parametrize("origin", [b"https://evil.example", b"null", None])
 def test_a_session_from_a_foreign_or_missing_origin_is_refused(alice, origin):
-    headers = [(b"cookie", session_cookie(alice))] + ([(b"origin", origin)] if origin else [])
+    headers = [(b"host", b"localhost"), (b"cookie", session_cookie(alice))] + ([(b"origin", origin)] if origin else [])
 
     async def scenario():
         _, connected = await connect(headers)
         assert not connected
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("origin", [b"http://localhost:9999", b"https://localhost", b"http://127.0.0.1",
+                                    b"ws://localhost", b"http://localhost:80@evil.example"])  # fmt: skip
+def test_a_session_from_our_host_name_on_another_scheme_or_port_is_refused(alice, origin):
+    assert not connects([(b"host", b"localhost"), (b"origin", origin), (b"cookie", session_cookie(alice))])
+
+
+@pytest.mark.parametrize(("forwarded_proto", "origin", "allowed"), [
+    (b"https", b"https://localhost", True), (b"https", b"http://localhost", False),
+    (b"http", b"https://localhost", False),
+])  # fmt: skip
+def test_behind_the_tls_proxy_the_forwarded_scheme_counts(alice, settings, forwarded_proto, origin, allowed):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # what CHORUS_HTTPS sets
+    headers = [(b"host", b"localhost"), (b"x-forwarded-proto", forwarded_proto), (b"origin", origin),
+               (b"cookie", session_cookie(alice))]  # fmt: skip
+    assert connects(headers) is allowed
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [
+    (b"https://chorus.example", True), (b"https://app.chorus.example", True), (b"http://chorus.example", False),
+    (b"https://chorus.example:8443", False), (b"https://mirror.example", True), (b"http://mirror.example", False),
+])  # fmt: skip
+def test_csrf_trusted_origins_are_trusted_as_django_reads_them(alice, settings, origin, allowed):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.chorus.example", "https://mirror.example"]
+    assert connects([(b"host", b"localhost"), (b"origin", origin), (b"cookie", session_cookie(alice))]) is allowed
+
+
+def test_what_a_client_sends_is_dropped_unread_and_its_socket_keeps_streaming(alice):
+    source, headers = followed(alice), bearer(alice)
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await communicator.send_to(text_data="{not json")  # would fail to decode, closing the socket
+        await communicator.send_to(bytes_data=b"\x00\xff")
+        assert await before_sentinel(communicator, source) == []
+        await communicator.disconnect()
 
     run(scenario)
 
@@ -112,7 +167,7 @@ def test_anonymous_and_revoked_clients_are_refused(alice):
     revoke_token(user=alice, token_id=ApiToken.objects.get(prefix=token[7:15]).pk)
 
     async def scenario():
-        _, anonymous = await connect([(b"origin", b"http://localhost")])
+        _, anonymous = await connect(OUR_PAGE)
         _, revoked = await connect([(b"authorization", f"Bearer {token}".encode())])
         assert not anonymous and not revoked
 
@@ -212,7 +267,7 @@ def test_logging_out_closes_that_sessions_sockets_only(alice):
     source = followed(alice)
 
     async def scenario():
-        session_socket, connected = await connect([(b"origin", b"http://localhost"), (b"cookie", cookie)])
+        session_socket, connected = await connect([*OUR_PAGE, (b"cookie", cookie)])
         token_socket, _ = await connect([(b"authorization", f"Bearer {other_token}".encode())])
         assert connected
         await database_sync_to_async(browser.post)("/accounts/logout/")

@@ -1,6 +1,7 @@
 """``python manage.py serve``: the whole hub in one process (web, worker, scheduler, XMPP listener)."""
 
 import uvicorn
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -29,7 +30,9 @@ class Command(BaseCommand):
             listener.start()
         self.stdout.write(f"Chorus is running at http://{host}:{port}/ (Ctrl-C stops it)")
         try:
-            uvicorn.run("aggregator.asgi:application", host=host, port=port, lifespan="off", log_level="info")
+            # The same application and message cap as the Procfile's web process (aggregator/asgi.py).
+            uvicorn.run("aggregator.asgi:application", host=host, port=port, lifespan="off", log_level="info",
+                        ws_max_size=settings.CHORUS_WS_MAX_MESSAGE_BYTES)
         finally:
             scheduler.stop()
             if listener:

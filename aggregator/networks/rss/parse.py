@@ -1,6 +1,7 @@
 """Feed bytes -> ``ParsedFeed``. Pure: no I/O, tested on the fixture files in ``testdata/``."""
 
 import calendar
+import re
 from datetime import UTC, datetime
 from html import escape
 from urllib.parse import urljoin
@@ -12,6 +13,11 @@ from aggregator.content.sanitize import html_to_text, safe_url
 from aggregator.content.xmlsafety import refuse_entity_declarations
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
+# A character reference to a UTF-16 surrogate (U+D800..U+DFFF), in hex or in decimal (55296..57343).
+_SURROGATE_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|0*(?:5529[6-9]|553[0-9]{2}|55[4-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]));"
+)
 
 
 class NotAFeed(ValueError):
@@ -27,6 +33,7 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
     if not isinstance(body, bytes):
         raise TypeError("parse() takes the fetched bytes; feedparser must never see a URL or a path")
     refuse_entity_declarations(body)
+    body = _without_surrogate_references(body)
     # No content-location: feedparser would resolve GUIDs against it, and a feed that moves would then
     # change every GUID. Relative links are resolved here instead, against xml:base or the feed URL.
     headers = {"content-type": content_type} if content_type else {}
@@ -45,6 +52,12 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
     feed_author = feed.get("author_detail") or {}
     language = feed.get("language") or ""
     return ParsedFeed(info=info, entries=[_entry(raw, base_url, feed_author, language) for raw in parsed.entries])
+
+
+def _without_surrogate_references(body: bytes) -> bytes:
+    """``&#xD800;`` names half of a UTF-16 pair, no character: feedparser raises on it and the whole feed
+    would be lost, so it becomes U+FFFD as an HTML parser makes it."""
+    return _SURROGATE_REFERENCE.sub(b"&#xFFFD;", body)
 
 
 def _site_url(feed: dict, base_url: str) -> str:

@@ -31,6 +31,7 @@ from tests.servers.feedservers import (
     send,
     silent,
     slow_redirects,
+    thinking,
 )
 
 RSS = b"<rss version='2.0'><channel><title>alice's notes</title></channel></rss>"
@@ -471,6 +472,16 @@ def test_the_deadline_comes_from_settings_and_covers_a_silent_server(settings, r
     with pytest.raises(FetchError, match="timed out"):
         fetch(server.url())
     assert time.monotonic() - started < 2
+
+
+def test_a_server_slower_than_the_connect_timeout_answers_within_the_deadline(settings, raw_server):
+    # A feed that thinks for 12 s under the documented 30 s deadline, scaled down: only the deadline limits a
+    # wait for the answer, never a shorter per-operation timeout.
+    settings.CHORUS_FETCH_DEADLINE, settings.CHORUS_FETCH_CONNECT_TIMEOUT = 3.0, 1.0
+    server = raw_server(thinking(2.0, response_head(content_type="application/rss+xml", connection="close"), RSS))
+    started = time.monotonic()
+    result = fetch(server.url())
+    assert result.body == RSS and 2.0 <= time.monotonic() - started < 3.0
 
 
 def test_the_deadline_covers_the_whole_redirect_chain(raw_server):

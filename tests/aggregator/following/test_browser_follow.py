@@ -4,7 +4,7 @@ come from Chorus, on the sources and on every post, also on posts that arrive li
 
 import pytest
 
-from tests.browser import LiveFeed, create_user, log_in, refresh_now
+from tests.browser import LiveFeed, create_user, log_in, refresh_now, wait_for_js
 from tests.servers.fediverse_server import AVATAR_PNG, mastodon
 
 LOADED = "el => el.complete && el.naturalWidth > 0"
@@ -44,7 +44,7 @@ def test_typing_shows_a_preview_and_following_it_shows_the_source_with_its_pictu
         "@bob yes, Chorus follows me now", "Hello fediverse"]  # fmt: skip
     picture = preview.locator("img.avatar")
     picture.wait_for()
-    page.wait_for_function(f"({LOADED})(document.querySelector('.follow-preview img.avatar'))", timeout=10_000)
+    wait_for_js(page, f"({LOADED})(document.querySelector('.follow-preview img.avatar'))")
     assert picture.get_attribute("src").startswith("/follow/preview-avatar?t=")  # from Chorus, not from the server
     assert sources(running) == "0"  # a preview follows nothing
 
@@ -58,8 +58,8 @@ def test_typing_shows_a_preview_and_following_it_shows_the_source_with_its_pictu
     page.wait_for_selector("article.post")
     pictures = page.locator("article.post header img.avatar")
     assert pictures.count() == 2
-    page.wait_for_function(f"[...document.querySelectorAll('article.post img.avatar, .sidebar img.avatar')]"
-                           f".every({LOADED})", timeout=10_000)  # fmt: skip
+    wait_for_js(page, f"[...document.querySelectorAll('article.post img.avatar, .sidebar img.avatar')]"
+                      f".every({LOADED})")  # fmt: skip
 
 
 def test_without_javascript_the_box_follows_directly_and_live_posts_show_their_picture(hub, browser):
@@ -78,4 +78,4 @@ def test_without_javascript_the_box_follows_directly_and_live_posts_show_their_p
     page.wait_for_selector("article.post h2:has-text('second post')", timeout=10_000)
     live = page.locator("article.post:has(h2:has-text('second post')) header img.avatar")
     assert live.get_attribute("src").startswith("/sources/")
-    page.wait_for_function(f"({LOADED})(document.querySelector('article.post header img.avatar'))", timeout=10_000)
+    wait_for_js(page, f"({LOADED})(document.querySelector('article.post header img.avatar'))")

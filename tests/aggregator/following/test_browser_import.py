@@ -7,7 +7,7 @@ import time
 import pytest
 from werkzeug import Request, Response
 
-from tests.browser import create_user, log_in
+from tests.browser import create_user, log_in, wait_for_js
 from tests.servers.fediverse_server import MASTODON_RSS
 
 KNOWN = 10
@@ -63,8 +63,8 @@ def test_an_import_moves_its_progress_bar_live_and_ends_with_a_summary(hub, brow
     shown_at_load = page.evaluate("document.getElementById('import-progress').value")
     assert shown_at_load < len(rows) - 3
     # the bar moves while the page stays the same page: the events arrive over the socket
-    page.wait_for_function(f"window.notReloaded && document.getElementById('import-progress').value >= {shown_at_load + 3}",
-                           timeout=20_000)  # fmt: skip
+    wait_for_js(page, f"window.notReloaded && document.getElementById('import-progress').value >= {shown_at_load + 3}",
+                timeout=20_000)  # fmt: skip
     page.wait_for_selector("h2:has-text('Not followed')", timeout=30_000)  # reloaded once it ended: the summary
     assert page.locator("#import-followed").inner_text() == str(KNOWN)
     assert page.locator("#import-failed").inner_text() == "2"

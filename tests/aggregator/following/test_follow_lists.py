@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tokens import issue_token
+from aggregator import tasks
 from aggregator.asgi import application
 from aggregator.content.entry import Entry
 from aggregator.following import follow_lists, subscriptions
@@ -23,7 +24,13 @@ from aggregator.following.follow_lists import (
     read_mastodon_following,
     read_x_following,
 )
-from aggregator.following.imports import MAX_RESTARTS, recover_stale_imports, run_import, start_import
+from aggregator.following.imports import (
+    MAX_RESTARTS,
+    recover_stale_imports,
+    requeue_lost_imports,
+    run_import,
+    start_import,
+)
 from aggregator.following.opml import read_opml
 from aggregator.following.subscriptions import follow_opml_feeds
 from aggregator.ingest.pipeline import ingest
@@ -246,6 +253,29 @@ def test_an_import_whose_worker_was_killed_is_resumed_and_finishes(alice, commit
     assert job.already_followed == [f"https://feed{n}.example/rss" for n in (3, 4, 5)]  # the dead worker's
     assert len(job.followed) == 297 and len(set(job.followed + job.already_followed)) == 300 and job.failed == []
     assert Subscription.objects.filter(user=alice).count() == 300
+
+
+def test_an_import_whose_message_was_lost_is_sent_again_by_the_sweep_and_runs_once(alice, settings, committed):
+    settings.CHORUS_QUEUED_JOB_GRACE_SECONDS = 120
+    job = start_import(user=alice, body=opml_of(3))  # never committed here: its message was never sent, as lost
+    assert FollowImport.objects.get().status == FollowImport.Status.QUEUED
+    assert requeue_lost_imports() == []  # within the grace period a worker may still be on its way
+    later = timezone.now() + timedelta(seconds=121)
+    with committed():
+        assert requeue_lost_imports(now=later) == [job.pk]
+        assert requeue_lost_imports(now=later) == []  # a second sweeper at the same time sends nothing more
+    job.refresh_from_db()
+    assert job.status == FollowImport.Status.DONE and len(job.followed) == 3
+    assert run_import(import_id=job.pk) is None  # the original message, arriving late, finds nothing to do
+
+
+def test_the_celery_sweep_task_sends_a_lost_import_again(alice, settings, committed):
+    settings.CHORUS_QUEUED_JOB_GRACE_SECONDS = 0
+    job = start_import(user=alice, body=opml_of(2))
+    FollowImport.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(seconds=1))
+    with committed():
+        assert tasks.recover_stale_imports() == 1
+    assert FollowImport.objects.get().status == FollowImport.Status.DONE
 
 
 def test_an_import_with_a_live_lease_is_left_to_its_worker(alice):

@@ -176,6 +176,36 @@ class TestClaims:
         assert scheduler.claim_due_sources() == []
 
 
+class TestFairClaims:
+    """Due sources are claimed in turns across people (PostgreSQL, as in production)."""
+
+    def test_one_persons_backlog_does_not_push_anothers_due_sources_back(self, alice, bob):
+        now = timezone.now()
+        for n in range(300):  # bob's: all overdue by an hour, far more than one claim takes
+            source = make_source(f"https://bob{n}.example/feed", next_poll_at=now - timedelta(hours=1))
+            Subscription.objects.create(user=bob, source=source)
+        alices = [make_source(f"https://alice{n}.example/feed", next_poll_at=now) for n in range(3)]
+        for source in alices:
+            Subscription.objects.create(user=alice, source=source)
+        claimed = scheduler.claim_due_sources(limit=10, now=now)
+        assert len(claimed) == 10 and {s.pk for s in alices} <= set(claimed)
+        assert len(set(claimed) - {s.pk for s in alices}) == 7  # the rest of the claim goes to bob, oldest first
+        oldest_of_bob = Source.objects.filter(subscriptions__user=bob).order_by("next_poll_at", "id")[:7]
+        assert set(claimed) - {s.pk for s in alices} == {s.pk for s in oldest_of_bob}
+
+    def test_a_source_several_people_follow_is_claimed_once_and_nobodys_sources_still_get_their_turn(
+        self, alice, bob
+    ):
+        now = timezone.now()
+        shared = make_source("https://shared.example/feed", next_poll_at=now - timedelta(minutes=1))
+        for person in (alice, bob):
+            Subscription.objects.create(user=person, source=shared)
+        orphan = make_source("https://orphan.example/feed", next_poll_at=now)  # its last follower just left
+        claimed = scheduler.claim_due_sources(now=now)
+        assert sorted(claimed) == sorted([shared.pk, orphan.pk])
+        assert scheduler.claim_due_sources(now=now) == []
+
+
 class TestAdaptiveInterval:
     def test_busy_sources_are_polled_more_often_than_quiet_ones(self):
         busy = scheduler.next_poll_delay(posts_per_day=48, subscribers=1)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aggregator', '0006_websub'),
+        ('aggregator', '0008_alter_source_kind'),
     ]
 
     operations = [
