@@ -69,11 +69,13 @@ def content_of(post: Post) -> str:
     return post.content_html or f"<p>{escape(post.text)}</p>"
 
 
-def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, bookmarked: bool = False) -> dict:
+def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, bookmarked: bool = False,
+                account: dict | None = None) -> dict:
+    """``account``: the author when it is not the post's source (the person's own posts are their account)."""
     return {
         "id": status_id(post.published, post.pk), "uri": post.guid or post.url, "url": post.url or None,
         "created_at": iso(post.published), "edited_at": iso(post.updated),
-        "account": account_json(request, post.source), "content": content_of(post), "text": None,
+        "account": account or account_json(request, post.source), "content": content_of(post), "text": None,
         "visibility": "public", "sensitive": False, "spoiler_text": "", "language": None,
         "in_reply_to_id": status_id(answers.published, answers.pk) if answers else None,
         "in_reply_to_account_id": str(answers.source_id) if answers else None,
