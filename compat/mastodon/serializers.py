@@ -62,11 +62,15 @@ def self_account_json(request: HttpRequest, user, *, following_count: int) -> di
 
 
 def content_of(post: Post) -> str:
+    return content_html(title=post.title, text=post.text, html=post.content_html)
+
+
+def content_html(*, title: str, text: str, html: str) -> str:
     """The sanitized content (sanitized at ingest); a feed item's title leads when the text does not repeat it."""
-    title = post.title.strip()
-    if title and not post.text.strip().startswith(title[:40]):
-        return f"<p><strong>{escape(title)}</strong></p>{post.content_html}"
-    return post.content_html or f"<p>{escape(post.text)}</p>"
+    title = title.strip()
+    if title and not text.strip().startswith(title[:40]):
+        return f"<p><strong>{escape(title)}</strong></p>{html}"
+    return html or f"<p>{escape(text)}</p>"
 
 
 def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, bookmarked: bool = False,
