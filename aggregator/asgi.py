@@ -1,5 +1,6 @@
 """ASGI entry point: Django over HTTP, the live stream over WebSocket at /ws/stream/ and Mastodon's at
-/api/v1/streaming, all behind the limits on what a client may send (aggregator/transport.py). `serve` and the Procfile's web process run this object."""
+/api/v1/streaming, all behind the limits on what a client may send (aggregator/transport.py). `serve` and the
+Procfile's web process run this object."""
 
 import os
 
