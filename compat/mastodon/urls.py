@@ -3,7 +3,7 @@
 
 from django.urls import path, re_path
 
-from compat.mastodon import accounts, instance, oauth, reading
+from compat.mastodon import accounts, instance, oauth, reading, stream_views
 from compat.mastodon.endpoint import not_found
 
 EMPTY_LISTS = (
@@ -63,5 +63,6 @@ _routes = [
 urlpatterns = [
     *_routes,
     *(path(f"{route.pattern}/", route.callback) for route in _routes if str(route.pattern).startswith("api/")),
+    re_path(r"^api/v1/streaming/(?P<name>health|user|user/notification|hashtag|hashtag/local)/?$", stream_views.sse),
     re_path(r"^api/v[12]/(?P<path>.*)$", not_found),
 ]
