@@ -2,16 +2,18 @@
 the timeline, and takes them away (JSON, an Atom feed behind an unguessable address)."""
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from aggregator.models import Post
 from timelines.models import Star, TimelineEntry
 from timelines.search.scopes import scopes
-from timelines.selectors import keyset_page
+from timelines.selectors import RefPage, keyset_page, refs_page
 from timelines.serializers import post_json
 
 FEED_SALT = "chorus.starred-feed"
@@ -44,10 +46,26 @@ def unstar(*, user: AbstractBaseUser, post_id: int) -> bool:
     return bool(deleted)
 
 
-def starred_for(*, user: AbstractBaseUser, before: str | None = None, limit: int = 50) -> tuple[list[Star], str | None]:
-    """One page of the person's stars, newest post first (``before``: the previous page's cursor)."""
+def starred_for(*, user: AbstractBaseUser, before: str | None = None, after: str | None = None,
+                limit: int = 50) -> tuple[list[Star], str | None]:  # fmt: skip
+    """One page of the person's stars, newest post first (``before``: the previous page's cursor); or, with
+    ``after``, the stars of newer posts, oldest first, with a tail cursor (as ``selectors.timeline_for``)."""
     rows = Star.objects.filter(user=user, post__retracted_at__isnull=True)
-    return keyset_page(rows, before=before, after=None, limit=limit)
+    return keyset_page(rows, before=before, after=after, limit=limit)
+
+
+def starred_refs(*, user: AbstractBaseUser, limit: int, cursor: str | None = None, source_ids: list[int] | None = None,
+                 read: bool | None = None, since: datetime | None = None, until: datetime | None = None,
+                 oldest_first: bool = False) -> RefPage:  # fmt: skip
+    """Positions (post id, published) of the person's stars, paged as ``selectors.timeline_refs``;
+    ``source_ids``: only posts of these sources; ``read``: only stars of posts read (or unread) in the
+    person's timeline. Raises ``BadCursor``."""
+    rows = Star.objects.filter(user=user, post__retracted_at__isnull=True)
+    if source_ids is not None:
+        rows = rows.filter(post__source_id__in=source_ids)
+    if read is not None:
+        rows = rows.filter(Exists(TimelineEntry.objects.filter(user=user, post_id=OuterRef("post_id"), is_read=read)))
+    return refs_page(rows, limit=limit, cursor=cursor, since=since, until=until, oldest_first=oldest_first)
 
 
 def starred_count(*, user: AbstractBaseUser) -> int:

@@ -14,7 +14,7 @@ from publishing import posting
 from publishing import selectors as publishing_selectors
 from replies import selectors as replies_selectors
 from replies import services as replies_services
-from timelines import selectors, services
+from timelines import selectors, services, stars
 from timelines.models import TimelineEntry
 
 
@@ -74,8 +74,9 @@ def statuses_json(request: HttpRequest, posts: list) -> list[dict]:
     me = None
     if own is not None and any(p.source_id == own.source_id for p in posts):
         me = self_account_json(request, request.user, following_count=selectors.subscription_count(user=request.user))
-    return [status_json(request, p, answers=answered.get(p.pk), account=me if own and p.source_id == own.source_id
-                        else None) for p in posts]  # fmt: skip
+    starred = stars.starred_ids(user=request.user, post_ids=[p.pk for p in posts])
+    return [status_json(request, p, answers=answered.get(p.pk), starred=p.pk in starred,
+                        account=me if own and p.source_id == own.source_id else None) for p in posts]  # fmt: skip
 
 
 def _visible_post(request, status_id: str):
@@ -146,14 +147,46 @@ def post_status(request):
     return statuses_json(request, [Post.objects.select_related("source").get(pk=post.pk)])[0]
 
 
+def _star(request, status_id: str, *, undo: bool) -> dict:
+    """Favourite and bookmark are both our star (and their undoing both unstar): one state, two names."""
+    post = _visible_post(request, status_id)
+    if undo:
+        stars.unstar(user=request.user, post_id=post.pk)
+    else:
+        try:
+            stars.star(user=request.user, post_id=post.pk)
+        except stars.StarError:
+            raise ApiError(404, "Record not found") from None
+    return statuses_json(request, [post])[0]
+
+
 @endpoint("POST", scope="write:favourites")
-def star(request, status_id: str, action: str):
-    raise ApiError(501, "Stars (favourites and bookmarks) are not offered by Chorus yet (issue 16)")
+def favourite(request, status_id: str, undo: str = ""):
+    return _star(request, status_id, undo=bool(undo))
+
+
+@endpoint("POST", scope="write:bookmarks")
+def bookmark(request, status_id: str, undo: str = ""):
+    return _star(request, status_id, undo=bool(undo))
+
+
+def _starred(request):
+    """The person's stars, newest post first, paged like home."""
+    ask = page_ask(request)
+    rows, next_cursor = stars.starred_for(user=request.user, before=ask.before, after=ask.after, limit=ask.limit)
+    rows = newest_first(rows, ask, id_of=lambda s: ids.status_id(s.published, s.post_id))
+    items = statuses_json(request, [s.post for s in rows])
+    return paged_response(request, items, has_older=bool(ask.after) or next_cursor is not None)
 
 
 @endpoint("GET", scope="read:favourites")
-def starred(request):
-    return []
+def favourites(request):
+    return _starred(request)
+
+
+@endpoint("GET", scope="read:bookmarks")
+def bookmarks(request):
+    return _starred(request)
 
 
 NOTIFICATION_TYPE = "mention"  # a reply or a mention: the only kind Chorus tells

@@ -73,9 +73,10 @@ def content_html(*, title: str, text: str, html: str) -> str:
     return html or f"<p>{escape(text)}</p>"
 
 
-def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, bookmarked: bool = False,
+def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, starred: bool = False,
                 account: dict | None = None) -> dict:
-    """``account``: the author when it is not the post's source (the person's own posts are their account)."""
+    """``account``: the author when it is not the post's source (the person's own posts are their account);
+    ``starred``: the person starred it, which is both Mastodon's favourite and its bookmark."""
     return {
         "id": status_id(post.published, post.pk), "uri": post.guid or post.url, "url": post.url or None,
         "created_at": iso(post.published), "edited_at": iso(post.updated),
@@ -85,7 +86,7 @@ def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None
         "in_reply_to_account_id": str(answers.source_id) if answers else None,
         "reblog": None, "application": None, "media_attachments": [], "mentions": [], "tags": [], "emojis": [],
         "card": None, "poll": None, "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,
-        "favourited": False, "reblogged": False, "muted": False, "bookmarked": bookmarked, "pinned": False,
+        "favourited": starred, "reblogged": False, "muted": False, "bookmarked": starred, "pinned": False,
         "filtered": [],
     }  # fmt: skip
 

@@ -46,16 +46,16 @@ _routes = [
     path("api/v1/statuses", reading.post_status),
     path("api/v1/statuses/<str:status_id>", reading.status),
     path("api/v1/statuses/<str:status_id>/context", reading.context),
-    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>(un)?(favourite|bookmark))$", reading.star),
-    path("api/v1/favourites", reading.starred),
-    path("api/v1/bookmarks", reading.starred),
+    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<undo>un)?favourite/?$", reading.favourite),
+    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<undo>un)?bookmark/?$", reading.bookmark),
+    path("api/v1/favourites", reading.favourites),
+    path("api/v1/bookmarks", reading.bookmarks),
     path("api/v1/notifications", reading.notifications),
     path("api/v1/notifications/clear", reading.notifications_clear),
     path("api/v1/notifications/unread_count", reading.unread_notifications),
     path("api/v1/notifications/<str:notification_id>", reading.notification),
     path("api/v1/notifications/<str:notification_id>/dismiss", reading.notification_dismiss),
     path("api/v1/markers", reading.markers),
-    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>(un)?(favourite|bookmark))/$", reading.star),
 ]
 
 
