@@ -16,6 +16,7 @@ from publishing.api import router as publishing_router
 from replies.api import router as replies_router
 from timelines.api import router as timeline_router
 from timelines.cursor import BadCursor
+from timelines.history_api import router as history_router
 from tracks.api import router as tracks_router
 
 
@@ -82,4 +83,5 @@ api.add_router("/", subscriptions_router)
 api.add_router("/", timeline_router)
 api.add_router("/", replies_router)
 api.add_router("/", tracks_router)
+api.add_router("/", history_router)
 api.add_router("/", publishing_router)

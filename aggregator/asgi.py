@@ -1,5 +1,6 @@
-"""ASGI entry point: Django over HTTP, and the live stream over WebSocket at /ws/stream/, both behind the limits
-on what a client may send (aggregator/transport.py). `serve` and the Procfile's web process run this object."""
+"""ASGI entry point: Django over HTTP, the live stream over WebSocket at /ws/stream/ and Mastodon's at
+/api/v1/streaming, all behind the limits on what a client may send (aggregator/transport.py). `serve` and the
+Procfile's web process run this object."""
 
 import os
 
@@ -25,6 +26,7 @@ from django.urls import reverse  # noqa: E402
 
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES  # noqa: E402
 from aggregator.transport import RequestLimits  # noqa: E402
+from compat.mastodon.stream_views import MastodonStreamConsumer  # noqa: E402
 from timelines.routing import websocket_urlpatterns  # noqa: E402
 from timelines.socket_auth import StreamAuthMiddleware  # noqa: E402
 
@@ -34,10 +36,20 @@ MULTIPART_ROOM = 64 * 1024
 IMPORT_BODY_CAP = min(MAX_IMPORT_BYTES + MULTIPART_ROOM, settings.CHORUS_MAX_REQUEST_BYTES)
 IMPORT_PATHS = ("follow_list_import", "api:import_follow_list", "api:import_opml")
 
+chorus_sockets = StreamAuthMiddleware(URLRouter(websocket_urlpatterns))
+mastodon_sockets = MastodonStreamConsumer.as_asgi()
+
+
+async def sockets(scope, receive, send):
+    """Mastodon apps authenticate their sockets by token only (any Origin, no cookies); ours as before."""
+    app = mastodon_sockets if scope["path"].rstrip("/") == "/api/v1/streaming" else chorus_sockets
+    return await app(scope, receive, send)
+
+
 application = RequestLimits(
     ProtocolTypeRouter({
         "http": django_asgi_app,
-        "websocket": StreamAuthMiddleware(URLRouter(websocket_urlpatterns)),
+        "websocket": sockets,
     }),
     max_body=settings.CHORUS_MAX_REQUEST_BYTES,
     body_caps={reverse(name): IMPORT_BODY_CAP for name in IMPORT_PATHS},

@@ -142,6 +142,7 @@ class Post(models.Model):
     fetched_at = models.DateTimeField()
     content_hash = models.CharField(max_length=40, help_text="detects a changed entry")
     retracted_at = models.DateTimeField(null=True, blank=True, help_text="tombstone: never comes back")
+    language = models.CharField(max_length=35, blank=True, db_default="", help_text="as its feed says (BCP 47), if it does")
 
     class Meta:
         # guid and url lead their indexes: ingest looks them up with the source (equality on both, any order

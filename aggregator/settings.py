@@ -144,6 +144,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-destinations": {"task": "replies.tasks.send_due_destinations", "schedule": 30.0},
     "recover-stale-imports": {"task": "aggregator.tasks.recover_stale_imports", "schedule": 60.0},
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
+    "prune-history": {"task": "aggregator.tasks.prune_history", "schedule": 3600.0},
     "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
     "sweep-webmentions": {"task": "publishing.tasks.sweep_webmentions", "schedule": 60.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
@@ -307,6 +308,11 @@ CHORUS_QUEUED_JOB_GRACE_SECONDS = env_int("CHORUS_QUEUED_JOB_GRACE_SECONDS", 120
 # How stale a process's copy of tracks, verified handles, blocks and notification choices may be when another
 # process changed them (aggregator/snapshots.py): the version is read at most this often.
 CHORUS_SNAPSHOT_CHECK_SECONDS = env_int("CHORUS_SNAPSHOT_CHECK_MS", 1000) / 1000
+
+# Retention (timelines/retention.py): read, unstarred posts older than this leave the hub (0: keep everything);
+# the hourly sweep removes them this many per transaction.
+CHORUS_KEEP_READ_DAYS = env_int("CHORUS_KEEP_READ_DAYS", 365)
+CHORUS_RETENTION_BATCH = env_int("CHORUS_RETENTION_BATCH", 1000)
 
 # XMPP push: the hub's own XMPP account. Without a JID there is no listener (XMPP sources wait, pending).
 CHORUS_XMPP_JID = env_str("CHORUS_XMPP_JID", "")

@@ -6,6 +6,7 @@ from aggregator.following import imports
 from aggregator.ingest import polling, scheduler, websub
 from aggregator.ingest import xmpp_items as xmpp_store
 from aggregator.runtime import xmpp_outbox
+from timelines import retention
 
 
 @shared_task(name="aggregator.tasks.schedule_due_polls")
@@ -69,3 +70,9 @@ def store_websub_delivery(subscription_id: int, body_base64: str, content_type: 
 def sweep_websub() -> int:
     """Renew WebSub leases before they run out and retry failed requests; returns how many were queued."""
     return websub.sweep()
+
+
+@shared_task(name="aggregator.tasks.prune_history", soft_time_limit=600, time_limit=660)
+def prune_history() -> int:
+    """Remove read, unstarred posts older than ``CHORUS_KEEP_READ_DAYS``, in batches; returns how many."""
+    return retention.prune_history()

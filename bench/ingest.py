@@ -149,9 +149,9 @@ def reset_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        # tracks_trackmatch and replies_reply by name: no database foreign key for CASCADE to follow (see their
+        # the search index, tracks_trackmatch and replies_reply by name: no database foreign key for CASCADE to follow (see their
         # models)
-        cursor.execute("TRUNCATE timelines_timelineentry, tracks_trackmatch, replies_reply, aggregator_post, "
+        cursor.execute("TRUNCATE timelines_timelineentry, timelines_searchentry, tracks_trackmatch, replies_reply, aggregator_post, "
                        "aggregator_subscriptiontag, aggregator_subscription, aggregator_source RESTART IDENTITY CASCADE")
 
 

@@ -11,7 +11,9 @@ from django.utils import timezone
 from aggregator.models import Post, Subscription
 from publishing import addresses
 from publishing.models import HubSubscription, Microblog
+from replies.models import Reply
 from timelines.cursor import decode_cursor, encode_cursor
+from timelines.models import TimelineEntry
 
 User = get_user_model()
 PAGE_SIZE = 20
@@ -139,3 +141,23 @@ def handle_completions(*, user: AbstractBaseUser, prefix: str, limit: int = 8) -
         if handle[1:].lower().startswith(prefix):
             found.setdefault(handle, subscription.title or source.title or handle)
     return [{"handle": handle, "name": found[handle]} for handle in sorted(found, key=str.lower)[:limit]]
+
+
+def answers_visible_to(*, user: AbstractBaseUser, post: Post, limit: int = 50) -> list[Post]:
+    """The answers to ``post`` and to those answers, oldest first, among the posts the person can see (their
+    timeline, their replies, their own): another person's sources stay theirs."""
+    own = microblog_of(user)
+    seen, found, frontier = {post.pk}, [], [post]
+    while frontier and len(found) < limit:
+        keys = {key for p in frontier for key in (p.url, p.guid) if key and key.startswith("http")}
+        if not keys:
+            break
+        visible = Q(pk__in=TimelineEntry.objects.filter(user=user).values("post_id")) \
+            | Q(pk__in=Reply.objects.filter(user=user).values("post_id"))  # fmt: skip
+        if own is not None:
+            visible |= Q(source_id=own.source_id)
+        frontier = list(Post.objects.filter(visible, in_reply_to__in=keys, retracted_at__isnull=True)
+                        .exclude(pk__in=seen).select_related("source").order_by("published", "id")[: limit - len(found)])  # fmt: skip
+        seen.update(p.pk for p in frontier)
+        found.extend(frontier)
+    return sorted(found, key=lambda p: (p.published, p.pk))

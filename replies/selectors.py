@@ -66,6 +66,11 @@ def answered_posts(*, user: AbstractBaseUser, posts: list[Post]) -> dict[int, Po
             if p.in_reply_to and by_target.get(p.in_reply_to) is not None and by_target[p.in_reply_to].pk != p.pk}
 
 
+def visible_replies(*, user: AbstractBaseUser):
+    """The person's replies they can see (not retracted, not blocked), one row per post."""
+    return _visible(user=user)
+
+
 def _visible(*, user: AbstractBaseUser):
     return Reply.objects.filter(user=user, post__retracted_at__isnull=True).exclude(blocked(user=user))
 

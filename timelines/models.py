@@ -46,3 +46,28 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class SearchEntry(models.Model):
+    """A post in the search index (``timelines.search``). The words themselves live beside it: a ``document``
+    tsvector column with a GIN index on PostgreSQL, the FTS5 table ``timelines_searchtext`` on SQLite (both made
+    by the migration, written with SQL by ``timelines.search.backends``)."""
+
+    post = models.OneToOneField("aggregator.Post", on_delete=models.CASCADE, primary_key=True, related_name="+",
+                                db_constraint=False)  # fmt: skip
+    published = models.DateTimeField(help_text="copied from the post")
+    lang = models.CharField(max_length=8, blank=True, help_text="the post's language (primary subtag), if known")
+
+
+class Star(models.Model):
+    """A post a person starred: kept forever (retention skips it), paged like the timeline by the post's time."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
+    published = models.DateTimeField(help_text="copied from the post: the sort key")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="one_star_per_post")]
+        indexes = [models.Index(fields=["user", "-published", "-post"], name="star_user_recent_idx")]

@@ -90,6 +90,13 @@ def timeline_refs(*, user: AbstractBaseUser, limit: int, cursor: str | None = No
     later: newest first, or ``oldest_first``; ``since``/``until`` bound ``published``; ``cursor`` is the
     previous page's ``next_cursor`` (None at the end). Raises ``BadCursor``."""
     rows = river(user=user, tag=tag, source_id=source_id, read=read)
+    return refs_page(rows, limit=limit, cursor=cursor, since=since, until=until, oldest_first=oldest_first)
+
+
+def refs_page(rows: QuerySet, *, limit: int, cursor: str | None = None, since: datetime | None = None,
+              until: datetime | None = None, oldest_first: bool = False) -> RefPage:  # fmt: skip
+    """Positions of any rows with ``published`` and ``post`` columns (timeline entries, stars), as
+    ``timeline_refs`` pages them."""
     if since is not None:
         rows = rows.filter(published__gte=since)
     if until is not None:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from aggregator.hygiene.redirects import redirect_back
 from timelines import selectors, services
 from timelines.cursor import BadCursor
+from timelines.stars import starred_ids
 
 PAGE_SIZE = 30
 SIDEBAR_SOURCES = 100
@@ -40,6 +41,9 @@ def timeline(request):
                                       **filters)  # fmt: skip
     except BadCursor:
         return HttpResponseBadRequest("That page link is broken; go back to the first page.")
+    starred = starred_ids(user=request.user, post_ids=[entry.post_id for entry in page.entries])
+    for entry in page.entries:
+        entry.post.starred = entry.post_id in starred
     # the sidebar is bounded: a person following thousands gets the first ones and a link to all of them
     subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES)
     per_source = selectors.unread_counts_for(user=request.user)

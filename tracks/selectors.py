@@ -57,6 +57,11 @@ def unread_matches_count(*, user: AbstractBaseUser, track_id: int | None = None)
     return _visible(user=user, track_id=track_id).filter(is_read=False).count()
 
 
+def visible_matches(*, user: AbstractBaseUser) -> QuerySet:
+    """One row per post the person's tracks matched (not retracted, not blocked)."""
+    return _visible(user=user, track_id=None)
+
+
 def _visible(*, user: AbstractBaseUser, track_id: int | None) -> QuerySet:
     """One track's rows, or (``track_id`` None) one row per post over all the person's tracks."""
     rows = _shown(user=user)

@@ -4,11 +4,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
+from aggregator.models import Post
+from timelines.search.selectors import SearchQueryError, matching_post_ids
+from tracks.matching import post_tokens, store_matches
 from tracks.models import Track, TrackMatch
-from tracks.text import TrackQueryError, parse_track
+from tracks.text import TrackQuery, TrackQueryError, matches, parse_track
 
 MAX_TRACKS = 200  # per person
 MAX_IDS = 1000
+HISTORY = 500  # stored posts a new track shows at once, newest first
 
 
 class TrackError(ValueError):
@@ -26,12 +30,35 @@ def track_create(*, user: AbstractBaseUser, query: str) -> Track:
         raise TrackError(f"at most {MAX_TRACKS} tracks per person: remove one first")
     try:
         with transaction.atomic():
-            return Track.objects.create(user=user, query=query.strip(), normalized=parsed.normalized,
-                                        terms=[list(term) for term in parsed.terms], key_token=parsed.key)  # fmt: skip
+            track = Track.objects.create(user=user, query=query.strip(), normalized=parsed.normalized,
+                                         terms=[list(term) for term in parsed.terms], key_token=parsed.key)  # fmt: skip
+            match_history(track=track, parsed=parsed)
+            return track
     except IntegrityError:
         raise TrackError(f"you already track {parsed.normalized}") from None
 
 
+def _search_words(parsed: TrackQuery) -> str:
+    """The track as a search: its words, its phrases quoted, a #tag as its word (the search index has no tags)."""
+    return " ".join(f'"{" ".join(term)}"' if len(term) > 1 else term[0].lstrip("#") for term in parsed.terms)
+
+
+def match_history(*, track: Track, parsed: TrackQuery) -> int:
+    """The stored posts a new track matches, from the search index, checked with the track's own rules (whole
+    words, tags, no stems) and stored as its matches, read: history, not news. Returns how many."""
+    try:
+        candidates = matching_post_ids(q=_search_words(parsed), limit=HISTORY)
+    except SearchQueryError:
+        return 0
+    posts = Post.objects.filter(id__in=candidates).only("id", "title", "text", "published")
+    found = [post for post in posts if matches(parsed.terms, post_tokens(post))]
+    store_matches(matches=[(track.pk, post) for post in found])
+    mine = TrackMatch.objects.filter(track=track)
+    mine.update(is_read=True)
+    # a post another of the person's tracks showed already stays that track's row in their river
+    others = TrackMatch.objects.filter(user_id=track.user_id, post_id=OuterRef("post_id")).exclude(track=track)
+    mine.filter(Exists(others)).update(first=False)
+    return len(found)
 def track_set_alert(*, user: AbstractBaseUser, track_id: int, alert: str) -> Track | None:
     """How this track's matches reach the person's notification destinations: each, hourly or daily."""
     if alert not in Track.Alert.values:

@@ -33,6 +33,7 @@ class Entry:
     updated: datetime | None = None
     in_reply_to: str = ""
     base_url: str = ""
+    language: str = ""  # as the feed says (xml:lang, <language>): "en-GB"; "" when unknown
 
     def __post_init__(self) -> None:
         _strip_text_fields(self)

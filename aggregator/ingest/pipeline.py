@@ -2,13 +2,14 @@
 
     store (dedupe, sanitize, upsert)        aggregator.ingest.store
       -> deliver (fan-out to followers)      timelines.delivery
+      -> index (search, created and changed)  timelines.search.index
       -> match replies (mentions, answers)   replies.matching
       -> match tracks (keywords)             tracks.matching
       -> events, after the commit            aggregator.events.EventBatch
 
 Every network's entries come this way (polls, XMPP pushes and history, and later WebSub and a person's own posts).
-The steps share two batches passed down explicitly: ``WriteBatch`` (the matching rows of replies, known posts and
-track matches leave in one statement) and ``EventBatch`` (post.new, reply.new and track.match leave in one publish
+The steps share two batches passed down explicitly: ``WriteBatch`` (the search index rows and the matching rows of
+replies, known posts and track matches leave in one statement) and ``EventBatch`` (post.new, reply.new and track.match leave in one publish
 after the commit, post.new first). Storage calls nothing above it; only this module knows the order.
 """
 
@@ -23,6 +24,7 @@ from aggregator.ingest.store import StoreResult, store_entries, tombstone_posts
 from aggregator.models import Source
 from replies.matching import match_new_posts
 from timelines.delivery import announce_new_posts, announce_retracted_posts, deliver_posts, withdraw_posts
+from timelines.search.index import index_posts, unindex_posts
 from tracks.matching import track_new_posts
 
 
@@ -32,9 +34,10 @@ def ingest(source: Source, entries: list[Entry], *, fetched_at: datetime | None 
     would pay two round trips for it), so if it raises the caller's transaction is lost with it."""
     with transaction.atomic(savepoint=False):
         result = store_entries(source, entries, fetched_at=fetched_at)
-        if result.posts:
+        if result.posts or result.updated:
             writes, events = WriteBatch(), EventBatch()
             deliver_posts(source_id=source.pk, post_ids=result.created)
+            index_posts(posts=[*result.posts, *result.changed], writes=writes)
             announce_new_posts(source_id=source.pk, post_ids=result.created, posts=result.posts, events=events)
             match_new_posts(posts=result.posts, writes=writes, events=events)
             track_new_posts(posts=result.posts, writes=writes, events=events)
@@ -49,6 +52,7 @@ def retract(source: Source, guids: list[str], *, at: datetime | None = None) -> 
     with transaction.atomic(savepoint=False):
         visible = tombstone_posts(source, guids, at=at)
         withdrawn = withdraw_posts(post_ids=visible)
+        unindex_posts(post_ids=visible)
         announce_retracted_posts(post_ids=visible, user_ids=withdrawn)
     return visible
 

@@ -26,7 +26,7 @@ MAX_GUID_LENGTH = 512
 FUTURE_TOLERANCE = timedelta(minutes=10)
 _UPDATED_FIELDS = [
     "url", "title", "author_name", "author_handle", "author_uri", "content_html", "text",
-    "in_reply_to", "updated", "content_hash",
+    "in_reply_to", "updated", "content_hash", "language",
 ]  # fmt: skip
 
 
@@ -35,6 +35,7 @@ class StoreResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     posts: list[Post] = field(default_factory=list)  # the created posts, with their source, as stored
+    changed: list[Post] = field(default_factory=list)  # the updated posts' new fields and publication time
     unchanged: int = 0
     tombstoned: int = 0
     rejected: int = 0  # entries that cannot be stored (logged); the rest of their batch is stored
@@ -106,7 +107,7 @@ def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes
     """The stored post each entry is, matched by key, then (for GUIDs that change) by unique link or content.
 
     One query fetches the candidates of all three ways (a new entry would otherwise cost two or three)."""
-    columns = ("id", "guid", "url", "content_hash", "retracted_at", "updated")
+    columns = ("id", "guid", "url", "content_hash", "retracted_at", "updated", "published")
     url_counts = Counter(e.url for e in entries if e.url)
     urls = {e.url for e in entries if e.url and url_counts[e.url] == 1}
     wanted = Q(guid__in=set(keys)) | Q(content_hash__in=set(hashes))
@@ -151,6 +152,7 @@ def _post_fields(entry: Entry, content_hash: str) -> dict:
         "in_reply_to": entry.in_reply_to[:2048],
         "updated": entry.updated,
         "content_hash": content_hash,
+        "language": entry.language.strip()[:35],
     }
 
 
@@ -186,7 +188,7 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
             elif row["retracted_at"] is not None:
                 result.tombstoned += 1
             elif row["content_hash"] != digest and not _is_stale(entry, row):
-                to_update.append(Post(id=row["id"], **_post_fields(entry, digest)))
+                to_update.append(Post(id=row["id"], published=row["published"], **_post_fields(entry, digest)))
             else:
                 result.unchanged += 1
         created = Post.objects.bulk_create(to_create.values())
@@ -195,6 +197,7 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
         result.posts = created
         result.created = [post.id for post in created]
         result.updated = [post.id for post in to_update]
+        result.changed = to_update
     return result
 
 

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 DESTINATIONS_EVERY = 2.0  # seconds between sends to notification destinations (queued with swept=True, run here)
 NOTIFY_EVERY = 60.0  # seconds between sweeps of due reply notifications (celery beat's schedule in production)
 WEBSUB_EVERY = 60.0  # seconds between sweeps of WebSub leases to renew (celery beat's schedule in production)
+PRUNE_EVERY = 3600.0  # seconds between retention sweeps of old read posts (celery beat's schedule in production)
 
 
 def _run_import(import_id: int) -> None:
@@ -59,6 +60,7 @@ class EmbeddedScheduler(threading.Thread):
         self._running: set = set()
         self._notified_at = 0.0
         self._websub_swept_at = 0.0
+        self._pruned_at = 0.0
         self._destinations_at = 0.0
 
     def stop(self) -> None:
@@ -90,6 +92,9 @@ class EmbeddedScheduler(threading.Thread):
             self._websub_swept_at = time.monotonic()
             self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.sweep_websub"))
             self._running.add(self._pool.submit(_run_sweep, "publishing.tasks.sweep_hub"))
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            self._running.add(self._pool.submit(_run_sweep, "aggregator.tasks.prune_history"))
         if not jobs.runs_inline():
             jobs.enqueue("aggregator.tasks.schedule_due_polls")  # a broker is configured: workers do the polling
             return

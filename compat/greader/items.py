@@ -5,7 +5,8 @@ from collections import defaultdict
 from django.contrib.auth.models import AbstractBaseUser
 
 from aggregator.models import Subscription, SubscriptionTag
-from compat.greader.streams import READ, READING_LIST, feed_id, item_id, label_id
+from compat.greader.streams import READ, READING_LIST, STARRED, feed_id, item_id, label_id
+from timelines import stars
 from timelines.models import TimelineEntry
 
 
@@ -31,13 +32,17 @@ def items_json(*, user: AbstractBaseUser, entries: list[TimelineEntry]) -> list[
     labels = _labels_by_source(user=user, source_ids=source_ids)
     titles = {s.source_id: s.display_title for s in Subscription.objects.filter(user=user, source_id__in=source_ids)
               .select_related("source")}  # fmt: skip
-    return [_item(entry, labels[entry.source_id], titles.get(entry.source_id, "")) for entry in entries]
+    starred = stars.starred_ids(user=user, post_ids=[entry.post_id for entry in entries])
+    return [_item(entry, labels[entry.source_id], titles.get(entry.source_id, ""), starred=entry.post_id in starred)
+            for entry in entries]  # fmt: skip
 
 
-def _item(entry: TimelineEntry, labels: list[str], title: str) -> dict:
+def _item(entry: TimelineEntry, labels: list[str], title: str, *, starred: bool) -> dict:
     post, source = entry.post, entry.post.source
     published = int(post.published.timestamp())
     states = [READING_LIST, READ] if entry.is_read else [READING_LIST]
+    if starred:
+        states.append(STARRED)
     body = {"direction": "ltr", "content": post.content_html}
     return {
         "id": item_id(post.pk), "title": post.title, "author": post.author_name or post.author_handle,

@@ -4,6 +4,7 @@ Every endpoint but ClientLogin goes through ``guard.endpoint``. Reads answer JSO
 (every app asks for JSON); writes answer ``OK``.
 """
 
+import contextlib
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from compat.greader import streams
 from compat.greader.guard import endpoint, ok, refusal, session_key, write_token
 from compat.greader.items import items_json, subscription_json
 from compat.greader.streams import GReaderError, Scope
-from timelines import selectors, services
+from timelines import selectors, services, stars
 from timelines.cursor import encode_cursor
 
 MAX_IDS_PER_PAGE = 10_000
@@ -164,10 +165,16 @@ def _page(request: HttpRequest, scope: Scope, *, default: int, most: int) -> sel
     """One page of positions of a stream, with ``n``, ``c``, ``ot``, ``nt`` and ``r=o``."""
     limit = _int(request, "n", default, low=1, high=most)
     cursor = request.GET.get("c", request.POST.get("c")) or None
-    # stars arrive with issue 16; until then the starred stream is empty
     source_id = _source_id(request, streams.FEED + scope.feed) if scope.feed is not None else None
-    if scope.empty or scope.starred or source_id == 0:
+    if scope.empty or source_id == 0:
         return selectors.RefPage([], None)
+    if scope.starred:
+        source_ids = [source_id] if source_id else selectors.tagged_source_ids(user=request.user, tag=scope.tag) \
+            if scope.tag else None
+        return stars.starred_refs(
+            user=request.user, limit=limit, cursor=cursor, source_ids=source_ids, read=scope.read,
+            since=_time(request, "ot"), until=_time(request, "nt"), oldest_first=request.GET.get("r") == "o",
+        )  # fmt: skip
     return selectors.timeline_refs(
         user=request.user, limit=limit, cursor=cursor, tag=scope.tag, source_id=source_id, read=scope.read,
         since=_time(request, "ot"), until=_time(request, "nt"), oldest_first=request.GET.get("r") == "o",
@@ -216,8 +223,8 @@ def edit_tag(request: HttpRequest) -> HttpResponse:
     if len(asked) > MAX_IDS_PER_PAGE:
         raise GReaderError(f"at most {MAX_IDS_PER_PAGE} items per request")
     post_ids = [streams.post_id_of(i) for i in asked]
-    if streams.STARRED in adds + removes:
-        raise GReaderError("stars are not available on this hub yet", status=501)
+    if streams.STARRED in adds and streams.STARRED in removes:
+        raise GReaderError("an item cannot be starred and unstarred at once")
     if any(streams.label_name(name) for name in adds + removes):
         raise GReaderError("labels belong to subscriptions here, not to single items: use subscription/edit")
     to_read = streams.READ in adds or streams.KEPT_UNREAD in removes
@@ -228,6 +235,13 @@ def edit_tag(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             for start in range(0, len(post_ids), services.MAX_IDS):
                 services.mark_read(user=request.user, post_ids=post_ids[start:start + services.MAX_IDS], read=to_read)
+    if streams.STARRED in adds:
+        for post_id in post_ids:
+            with contextlib.suppress(stars.StarError):  # as marking read: items the person cannot see are left alone
+                stars.star(user=request.user, post_id=post_id)
+    elif streams.STARRED in removes:
+        for post_id in post_ids:
+            stars.unstar(user=request.user, post_id=post_id)
     return ok()
 
 

@@ -9,7 +9,6 @@ from django.urls import reverse
 from compat.mastodon.endpoint import endpoint
 
 VERSION = "4.3.0 (compatible; Chorus 0.1)"
-STATUS_CHARACTERS = 500
 
 
 def _host(request) -> str:
@@ -20,7 +19,7 @@ def _configuration(request) -> dict:
     return {
         "urls": {"streaming": _streaming_url(request)},
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
-        "statuses": {"max_characters": STATUS_CHARACTERS, "max_media_attachments": 0,
+        "statuses": {"max_characters": settings.CHORUS_POST_MAX_CHARS, "max_media_attachments": 0,
                      "characters_reserved_per_url": 23},
         "media_attachments": {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
                               "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0},

@@ -62,24 +62,31 @@ def self_account_json(request: HttpRequest, user, *, following_count: int) -> di
 
 
 def content_of(post: Post) -> str:
+    return content_html(title=post.title, text=post.text, html=post.content_html)
+
+
+def content_html(*, title: str, text: str, html: str) -> str:
     """The sanitized content (sanitized at ingest); a feed item's title leads when the text does not repeat it."""
-    title = post.title.strip()
-    if title and not post.text.strip().startswith(title[:40]):
-        return f"<p><strong>{escape(title)}</strong></p>{post.content_html}"
-    return post.content_html or f"<p>{escape(post.text)}</p>"
+    title = title.strip()
+    if title and not text.strip().startswith(title[:40]):
+        return f"<p><strong>{escape(title)}</strong></p>{html}"
+    return html or f"<p>{escape(text)}</p>"
 
 
-def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, bookmarked: bool = False) -> dict:
+def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None, starred: bool = False,
+                account: dict | None = None) -> dict:
+    """``account``: the author when it is not the post's source (the person's own posts are their account);
+    ``starred``: the person starred it, which is both Mastodon's favourite and its bookmark."""
     return {
         "id": status_id(post.published, post.pk), "uri": post.guid or post.url, "url": post.url or None,
         "created_at": iso(post.published), "edited_at": iso(post.updated),
-        "account": account_json(request, post.source), "content": content_of(post), "text": None,
+        "account": account or account_json(request, post.source), "content": content_of(post), "text": None,
         "visibility": "public", "sensitive": False, "spoiler_text": "", "language": None,
         "in_reply_to_id": status_id(answers.published, answers.pk) if answers else None,
         "in_reply_to_account_id": str(answers.source_id) if answers else None,
         "reblog": None, "application": None, "media_attachments": [], "mentions": [], "tags": [], "emojis": [],
         "card": None, "poll": None, "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,
-        "favourited": False, "reblogged": False, "muted": False, "bookmarked": bookmarked, "pinned": False,
+        "favourited": starred, "reblogged": False, "muted": False, "bookmarked": starred, "pinned": False,
         "filtered": [],
     }  # fmt: skip
 

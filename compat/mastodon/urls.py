@@ -3,7 +3,7 @@
 
 from django.urls import path, re_path
 
-from compat.mastodon import accounts, instance, oauth, reading
+from compat.mastodon import accounts, instance, oauth, reading, stream_views
 from compat.mastodon.endpoint import not_found
 
 EMPTY_LISTS = (
@@ -46,16 +46,16 @@ _routes = [
     path("api/v1/statuses", reading.post_status),
     path("api/v1/statuses/<str:status_id>", reading.status),
     path("api/v1/statuses/<str:status_id>/context", reading.context),
-    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>(un)?(favourite|bookmark))$", reading.star),
-    path("api/v1/favourites", reading.starred),
-    path("api/v1/bookmarks", reading.starred),
+    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<undo>un)?favourite/?$", reading.favourite),
+    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<undo>un)?bookmark/?$", reading.bookmark),
+    path("api/v1/favourites", reading.favourites),
+    path("api/v1/bookmarks", reading.bookmarks),
     path("api/v1/notifications", reading.notifications),
     path("api/v1/notifications/clear", reading.notifications_clear),
     path("api/v1/notifications/unread_count", reading.unread_notifications),
     path("api/v1/notifications/<str:notification_id>", reading.notification),
     path("api/v1/notifications/<str:notification_id>/dismiss", reading.notification_dismiss),
     path("api/v1/markers", reading.markers),
-    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>(un)?(favourite|bookmark))/$", reading.star),
 ]
 
 
@@ -63,5 +63,6 @@ _routes = [
 urlpatterns = [
     *_routes,
     *(path(f"{route.pattern}/", route.callback) for route in _routes if str(route.pattern).startswith("api/")),
+    re_path(r"^api/v1/streaming/(?P<name>health|user|user/notification|hashtag|hashtag/local)/?$", stream_views.sse),
     re_path(r"^api/v[12]/(?P<path>.*)$", not_found),
 ]

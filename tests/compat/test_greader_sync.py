@@ -16,6 +16,7 @@ from aggregator.ingest.pipeline import ingest
 from aggregator.models import Source, Subscription, SubscriptionTag
 from timelines.models import TimelineEntry
 from timelines.selectors import timeline_for
+from timelines.stars import starred_for
 
 from tests.compat.greader_app import KEPT_UNREAD, READ, READING_LIST, STARRED, GReaderApp
 from tests.servers.feeds import RSS, rss
@@ -40,6 +41,11 @@ def followed(user, name: str, posts: int, *, tags=()) -> Source:
 @pytest.fixture
 def alices_river(alice):
     return followed(alice, "carol", 3, tags=["friends"]), followed(alice, "dave", 2)
+
+
+def starred_on_the_page(user) -> set[int]:
+    rows, _ = starred_for(user=user, limit=200)
+    return {star.post_id for star in rows}
 
 
 def unread_on_the_page(user) -> set[str]:
@@ -84,6 +90,17 @@ def test_netnewswire_sync(alice, alices_river, httpserver):
     assert len(unread_on_the_page(alice)) == 3  # read in the app: read on the page
     assert app.post("edit-tag", [long_ids[0], ("r", READ)]).status_code == 200
     assert len(unread_on_the_page(alice)) == 4
+
+    # starring, as NetNewsWire sends it: edit-tag a/r with long ids, then the starred ids on the next sync
+    assert app.post("edit-tag", [long_ids[2], long_ids[3], ("a", STARRED)]).content == b"OK"
+    assert starred_on_the_page(alice) == {ids[2], ids[3]}  # starred in the app: starred on the page
+    starred = app.get("stream/items/ids", {"n": 1000, "output": "json", "s": STARRED}).json()
+    assert [int(ref["id"]) for ref in starred["itemRefs"]] == [ids[2], ids[3]]  # newest first, as the reading list
+    again = app.post("stream/items/contents", [("output", "json"), long_ids[2], long_ids[4]]).json()["items"]
+    assert [STARRED in item["categories"] for item in again] == [True, False]
+    assert app.post("edit-tag", [long_ids[2], ("r", STARRED)]).content == b"OK"
+    assert starred_on_the_page(alice) == {ids[3]}
+    assert [int(r["id"]) for r in app.get("stream/items/ids", {"n": 1000, "s": STARRED}).json()["itemRefs"]] == [ids[3]]
 
     httpserver.expect_request("/erin.xml").respond_with_data(rss(("e1", "erin one")), content_type=RSS)
     added = app.post("subscription/quickadd", {"quickadd": httpserver.url_for("/erin.xml")}).json()
@@ -177,10 +194,28 @@ def test_every_item_id_form_names_the_same_post(alice, alices_river):
         assert item["id"] == forms[0]
 
 
-def test_stars_are_not_here_yet_and_say_so(alice, alices_river):
+def test_the_starred_stream_pages_and_filters_like_the_others(alice, alices_river):
+    carol, dave = alices_river
     app = GReaderApp()
     app.login("alice", PASSWORD)
-    post_id = TimelineEntry.objects.filter(user=alice).values_list("post_id", flat=True).first()
-    response = app.post("edit-tag", [("i", str(post_id)), ("a", STARRED)])
-    assert response.status_code == 501 and "stars" in response.json()["detail"]
-    assert app.get("stream/contents/" + STARRED).json()["items"] == []
+    post_ids = list(TimelineEntry.objects.filter(user=alice).order_by("published").values_list("post_id", flat=True))
+    assert app.post("edit-tag", [*(("i", str(pk)) for pk in post_ids), ("a", STARRED)]).status_code == 200
+    assert starred_on_the_page(alice) == set(post_ids)
+    first = app.get("stream/contents/" + STARRED, {"n": 3}).json()
+    assert [item["title"] for item in first["items"]] == ["carol 2", "dave 1", "carol 1"]
+    assert all(STARRED in item["categories"] for item in first["items"])
+    rest = app.get("stream/contents/" + STARRED, {"n": 3, "c": first["continuation"]}).json()
+    assert [item["title"] for item in rest["items"]] == ["dave 0", "carol 0"] and "continuation" not in rest
+    oldest = app.get("stream/items/ids", {"s": STARRED, "r": "o", "n": 2}).json()["itemRefs"]
+    assert [int(ref["id"]) for ref in oldest] == post_ids[:2]
+    app.post("edit-tag", [("i", str(post_ids[0])), ("a", READ)])  # carol 0 read
+    unread = app.get("stream/contents/" + STARRED, {"xt": READ, "n": 10}).json()["items"]
+    assert "carol 0" not in [item["title"] for item in unread] and len(unread) == 4
+    friends = app.get("stream/items/ids", {"s": "user/-/label/friends", "it": STARRED, "n": 10}).json()["itemRefs"]
+    assert len(friends) == 3  # carol's, the one source tagged friends
+    only_dave = app.get("stream/items/ids", {"s": f"feed/{dave.pk}", "it": STARRED, "n": 10}).json()["itemRefs"]
+    assert len(only_dave) == 2
+    both = app.post("edit-tag", [("i", str(post_ids[0])), ("a", STARRED), ("r", STARRED)])
+    assert both.status_code == 400
+    assert app.post("edit-tag", [("i", str(2**40)), ("a", STARRED)]).status_code == 200  # unknown ids: left alone
+    assert starred_on_the_page(alice) == set(post_ids)

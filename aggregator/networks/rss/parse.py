@@ -54,7 +54,8 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
         xmpp_uri=_xmpp_alternate(feed.get("links") or []),
     )
     feed_author = feed.get("author_detail") or {}
-    return ParsedFeed(info=info, entries=[_entry(raw, base_url, feed_author) for raw in parsed.entries],
+    language = feed.get("language") or ""
+    return ParsedFeed(info=info, entries=[_entry(raw, base_url, feed_author, language) for raw in parsed.entries],
                       deleted=_tombstones(body))  # fmt: skip
 
 
@@ -99,7 +100,7 @@ def _xmpp_alternate(links: list) -> str:
     return ""
 
 
-def _entry(raw: dict, feed_url: str, feed_author: dict) -> Entry:
+def _entry(raw: dict, feed_url: str, feed_author: dict, feed_language: str = "") -> Entry:
     content, base = _content(raw, feed_url)
     author = raw.get("author_detail") or ({} if raw.get("author") else feed_author)
     reply = raw.get("thr_in-reply-to") or {}
@@ -115,7 +116,14 @@ def _entry(raw: dict, feed_url: str, feed_author: dict) -> Entry:
         updated=_datetime(raw.get("updated_parsed")),
         in_reply_to=(reply.get("href") or reply.get("ref") or "").strip(),
         base_url=base,
+        language=_language(raw) or feed_language,
     )
+
+
+def _language(raw: dict) -> str:
+    """The entry's own xml:lang, on its content, summary or title."""
+    details = [*(raw.get("content") or [])[:1], raw.get("summary_detail") or {}, raw.get("title_detail") or {}]
+    return next((detail.get("language") for detail in details if detail.get("language")), "") or ""
 
 
 def _content(raw: dict, feed_url: str) -> tuple[str, str]:
