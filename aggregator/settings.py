@@ -146,7 +146,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
     "prune-history": {"task": "aggregator.tasks.prune_history", "schedule": 3600.0},
     "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
-    "sweep-webmentions": {"task": "publishing.tasks.sweep_webmentions", "schedule": 60.0},
+    "sweep-publishing-outbox": {"task": "publishing.tasks.sweep_outbox", "schedule": 60.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 

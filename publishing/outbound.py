@@ -1,6 +1,5 @@
 """After a post is written or deleted: what leaves the hub for it (the hub's WebSub deliveries, Webmentions)."""
 
-from aggregator import jobs
 from aggregator.models import Post
 from publishing import hub, webmention_send, xmpp_publishing
 from publishing.models import Microblog
@@ -16,5 +15,5 @@ def announce(*, post_id: int) -> int:
         return 0
     webmention_send.queue_sends(post=post)
     if xmpp_publishing.enabled():
-        jobs.enqueue("publishing.tasks.publish_on_xmpp", post.pk)
+        xmpp_publishing.owe(post=post)
     return hub.announce(microblog=microblog)

@@ -3,18 +3,11 @@ in between: alice posts on A, bob on B follows her by her profile address, her p
 (B polls her feed once an hour at most), bob's answer reaches her Replies by Webmention though she follows
 nobody, her deletion leaves bob's timeline."""
 
-import json
-import urllib.request
-
 import pytest
 
 from tests.browser import create_user, log_in
+from tests.publishing.hubs import api, post
 from tests.servers.processes import free_port, wait_for
-
-
-def api(hub, path: str) -> dict:
-    with urllib.request.urlopen(hub.base + path, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture
@@ -25,13 +18,6 @@ def hubs(embedded_hub):
     b = embedded_hub(seed=[create_user("bob")], port=port_b, CHORUS_PUBLIC_URL=f"http://127.0.0.1:{port_b}",
                      CHORUS_POLL_MIN_SECONDS="3600")  # fmt: skip
     return a, b
-
-
-def post(page, base: str, text: str) -> None:
-    page.goto(base + "/")
-    page.fill("form.compose textarea", text)
-    page.click("form.compose button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_an_answer_comes_back_and_a_deletion_follows(hubs, browser):

@@ -100,7 +100,7 @@ def test_a_failing_callback_is_retried_with_backoff_and_one_answering_410_is_dro
     HubSubscription.objects.filter(pk=failing.pk).update(due_at=timezone.now())
     sweep()  # its backoff ended: tried again, failing again, waits longer
     failing.refresh_from_db()
-    assert failing.attempts == 2 and failing.due_at > timezone.now() + timedelta(seconds=50)
+    assert failing.attempts == 2 and failing.due_at > timezone.now() + timedelta(seconds=45)
 
 
 def test_an_expired_lease_is_dropped_and_gets_nothing(alice, httpserver, committed):
