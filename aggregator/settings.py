@@ -123,6 +123,13 @@ if REDIS_URL:
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Hubs (or a hub and another application) on one Redis database: each its own Celery queue, cache keys and
+    # live-event channel names. Unset: the queue "celery", unprefixed keys, channels "chorus<db>".
+    CHORUS_REDIS_NAMESPACE = env_str("CHORUS_REDIS_NAMESPACE", "")
+    if CHORUS_REDIS_NAMESPACE:
+        CELERY_TASK_DEFAULT_QUEUE = CHORUS_REDIS_NAMESPACE
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = CHORUS_REDIS_NAMESPACE
+        CACHES["default"]["KEY_PREFIX"] = CHORUS_REDIS_NAMESPACE
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True

@@ -18,8 +18,8 @@ started as ``bench/live.py`` and ``bench/websub.py`` start theirs (``bench/live_
   asks A's hub, A's worker checks B's intent at B's callback), plays alice (``--senders`` threads, one
   keep-alive connection each, paced at ``--rate`` posts/s) and computes the figures.
 
-The hubs share one Redis (``BENCH_REDIS_URL``, default db 9) with a queue, channel-layer prefix and cache key
-prefix each. Settings changed from production: B's ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE`` (60 per subscription
+The hubs share one Redis database (``BENCH_REDIS_URL``, default db 9), each in its own ``CHORUS_REDIS_NAMESPACE``
+(its Celery queue, cache keys and channel names). Settings changed from production: B's ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE`` (60 per subscription
 by default: 20 posts/s from one person would be refused with 429 and retried by A after its back-off), and
 ``CHORUS_FETCH_ALLOW_PRIVATE`` (the hubs reach each other on loopback).
 
@@ -54,7 +54,8 @@ from live_parts import common
 
 HUB_ENV = "BENCH_FEDERATION_HUB"
 HUB = os.environ.get(HUB_ENV, "b")  # this process's hub: the parent is B's (its database, its queue)
-common.PREFIX = f"chorus_bench_federation_{HUB}"  # before anything reads it: the hub's own channel-layer prefix
+NAMESPACE = "chorus-bench-federation-{}"  # each hub's CHORUS_REDIS_NAMESPACE: its queue, cache keys, channels
+common.PREFIX = NAMESPACE.format(HUB)  # what live_parts sets as the channel-layer prefix: the same
 common.DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 
 from live_parts.pacing import PacedSender  # noqa: E402
@@ -66,6 +67,7 @@ from live_parts.stamps import stamp_commits, wait_for_commits  # noqa: E402
 GOAL_P99_MS = 500.0
 ALICE = "bench-fed-alice"
 STAMPS_ENV = "BENCH_FEDERATION_STAMPS"
+WEB_WORKERS_ENV = "BENCH_FEDERATION_WEB_WORKERS"  # --web-workers, for the web children
 MARKER_ENV = "BENCH_FEDERATION_MARKER"  # the start of alice's permalinks on A: the GUIDs B stores
 RATE_CAP = 1_000_000
 
@@ -86,6 +88,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     parser.add_argument("--senders", type=int, default=8, help="alice's concurrent connections")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="processes of each hub's Celery pool")
+    parser.add_argument("--web-workers", type=int, default=1, help="uvicorn processes of each hub's web")
     return parser.parse_args()
 
 
@@ -96,28 +99,15 @@ def main() -> None:
     {"main": run, "web": web, "celery": worker, "clients": clients.run, "prepare-a": prepare_a}[args.role](args)
 
 
-def isolate(hub: str) -> None:
-    """Before Django's caches and Celery's connection are made (the settings are read here: ``DATABASE_URL``
-    first): this hub's own queue and cache keys on the shared Redis (the channel-layer prefix is
-    ``common.PREFIX``)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
-    import aggregator.settings as settings_module
-    from aggregator.celery import app
-
-    settings_module.CACHES["default"]["KEY_PREFIX"] = f"chorus-bench-federation-{hub}"
-    app.conf.task_default_queue = f"chorus-bench-federation-{hub}"
-
-
 # -- the children: each hub's web process and Celery worker (B's stamp their COMMITs), A's preparation
 
 
 def web(args) -> None:
     from live_parts import web as live_web
 
-    import aggregator.asgi  # noqa: F401 - first, as uvicorn loads it: its defaults (DB_CONN_MAX_AGE) apply
-    isolate(HUB)
     if HUB == "b":
         stamp_commits(marker=os.environ[MARKER_ENV], path_env=STAMPS_ENV)
+    args.web_workers = int(os.environ.get(WEB_WORKERS_ENV, "1"))
     live_web.run(args)
 
 
@@ -126,7 +116,6 @@ def worker(args) -> None:
     from live_parts.common import setup_child_django
 
     out = protocol_out()
-    isolate(HUB)
     setup_child_django()
     if HUB == "b":
         stamp_commits(marker=os.environ[MARKER_ENV], path_env=STAMPS_ENV)
@@ -137,7 +126,6 @@ def prepare_a(args) -> None:
     """On A's database: alice with a fresh API token and her microblog, none of a previous run's posts or
     subscribers. Prints her token, feed and hub."""
     out = protocol_out()
-    isolate("a")
     setup_django(default_db="chorus_bench_federation_a", allow_private_fetch=True)
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -175,10 +163,9 @@ def run(args) -> None:
     shared = {"REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "aggregator.settings", "PYTHONUNBUFFERED": "1",
               "CHORUS_FETCH_ALLOW_PRIVATE": "true"}  # fmt: skip
     env_a = {**os.environ, **shared, HUB_ENV: "a", "CHORUS_PUBLIC_URL": base_a, "DATABASE_URL": url_a,
-             "BENCH_DATABASE_URL": url_a}  # fmt: skip
+             "BENCH_DATABASE_URL": url_a, "CHORUS_REDIS_NAMESPACE": NAMESPACE.format("a")}  # fmt: skip
     os.environ.update(shared, CHORUS_PUBLIC_URL=base_b, CHORUS_WEBSUB_DELIVERIES_PER_MINUTE=str(RATE_CAP),
-                      DATABASE_URL=bench_database_url("chorus_bench_federation_b"))  # fmt: skip
-    isolate("b")  # reads the settings: the database first
+                      CHORUS_REDIS_NAMESPACE=NAMESPACE.format("b"))  # fmt: skip
     url_b = setup_django(default_db="chorus_bench_federation_b", allow_private_fetch=True)
     env_b = {**os.environ, HUB_ENV: "b", "DATABASE_URL": url_b, STAMPS_ENV: str(stamps_path), MARKER_ENV: marker}
     for env in (env_a, env_b):
@@ -189,14 +176,15 @@ def run(args) -> None:
                                       capture_output=True, check=True, timeout=300).stdout)  # fmt: skip
     source_id, data = prepare_b(args, feed=alice["feed"])
     celery = ("--worker-concurrency", str(args.worker_concurrency))
+    env_a[WEB_WORKERS_ENV] = env_b[WEB_WORKERS_ENV] = str(args.web_workers)
     script = str(Path(__file__).resolve())
     try:
         with started(script=script, env=env_a, workers=0, profile_web=False, celery=celery, port=port_a) as a, \
                 started(script=script, env=env_b, workers=0, profile_web=False, celery=celery, port=port_b) as b:  # fmt: skip
-            print(f"   hub A: web pid {a.web.proc.pid}, celery pid {a.celery[0].proc.pid}; hub B: web pid "
+            print(f"   hub A: web pid {a.web.proc.pid} (uvicorn x {args.web_workers}), celery pid {a.celery[0].proc.pid}; hub B: web pid "
                   f"{b.web.proc.pid}, celery pid {b.celery[0].proc.pid}, clients pid {b.clients.proc.pid}; each "
-                  f"Celery pool prefork x {args.worker_concurrency}; Redis {redis_url} (a queue, channel-layer "
-                  f"prefix and cache prefix per hub); DB_CONN_MAX_AGE: the project's (web 0, workers 60)")  # fmt: skip
+                  f"Celery pool prefork x {args.worker_concurrency}; Redis {redis_url} (namespaces "
+                  f"{NAMESPACE.format('a')}, {NAMESPACE.format('b')}); DB_CONN_MAX_AGE: the project's (web 0, workers 60)")  # fmt: skip
             subscribe_b_at_a(source_id=source_id, alice=alice, url_a=url_a)
             measure(args, a, b, data=data, alice=alice, stamps_path=stamps_path, port_a=port_a)
     finally:
@@ -323,12 +311,13 @@ def report(args, b, *, data, keys, results, base_results, ping, cpu, commits) ->
     frames = b.clients.request({"cmd": "wait", "expect": expect, "timeout": 15.0}, timeout=60)["frames"]
     frames = {int(pid): got for pid, got in frames.items()}
 
-    to_commit, to_bob, to_any, to_answer, commit_to_frame = [], [], [], [], []
+    to_commit, to_bob, to_any, to_answer, commit_to_frame, answer_to_commit = [], [], [], [], [], []
     for key, (_due, sent, answered, status) in zip(keys, results, strict=True):
         if status == 201:
             to_answer.append(answered - sent)
         if key in commits:
             to_commit.append(commits[key] - sent)
+            answer_to_commit.append(commits[key] - answered)
         for client, received in frames.get(stored.get(key, -1), []):
             to_any.append(received - sent)
             if client == 0:
@@ -350,6 +339,7 @@ def report(args, b, *, data, keys, results, base_results, ping, cpu, commits) ->
                        f"({len(ping)} bytes: A's fat ping; unknown token; {args.rate}/s before the posts)"))  # fmt: skip
     print(latency_line("baseline: alice's POST -> A's 201", to_answer))
     print(latency_line("chorus: post on A -> COMMIT on B", to_commit))
+    print(latency_line("        (A's 201 -> COMMIT on B)", answer_to_commit))
     print(latency_line("chorus: post on A -> frame in bob's socket", to_bob))
     print(latency_line(f"chorus: post on A -> frame, {args.connected} sockets", to_any))
     print(latency_line("        (COMMIT on B -> frame)", commit_to_frame))

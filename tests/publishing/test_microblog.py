@@ -11,6 +11,7 @@ from accounts.identities import mark_verified
 from aggregator.models import Subscription
 from publishing.models import HubSubscription
 from publishing.posting import microblog_for, post_create, post_delete
+
 from tests.servers.feed_check import read_feed
 
 pytestmark = pytest.mark.django_db

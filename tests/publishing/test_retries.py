@@ -16,6 +16,7 @@ from publishing.models import Microblog, ReceivedWebmention, SentWebmention, Xmp
 from publishing.posting import post_create, post_delete
 from publishing.tasks import sweep_outbox
 from replies.models import Reply
+
 from tests.publishing.test_webmention import h_entry
 from tests.servers.outage_proxy import OutageProxy
 from tests.servers.xmpp_clients import XmppPerson
