@@ -9,8 +9,8 @@ Each hub in the production shape, on its own PostgreSQL database (``chorus_bench
 started as ``bench/live.py`` and ``bench/websub.py`` start theirs (``bench/live_parts/processes``):
 - hub A: web (uvicorn, ``aggregator.asgi``) and a Celery worker of the project's app (prefork pool of
   ``--worker-concurrency``); the person ``bench-fed-alice`` posts through A's API (``POST /api/v1/posts``, her
-  API token), the worker announces each post to A's WebSub hub, which delivers her feed (a signed fat ping of her
-  20 newest entries) to B's callback;
+  API token); each post's transaction owes B's subscription a delivery, queued after the commit, and A's worker
+  delivers her feed (a signed fat ping of her 20 newest entries) to B's callback;
 - hub B: web, where the callback checks and queues a delivery (202), and a Celery worker that stores it
   (``pipeline.ingest``: fan-out to ``--followers`` timelines and ``post.new`` events); a clients process holds
   the sockets of the first ``--connected`` followers (follower 0 is "bob");
@@ -134,8 +134,8 @@ def prepare_a(args) -> None:
     from accounts.tokens import issue_token
     from aggregator.models import Post
     from publishing import addresses
+    from publishing.microblogs import microblog_for
     from publishing.models import HubSubscription
-    from publishing.posting import microblog_for
     from timelines.models import SearchEntry, TimelineEntry
 
     alice, _ = get_user_model().objects.get_or_create(username=ALICE)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from aggregator.models import Post
 from publishing import addresses
-from publishing.posting import display_name
+from publishing.microblogs import display_name
 
 ATOM, THR, AT = "http://www.w3.org/2005/Atom", "http://purl.org/syndication/thread/1.0", \
     "http://purl.org/atompub/tombstones/1.0"  # fmt: skip

@@ -26,8 +26,8 @@ from aggregator import jobs
 from aggregator.db.backoff import backoff
 from aggregator.fetch import FetchError, check_url, fetch
 from publishing import addresses, feed, selectors
+from publishing.microblogs import microblog_for
 from publishing.models import HubSubscription, Microblog
-from publishing.posting import microblog_for
 
 log = logging.getLogger(__name__)
 VERIFY_TASK = "publishing.tasks.verify_hub_intent"

@@ -1,4 +1,5 @@
-"""After a post is written or deleted: what leaves the hub for it (the hub's WebSub deliveries, Webmentions)."""
+"""After a post is written or deleted, in the same transaction: what the hub owes the world for it (its WebSub
+subscribers' deliveries, Webmentions, the XMPP item), recorded in rows and queued after the commit."""
 
 from aggregator.models import Post
 from publishing import hub, webmention_send, xmpp_publishing
@@ -6,7 +7,7 @@ from publishing.models import Microblog
 
 
 def announce(*, post_id: int) -> int:
-    """Queue what the world must hear of this post; returns the deliveries owed."""
+    """Owe (and queue, after the commit) what the world must hear of this post; returns the deliveries owed."""
     post = Post.objects.filter(pk=post_id).first()
     if post is None:
         return 0

@@ -2,13 +2,7 @@
 
 from celery import shared_task
 
-from publishing import hub, outbound, outbox, webmention_send, webmentions, xmpp_publishing
-
-
-@shared_task(name="publishing.tasks.announce_post")
-def announce_post(post_id: int) -> int:
-    """A post was written or deleted: owe its feed's subscribers a delivery, and tell whom it mentions."""
-    return outbound.announce(post_id=post_id)
+from publishing import hub, outbox, webmention_send, webmentions, xmpp_publishing
 
 
 @shared_task(name="publishing.tasks.verify_hub_intent")

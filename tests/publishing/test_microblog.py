@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from accounts.identities import mark_verified
 from aggregator.models import Subscription
+from publishing.microblogs import microblog_for
 from publishing.models import HubSubscription
-from publishing.posting import microblog_for, post_create, post_delete
+from publishing.posting import post_create, post_delete
 
 from tests.servers.feed_check import read_feed
 
