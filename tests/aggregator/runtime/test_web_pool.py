@@ -11,7 +11,14 @@ import pytest
 import urllib3
 from django.db import connection
 
-from tests.servers.processes import free_port, production_env, require_production_services, spawn, stop, wait_for_port
+from tests.servers.processes import (
+    free_port,
+    production_env,
+    require_production_services,
+    spawn,
+    stop,
+    wait_for_port,
+)
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
