@@ -169,7 +169,8 @@ def run(args) -> None:
     url_b = setup_django(default_db="chorus_bench_federation_b", allow_private_fetch=True)
     env_b = {**os.environ, HUB_ENV: "b", "DATABASE_URL": url_b, STAMPS_ENV: str(stamps_path), MARKER_ENV: marker}
     for env in (env_a, env_b):
-        env.pop("DB_CONN_MAX_AGE", None)  # setup_django's 0: the processes take the project's defaults
+        env.pop("DB_CONN_MAX_AGE", None)  # setup_django's 0: the processes take the project's defaults (web: its
+        # pool of DB_POOL_MAX_SIZE connections, aggregator/asgi.py; workers: 60 s)
     banner("bench/federation.py: a post on hub A -> COMMIT on hub B and -> a follower's socket on B", url_b)
     print(f"   hub A's database {url_a}; load average at the start: {load()}; uptime: {uptime()}")
     alice = json.loads(subprocess.run([sys.executable, __file__, "--role", "prepare-a"], env=env_a, cwd=REPO_ROOT,
@@ -184,7 +185,8 @@ def run(args) -> None:
             print(f"   hub A: web pid {a.web.proc.pid} (uvicorn x {args.web_workers}), celery pid {a.celery[0].proc.pid}; hub B: web pid "
                   f"{b.web.proc.pid}, celery pid {b.celery[0].proc.pid}, clients pid {b.clients.proc.pid}; each "
                   f"Celery pool prefork x {args.worker_concurrency}; Redis {redis_url} (namespaces "
-                  f"{NAMESPACE.format('a')}, {NAMESPACE.format('b')}); DB_CONN_MAX_AGE: the project's (web 0, workers 60)")  # fmt: skip
+                  f"{NAMESPACE.format('a')}, {NAMESPACE.format('b')}); database connections: the project's (web: "
+                  f"its pool, workers: 60 s)")  # fmt: skip
             subscribe_b_at_a(source_id=source_id, alice=alice, url_a=url_a)
             measure(args, a, b, data=data, alice=alice, stamps_path=stamps_path, port_a=port_a)
     finally:
