@@ -345,7 +345,10 @@ def report(args, b, *, data, keys, results, base_results, ping, cpu, commits) ->
     print(latency_line("chorus: post on A -> frame in bob's socket", to_bob))
     print(latency_line(f"chorus: post on A -> frame, {args.connected} sockets", to_any))
     print(latency_line("        (COMMIT on B -> frame)", commit_to_frame))
-    print(f"   answers {dict(sorted(statuses.items()))}; {n / (results[-1][1] - results[0][1]):.1f} posts/s sent")
+    sent_rate = n / (results[-1][1] - results[0][1])
+    short_of_rate = " (short of the rate: A answers slower than --senders connections can keep up)" \
+        if sent_rate < 0.9 * args.rate else ""  # fmt: skip
+    print(f"   answers {dict(sorted(statuses.items()))}; {sent_rate:.1f} posts/s sent{short_of_rate}")
     print(f"   CPU seconds during the posts: hub A: {cpu_line(cpu['a'])}")
     print(f"                                 hub B: {cpu_line(cpu['b'])}")
     print(f"   checked: {missing} posts missing on B, {twice} stored twice, {short} not on exactly {args.followers} "
