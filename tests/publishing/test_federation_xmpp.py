@@ -81,3 +81,26 @@ def test_a_post_reaches_a_follower_on_another_hub_by_xmpp_push_an_answer_comes_b
     assert b.sql("SELECT count(*) FROM timelines_timelineentry t JOIN aggregator_post p ON p.id = t.post_id "
                  "WHERE p.retracted_at IS NOT NULL")[0][0] == 0  # fmt: skip
     assert bob.locator("article.post:has-text('Hello over XMPP')").count() == 1  # the rest stays
+
+
+def test_a_hub_with_xmpp_that_follows_a_profile_gets_pushes_both_ways_and_stores_each_post_once(xmpp_hubs, browser):
+    a, b = xmpp_hubs
+    _, alice = log_in(browser, a.base, username="alice")
+    post(alice, a.base, "Before the follow")
+    _, bob_follows = log_in(browser, b.base, username="bob", java_script_enabled=False)
+    bob_follows.fill("form.follow input[name=address]", f"{a.base}/people/alice/")  # her profile, as on hub A
+    bob_follows.click("form.follow button[type=submit]")
+    bob_follows.wait_for_url("**/sources/*/", timeout=15_000)
+    # her feed names her node: B subscribes to it by XMPP and to the feed at A's WebSub hub
+    wait_for(lambda: b.sql("SELECT push_node, push_state FROM aggregator_source")[0] == (
+        "urn:xmpp:microblog:0:alice", "subscribed"), timeout=30, what="B's XMPP subscription")  # fmt: skip
+    wait_for(lambda: b.sql("SELECT state FROM aggregator_websubsubscription") == [("active",)], timeout=30,
+             what="B's WebSub subscription")  # fmt: skip
+
+    post(alice, a.base, "Pushed twice, stored once")
+    wait_for(lambda: b.sql("SELECT last_push_at FROM aggregator_source")[0][0] is not None, timeout=20,
+             what="the XMPP push")  # fmt: skip
+    wait_for(lambda: b.sql("SELECT last_delivery_at FROM aggregator_websubsubscription")[0][0] is not None,
+             timeout=20, what="the WebSub delivery")  # fmt: skip
+    assert b.sql("SELECT count(*) FROM aggregator_post WHERE content_html LIKE '%Pushed twice, stored once%'") == [(1,)]
+    assert api(a, "/api/v1/people/alice")["followers_count"] == 2  # B's callback and B's JID: one each
