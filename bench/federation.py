@@ -220,7 +220,8 @@ def prepare_b(args, *, feed: str) -> tuple[int, dict]:
 
     data = prepare_data(clients=args.followers, followers=0, sources=1, follows=1)
     source_id = data["stream_sources"][0]
-    Source.objects.filter(address=feed).exclude(pk=source_id).delete()  # a previous run's, on another port
+    # her feed's source of previous runs (A listened on another port): gone, with its WebSub subscription
+    Source.objects.filter(address__endswith=f"/people/{ALICE}/feed.atom").exclude(pk=source_id).delete()
     WebSubSubscription.objects.filter(source_id=source_id).delete()
     Source.objects.filter(pk=source_id).update(address=feed, url=feed, kind=Source.Kind.RSS, next_poll_at=None,
                                                title=f"{ALICE} on hub A")  # fmt: skip
