@@ -247,6 +247,7 @@ OAUTH2_PROVIDER = {
         "write": "Post, follow, mark read and star in your name",
         "follow": "Follow and unfollow in your name",
         "push": "Receive push notifications",
+        "profile": "Know who you are (your name and profile address) to sign you in",
         **{f"read:{part}": f"Read your {part}" for part in (
             "accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
             "notifications", "search", "statuses")},
@@ -255,6 +256,7 @@ OAUTH2_PROVIDER = {
             "media", "mutes", "notifications", "reports", "statuses")},
     },
     "DEFAULT_SCOPES": ["read"],
+    "SCOPES_BACKEND_CLASS": "compat.mastodon.scopes.RegisteredScopes",  # an app gets only what it registered
     "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 365 * 24 * 3600,  # Mastodon apps never refresh: a token lives until revoked
     "PKCE_REQUIRED": False,  # checked when the app sends a challenge; Mastodon apps that send none still sign in
     "REFRESH_TOKEN_REUSE_PROTECTION": True,

@@ -1,9 +1,23 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts.signin_views import openid_login
 from aggregator.api import api
 from aggregator.following import views, websub_callback
+from compat.mastodon.accounts import blocks as mastodon_blocks
+from compat.mastodon.endpoint import carries_app_token
+
+api_patterns, api_app_name, api_namespace = api.urls
+_our_blocks = next(pattern.callback for pattern in api_patterns if str(pattern.pattern) == "blocks")
+
+
+def blocks(request, *args, **kwargs):
+    """``/api/v1/blocks`` is ours and Mastodon's: a Mastodon app (its OAuth token) listing its blocks gets
+    Mastodon's answer, accounts; our API tokens and the signed-in session keep our blocks API."""
+    if request.method == "GET" and carries_app_token(request):
+        return mastodon_blocks(request)
+    return _our_blocks(request, *args, **kwargs)
+
 
 urlpatterns = [
     path("", include("timelines.urls")),
@@ -25,7 +39,8 @@ urlpatterns = [
     path("settings/", include("accounts.urls")),
     path("accounts/openid/login/", openid_login, name="openid_login"),  # before allauth's: POST-only start
     path("accounts/", include("allauth.urls")),
-    path("api/v1/", api.urls),
+    re_path(r"^api/v1/blocks/?$", blocks),
+    path("api/v1/", (api_patterns, api_app_name, api_namespace)),
     path("api/greader/", include("compat.greader.urls")),
     path("", include("compat.mastodon.urls")),  # after our API: our paths win, the rest answer JSON
     path("admin/", admin.site.urls),

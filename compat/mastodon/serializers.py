@@ -34,7 +34,7 @@ def account_json(request: HttpRequest, source: Source, *, statuses_count: int = 
     return {
         "id": str(source.pk), "username": acct.split("@")[0][:100] or acct, "acct": acct,
         "display_name": source.display_title, "locked": False, "bot": source.kind == Source.Kind.RSS,
-        "discoverable": True, "group": False, "created_at": iso(source.created_at) or NO_DATE,
+        "discoverable": True, "indexable": False, "group": False, "created_at": iso(source.created_at) or NO_DATE,
         "note": f"<p>{escape(source.description)}</p>" if source.description else "",
         "url": url, "uri": url, "avatar": picture, "avatar_static": picture,
         "header": request.build_absolute_uri(static("mastodon-header.png")),
@@ -52,12 +52,13 @@ def self_account_json(request: HttpRequest, user, *, following_count: int) -> di
     return {
         "id": self_account_id(user.pk), "username": user.get_username(), "acct": user.get_username(),
         "display_name": user.get_full_name() or user.get_username(), "locked": True, "bot": False,
-        "discoverable": False, "group": False, "created_at": iso(user.date_joined), "note": "",
+        "discoverable": False, "indexable": False, "group": False, "created_at": iso(user.date_joined), "note": "",
         "url": profile, "uri": profile, "avatar": header, "avatar_static": header, "header": header,
         "header_static": header, "followers_count": 0, "following_count": following_count, "statuses_count": 0,
         "last_status_at": None, "emojis": [], "fields": [],
         "source": {"privacy": "public", "sensitive": False, "language": None, "note": "", "fields": [],
-                   "follow_requests_count": 0},
+                   "follow_requests_count": 0, "indexable": False},
+        "role": {"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": False},  # no role
     }  # fmt: skip
 
 
@@ -93,8 +94,10 @@ def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None
 
 def notification_json(request: HttpRequest, reply, *, answers: Post | None = None) -> dict:
     """A reply (mention or answer) is a ``mention`` notification; its id is its place in the replies' order."""
+    notification_id = status_id(reply.published, reply.post_id)
     return {
-        "id": status_id(reply.published, reply.post_id), "type": "mention", "created_at": iso(reply.published),
+        "id": notification_id, "type": "mention", "created_at": iso(reply.published),
+        "group_key": f"ungrouped-{notification_id}",  # Mastodon's key for a notification grouped with no other
         "account": account_json(request, reply.post.source),
         "status": status_json(request, reply.post, answers=answers),
     }  # fmt: skip
