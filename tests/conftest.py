@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test.utils import override_settings
 
 from aggregator.celery import app as celery_app
@@ -75,6 +77,18 @@ def bob(django_user_model):
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture
+def app_keeps_the_test_connection(db, settings):
+    """For schemathesis calling the WSGI app in process, as Django's test client does: the app must not close the
+    test's connection (and its transaction). Operations that fetch a generated address keep each fetch short."""
+    settings.CHORUS_FETCH_DEADLINE = 1
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

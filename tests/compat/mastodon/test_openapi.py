@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -60,18 +58,6 @@ CHECKS = [not_a_server_error, documented_status, content_type_conformance, schem
 
 schema = schemathesis.openapi.from_path(DESCRIPTION)
 schema.app = get_wsgi_application()  # as from_wsgi sets it: calls go to the app in process
-
-
-@pytest.fixture
-def app_keeps_the_test_connection(db, settings):
-    """As Django's test client does: the app must not close the test's connection (and its transaction).
-    Search with ``resolve`` fetches whatever address was generated: each fetch is kept short."""
-    settings.CHORUS_FETCH_DEADLINE = 1
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
