@@ -68,7 +68,7 @@ def self_account_json(request: HttpRequest, user, *, following_count: int) -> di
         "last_status_at": None, "emojis": [], "fields": [],
         "source": {"privacy": "public", "sensitive": False, "language": None, "note": "", "fields": [],
                    "follow_requests_count": 0, "indexable": False},
-        "role": {"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": False},  # no role
+        "role": {"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": False},  # Mastodon's "everyone" role
     }  # fmt: skip
 
 
