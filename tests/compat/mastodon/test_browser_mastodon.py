@@ -4,8 +4,10 @@ as an app does: home page by page, a post and a reply, a follow found by search,
 the user stream (server-sent events) carrying what arrives after it opened."""
 
 import html
+import os
 import re
 import threading
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -37,7 +39,7 @@ def hub(embedded_hub, httpserver):
     return base, carol, httpserver.url_for("/erin.xml"), httpserver.url_for("/app/callback")
 
 
-def sign_in_through_our_pages(browser, base: str, callback: str):
+def sign_in_through_our_pages(browser, base: str, callback: str, shots: Path):
     """Mastodon.py registers, Chromium opens its authorization address, alice signs in and presses Authorize;
     the app reads the code at its loopback callback and logs in. Returns (the app, the browser context)."""
     client_id, client_secret = Mastodon.create_app("Mastodon.py in Chromium", scopes=SCOPES, redirect_uris=callback,
@@ -48,11 +50,13 @@ def sign_in_through_our_pages(browser, base: str, callback: str):
     page = context.new_page()
     page.goto(address)
     assert urlsplit(page.url).path == "/accounts/login/"  # a stranger signs in first
+    page.screenshot(path=str(shots / "mastodon-app-sign-in.png"), full_page=True)
     page.fill("input[name=login]", "alice")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('Authorize Mastodon.py in Chromium?')")
     assert "Read your timeline" in page.inner_text("ul.scopes")
+    page.screenshot(path=str(shots / "mastodon-app-authorize.png"), full_page=True)
     page.click("button[name=allow]")
     page.wait_for_url(callback + "?**")
     query = parse_qs(urlsplit(page.url).query)
@@ -92,9 +96,10 @@ class Listener(StreamListener):
             assert self.arrived.wait_for(predicate, timeout=WAIT), (self.updates, self.notifications)
 
 
-def test_mastodon_py_signs_in_through_our_pages_then_reads_posts_follows_and_streams(hub, browser):
+def test_mastodon_py_signs_in_through_our_pages_then_reads_posts_follows_and_streams(hub, browser, tmp_path):
     base, carol, erin, callback = hub
-    api, context = sign_in_through_our_pages(browser, base, callback)
+    shots = Path(os.environ.get("CHORUS_SCREENSHOTS", tmp_path))
+    api, context = sign_in_through_our_pages(browser, base, callback, shots)
     assert api.account_verify_credentials()["username"] == "alice"
     refresh_now(context, base)  # the hub polls carol's feed
 
