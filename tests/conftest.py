@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test.utils import override_settings
 
 from aggregator.celery import app as celery_app
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Browser, EmbeddedDatabases, Hub, require_chromium
+from tests.servers.feedservers import FakeInternet, RawServer
 from tests.servers.xmpp_server import PASSWORD, running_prosody
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,9 +59,30 @@ def _snapshots_always_current(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache: ids repeat from one test database to the next and the feed server
+    """Each test starts with empty caches: ids repeat from one test database to the next and the feed server
     keeps its port for the session, so cached pictures, budgets or indexes of one test must not reach another."""
-    cache.clear()
+    for alias in django_settings.CACHES:
+        caches[alias].clear()
+
+
+@pytest.fixture
+def raw_server():
+    """``start(respond, tls=None)`` -> a ``RawServer`` (tests/servers/feedservers.py), closed after the test."""
+    servers = []
+
+    def start(respond, tls=None) -> RawServer:
+        servers.append(RawServer(respond, tls=tls))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def internet(monkeypatch):
+    """DNS and routing for the test (``FakeInternet``): a made-up public host can be a local server."""
+    return FakeInternet(monkeypatch)
 
 
 @pytest.fixture

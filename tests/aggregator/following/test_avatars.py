@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from aggregator.following.avatars import sniff
+from aggregator.images import sniff
 from aggregator.following.subscriptions import subscribe
 from aggregator.models import Source, Subscription
 
