@@ -343,6 +343,7 @@ CHORUS_WEBFINGER_SCHEME = env_str("CHORUS_WEBFINGER_SCHEME", "https")
 if CHORUS_WEBFINGER_SCHEME not in ("https", "http"):
     raise SettingError(f"CHORUS_WEBFINGER_SCHEME must be https or http, got {CHORUS_WEBFINGER_SCHEME!r}")
 CHORUS_BLUESKY_BASE = env_str("CHORUS_BLUESKY_BASE", "https://bsky.app")
+CHORUS_BLUESKY_API = env_str("CHORUS_BLUESKY_API", "https://public.api.bsky.app")  # the public AppView: avatars
 # The hub's public address (https://chorus.example), for links in notifications sent outside the web pages.
 CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 # WebSub (needs CHORUS_PUBLIC_URL: hubs call back there): the lease asked of hubs, and per-subscription caps on

@@ -5,7 +5,9 @@ Tests that need the production shape start real Celery worker processes themselv
 browser, one Chromium (tests/browser.py).
 """
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,32 @@ def pytest_runtest_setup(item):
 def _loopback_feeds_allowed(settings):
     """Test feeds live on 127.0.0.1; tests of the private-address guard turn this off again."""
     settings.CHORUS_FETCH_ALLOW_PRIVATE = True
+
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "", None}
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Names other than loopback do not resolve: fixture feeds name sites (example.org, bsky.app) that a poll's
+    picture lookup would otherwise ask the real DNS and internet about. ``FakeInternet`` adds its own names."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in _LOOPBACK_NAMES and not _is_address(name):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (tests have no internet)")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.fixture(autouse=True)

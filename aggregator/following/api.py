@@ -95,7 +95,7 @@ def _source_out(source: Source) -> SourceOut:
         push=PushOut(jid=source.push_jid, node=source.push_node, state=source.push_state, error=source.push_error,
                      last_push_at=source.last_push_at) if source.has_push else None,
         websub=WebSubOut(**websub) if (websub := websub_status_json(source)) else None,
-        avatar=avatars.picture_path(source),
+        avatar=reverse("source_avatar", args=[source.pk]),
     )  # fmt: skip
 
 

@@ -201,3 +201,26 @@ def test_a_preview_of_an_account_without_an_http_picture_shows_its_initials(clie
     token = avatars.preview_token(avatar_url="javascript:alert(1)", feed_url="", site_url="", title="Alice Liddell")
     picture = client.get("/follow/preview-avatar", {"t": token})
     assert picture.status_code == 200 and picture["Content-Type"] == "image/svg+xml" and b">AL</text>" in picture.content
+
+
+def test_a_bluesky_accounts_avatar_comes_from_the_public_appview(httpserver, settings, alice, committed, client):
+    settings.CHORUS_BLUESKY_BASE = settings.CHORUS_BLUESKY_API = httpserver.url_for("/").rstrip("/")
+    httpserver.expect_request("/profile/dora.bsky.social/rss").respond_with_data(BLUESKY_RSS, content_type=RSS)
+    avatar = httpserver.url_for("/img/avatar/dora.jpg")
+    httpserver.expect_request("/xrpc/app.bsky.actor.getProfile", query_string={"actor": "dora.bsky.social"}).respond_with_json(
+        {"did": "did:plc:abcdefghijklmnopqrstuvwx", "handle": "dora.bsky.social", "avatar": avatar})
+    httpserver.expect_request("/img/avatar/dora.jpg").respond_with_data(b"\xff\xd8\xff\xe0 a jpeg", content_type="image/jpeg")
+    with committed():
+        source = subscriptions.subscribe(user=alice, address="@dora.bsky.social").source
+    source.refresh_from_db()
+    assert source.avatar_url == avatar and source.picture_url == avatar
+    client.force_login(alice)
+    assert client.get(f"/sources/{source.pk}/avatar")["Content-Type"] == "image/jpeg"
+
+
+def test_a_bluesky_account_is_followed_even_when_the_appview_has_no_answer(httpserver, settings, alice):
+    settings.CHORUS_BLUESKY_BASE = settings.CHORUS_BLUESKY_API = httpserver.url_for("/").rstrip("/")
+    httpserver.expect_request("/profile/dora.bsky.social/rss").respond_with_data(BLUESKY_RSS, content_type=RSS)
+    httpserver.expect_request("/xrpc/app.bsky.actor.getProfile").respond_with_data("<html>", status=502)
+    source = subscriptions.subscribe(user=alice, address="@dora.bsky.social").source
+    assert source.avatar_url == "" and source.remote_id == "@dora.bsky.social"
