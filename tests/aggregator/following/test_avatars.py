@@ -16,8 +16,8 @@ from aggregator.images import sniff
 from aggregator.ingest.polling import poll_source
 from aggregator.models import Source, Subscription
 
-from tests.servers.feedservers import response_head, send
 from tests.servers.fediverse_server import AVATAR_PNG, mastodon
+from tests.servers.feedservers import response_head, send
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +56,9 @@ def shown_picture(client, source: Source):
 
 def test_a_feeds_atom_icon_becomes_its_picture(client, alice, httpserver, committed):
     httpserver.expect_request("/icon.png").respond_with_data(PNG, content_type="image/png")
-    atom = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:carol</id><title>Carol</title>'
-            '<icon>/icon.png</icon><logo>/logo.png</logo><entry><id>1</id><title>hi</title>'
-            "<updated>2026-11-23T10:00:00Z</updated></entry></feed>").encode()  # fmt: skip
+    atom = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:carol</id><title>Carol</title>'
+            b'<icon>/icon.png</icon><logo>/logo.png</logo><entry><id>1</id><title>hi</title>'
+            b"<updated>2026-11-23T10:00:00Z</updated></entry></feed>")  # fmt: skip
     httpserver.expect_request("/feed.xml").respond_with_data(atom, content_type="application/atom+xml")
     with committed():
         source = subscribe(user=alice, address=httpserver.url_for("/feed.xml")).source

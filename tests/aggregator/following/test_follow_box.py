@@ -202,6 +202,50 @@ def test_a_preview_of_an_account_without_an_http_picture_shows_its_initials(clie
     picture = client.get("/follow/preview-avatar", {"t": token})
     assert picture.status_code == 200 and picture["Content-Type"] == "image/svg+xml" and b">AL</text>" in picture.content
 
+def test_the_follow_box_shows_the_preview_and_follows_without_script(client, alice):
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert 'data-preview-url="/api/v1/follow-preview"' in page and "follow.js" in page
+    assert 'action="/follow/" data-preview-url' in page  # a plain form: without the script it follows directly
+
+
+@pytest.mark.parametrize("advertised", ["pubsub link", "xmpp: alias"])
+def test_a_fediverse_account_advertising_an_xmpp_node_is_followed_push_first(httpserver, settings, alice, committed,
+                                                                            advertised):  # fmt: skip
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    node = "xmpp:alice@xmpp.example?;node=urn:xmpp:microblog:0"
+    host = mastodon(httpserver, **({"xmpp_uri": node} if advertised == "pubsub link" else {"aliases": [node]}))
+    with committed():
+        subscriptions.subscribe(user=alice, address=f"@alice@{host}")
+    source = Source.objects.get()
+    assert (source.kind, source.url, source.remote_id) == ("rss", f"http://{host}/@alice.rss", f"@alice@{host}")
+    assert (source.push_jid, source.push_node, source.push_state) == ("alice@xmpp.example", MICROBLOG_NODE, "pending")
+    assert [target.source_id for target in push.push_targets()] == [source.pk]  # the listener subscribes to it
+    assert Post.objects.filter(source=source).count() == 2  # and the feed is polled (the safety net)
+    assert not push.push_covers(source)  # until pushes arrive, at its normal rate
+
+
+def test_a_bad_xmpp_address_in_webfinger_is_ignored_and_the_feed_followed(httpserver, settings, alice):
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    host = mastodon(httpserver, xmpp_uri="xmpp:not a jid")
+    subscriptions.subscribe(user=alice, address=f"@alice@{host}")
+    source = Source.objects.get()
+    assert source.url == f"http://{host}/@alice.rss" and source.push_jid == "" and push.push_targets() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posts_an_accounts_xmpp_node_publishes_are_pushed_into_its_source(httpserver, settings, prosody, xmpp_hub,
+                                                                         bob):  # fmt: skip
+    settings.CHORUS_WEBFINGER_SCHEME = "http"
+    host = mastodon(httpserver, xmpp_uri=f"xmpp:alice@{DOMAIN}?;node={MICROBLOG_NODE}")
+    with test_xmpp._person(prosody, "alice") as alice:
+        source = subscriptions.subscribe(user=bob, address=f"@alice@{host}").source
+        wait_for(lambda: test_xmpp._subscribed(source), what="the hub to subscribe to the node WebFinger named")
+        alice.publish("pushed-1", atom_entry(title="pushed", body="<p>by XMPP</p>", entry_id="tag:alice,pushed"))
+        post = wait_for(lambda: Post.objects.filter(source=source, guid="pushed-1").first(), what="the pushed post")
+    assert post.content_html == "<p>by XMPP</p>" and TimelineEntry.objects.filter(user=bob, post=post).exists()
+    assert Source.objects.filter(kind=Source.Kind.XMPP).count() == 0  # one source: the feed, pushed first
+
 
 def test_a_bluesky_accounts_avatar_comes_from_the_public_appview(httpserver, settings, alice, committed, client):
     settings.CHORUS_BLUESKY_BASE = settings.CHORUS_BLUESKY_API = httpserver.url_for("/").rstrip("/")
