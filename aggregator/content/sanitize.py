@@ -133,13 +133,14 @@ def clean_html(fragment: str, *, base_url: str = "") -> str:
 
 
 def _proxied(tag: str, attribute: str, value: str) -> str | None:
-    """Pictures point at the image proxy (or go); audio and video keep their URL but load nothing until played."""
+    """Pictures point at the image proxy (or go); audio and video keep their URL but load nothing until played.
+    Other links were made absolute http(s) at ingest (nh3 has refused other schemes again): relative ones go."""
     if attribute == "srcset":
         return _rewritten_srcset(value, proxy_path)
     if (tag, attribute) in (("img", "src"), ("video", "poster")):
         return proxy_path(value) or None
     if attribute in _URL_ATTRIBUTES:
-        return safe_url(value) or None
+        return value if value.startswith(("http://", "https://")) else None
     return value
 
 

@@ -29,11 +29,13 @@ class Image:
 
 
 class ImageRefused(Exception):
-    """No usable image at that URL; ``status`` is what the proxy answers (403, 404, 413, 415), the message why."""
+    """No usable image at that URL; ``status`` is what the proxy answers (403, 404, 413, 415), the message why.
+    ``transient``: it may work soon (a timeout, a 5xx), so it is remembered for a shorter while."""
 
-    def __init__(self, reason: str, *, status: int) -> None:
+    def __init__(self, reason: str, *, status: int, transient: bool = False) -> None:
         super().__init__(reason)
         self.status = status
+        self.transient = transient
 
 
 def _cache():
@@ -62,7 +64,7 @@ def image_at(url: str, *, max_bytes: int | None = None, deadline: float | None =
     try:
         image = _fetched(url, max_bytes=limit, deadline=deadline)
     except ImageRefused as refused:
-        seconds = TRANSIENT_SECONDS if refused.status == 404 and "timed out" in str(refused) else REFUSED_SECONDS
+        seconds = TRANSIENT_SECONDS if refused.transient else REFUSED_SECONDS
         cache.set(key, ("refused", refused.status, str(refused), limit), seconds)
         raise
     cache.set(key, ("image", image.content_type, image.body), settings.CHORUS_IMAGE_CACHE_SECONDS)
@@ -91,7 +93,7 @@ def _fetched(url: str, *, max_bytes: int, deadline: float | None) -> Image:
     except TooLarge as error:
         raise ImageRefused(f"image larger than {max_bytes} bytes", status=413) from error
     except FetchError as error:
-        raise ImageRefused(f"image unavailable: {error}", status=404) from error
+        raise ImageRefused(f"image unavailable: {error}", status=404, transient=not error.permanent) from error
     kind = sniff(response.body)
     if not kind:
         raise ImageRefused("not a raster image (PNG, JPEG, GIF, WebP, AVIF or ICO)", status=415)

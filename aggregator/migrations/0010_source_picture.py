@@ -3,6 +3,13 @@
 from django.db import migrations, models
 
 
+def accounts_keep_their_avatar(apps, schema_editor):
+    """An account's known avatar shows at once; every source's picture is still looked for at its next poll."""
+    Source = apps.get_model("aggregator", "Source")
+    for scheme in ("http://", "https://"):
+        Source.objects.filter(avatar_url__startswith=scheme).update(picture_url=models.F("avatar_url"))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,4 +27,5 @@ class Migration(migrations.Migration):
             name='picture_url',
             field=models.CharField(blank=True, help_text="'': none usable, a generated one shows", max_length=2048),
         ),
+        migrations.RunPython(accounts_keep_their_avatar, migrations.RunPython.noop),
     ]

@@ -10,7 +10,7 @@ from werkzeug import Response
 
 from aggregator.content.sanitize import shown_html
 from aggregator.following.subscriptions import subscribe
-from aggregator.images import proxy_path
+from aggregator.images import ImageRefused, image_at, proxy_path
 
 from tests.servers.feedservers import drip, response_head, send
 
@@ -180,3 +180,23 @@ def test_an_image_server_that_answers_an_error_is_a_clear_404(client, httpserver
     httpserver.expect_request("/gone.png").respond_with_response(Response("gone", status=410))
     response = client.get(proxy_path(httpserver.url_for("/gone.png")))
     assert response.status_code == 404 and "HTTP 410" in response.content.decode()
+
+
+def test_a_refused_image_is_not_asked_for_again_at_once(client, httpserver):
+    httpserver.expect_request("/evil.svg").respond_with_data(SVG, content_type="image/svg+xml")
+    address = proxy_path(httpserver.url_for("/evil.svg"))
+    assert [client.get(address).status_code for _ in range(3)] == [415, 415, 415]
+    assert image_requests(httpserver, "/evil.svg") == 1
+
+
+def test_the_cache_answers_each_caller_within_its_own_cap(httpserver):
+    big = PNG + bytes(600 * 1024)
+    httpserver.expect_request("/big.png").respond_with_data(big, content_type="image/png")
+    url = httpserver.url_for("/big.png")
+    with pytest.raises(ImageRefused) as refused:
+        image_at(url, max_bytes=512 * 1024)  # a source's picture: too large
+    assert refused.value.status == 413
+    assert image_at(url).body == big  # a post's picture may be larger: fetched again, then cached
+    with pytest.raises(ImageRefused):
+        image_at(url, max_bytes=512 * 1024)  # from the cache, still too large for this caller
+    assert image_requests(httpserver, "/big.png") == 2
