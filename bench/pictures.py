@@ -6,9 +6,11 @@ No database: a page of ``--posts`` stored posts (Mastodon-style statuses through
 are stored; half with a picture, a quarter of those with a ``srcset``, one in ten with a video poster) is
 rendered ``--pages`` times through a template holding only the posts' content:
 - **baseline**: ``{{ post.content_html|safe }}``, as pages showed stored HTML before the proxy;
-- **proxied**: ``{{ post.content_html|shown }}``, every picture pointed at ``/images/<hmac>/<url>``.
+- **proxied, cold**: ``{{ post.content_html|shown }}``, every picture pointed at ``/images/<hmac>/<url>``, with
+  the per-process memo of rewritten posts emptied before each page (posts no page has shown yet);
+- **proxied, warm**: the same with the memo kept (a reload, or posts another page already showed).
 
-Printed: p50/p95 milliseconds per page for both, and the difference (what the rewrite adds to a timeline page).
+Printed: p50/p95 milliseconds per page for each, and what the cold rewrite adds at p95.
 Goal: the rewrite adds at most 2 ms to a 50-post page at p95 (the issue's budget for the whole timeline render
 is 25 ms).
 """
@@ -45,11 +47,15 @@ def stored_posts(count: int, *, seed: int = 15) -> list[str]:
     return posts
 
 
-def timed_pages(template, posts: list[str], pages: int) -> list[float]:
+def timed_pages(template, posts: list[str], pages: int, *, cold: bool = False) -> list[float]:
+    from aggregator.content.sanitize import _shown
+
     context = {"posts": [{"content_html": html} for html in posts]}
     template.render(context)  # warm: compiled cleaners, URL resolver
     timings = []
     for _ in range(pages):
+        if cold:
+            _shown.cache_clear()  # as if no page had shown these posts in this process yet
         started = time.perf_counter()
         template.render(context)
         timings.append((time.perf_counter() - started) * 1000)
@@ -73,14 +79,16 @@ def main() -> None:
     posts = stored_posts(args.posts)
     pictured = sum("<img" in html for html in posts)
     print(f"== pictures: render-time proxy rewrite, {args.posts} posts per page ({pictured} with a picture), "
-          f"{args.pages} pages")
+          f"{args.pages} pages; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     results = {}
-    for name, template in (("baseline |safe", baseline), ("proxied |shown", proxied)):
-        timings = timed_pages(template, posts, args.pages)
+    runs = (("baseline |safe", baseline, False), ("proxied, cold", proxied, True), ("proxied, warm", proxied, False))
+    for name, template, cold in runs:
+        timings = timed_pages(template, posts, args.pages, cold=cold)
         results[name] = (percentile(timings, 50), percentile(timings, 95))
         print(f"   {name:16} p50 {results[name][0]:6.2f} ms   p95 {results[name][1]:6.2f} ms per page")
-    added = results["proxied |shown"][1] - results["baseline |safe"][1]
-    print(f"   added by the rewrite at p95: {added:.2f} ms (goal <= {GOAL_ADDED_MS} ms) {verdict(added <= GOAL_ADDED_MS)}")
+    added = results["proxied, cold"][1] - results["baseline |safe"][1]
+    print(f"   added by the rewrite at p95, cold: {added:.2f} ms (goal <= {GOAL_ADDED_MS} ms) "
+          f"{verdict(added <= GOAL_ADDED_MS)}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,14 @@ Stored HTML keeps the publisher's image URLs (the APIs hand them to apps as they
 a reader's browser contacts no other host for posts stored before or after.
 """
 
+import functools
 import html
 import re
 from urllib.parse import urljoin, urlsplit
 
 import nh3
+from django.conf import settings
+from django.urls import get_script_prefix
 
 from aggregator.images import proxy_path
 
@@ -154,6 +157,7 @@ _shown_cleaner = nh3.Cleaner(
     set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"},
                               "video": {"preload": "none"}, "audio": {"preload": "none"}},  # fmt: skip
 )
+SHOWN_CACHE_SIZE = 2048  # posts with pictures, rewritten, per process (a few MB)
 _FETCHES_SOMETHING = re.compile(r"<(?:img|video|audio|source|picture)\b", re.IGNORECASE)
 
 
@@ -163,6 +167,13 @@ def shown_html(stored: str) -> str:
     pictures loaded lazily, audio and video fetching nothing until the person plays them."""
     if not stored or not _FETCHES_SOMETHING.search(stored):
         return stored  # nothing to fetch: the stored HTML is already clean
+    return _shown(stored, settings.SECRET_KEY, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=SHOWN_CACHE_SIZE)
+def _shown(stored: str, secret: str, script_prefix: str) -> str:
+    """The rewrite, remembered per process: a page shows the same posts again and again (reloads, the next page,
+    other people following the same source). The key and the prefix are in the key: they shape the addresses."""
     return _shown_cleaner.clean(stored)
 
 
