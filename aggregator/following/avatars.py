@@ -9,13 +9,15 @@ outbound guard fetched (``aggregator.images``). A source with none shows a gener
 a colour from its title), so a page never has an empty or broken picture slot.
 """
 
+import functools
 import hashlib
+import zlib
 from collections.abc import Iterator
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from django.core import signing
 from django.core.cache import cache
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from aggregator.content.xmlsafety import UnsafeXML
@@ -103,12 +105,21 @@ def learn_picture(*, source_id: int) -> str:
 
 def picture_version(source: Source) -> str:
     """Changes whenever what the source's picture shows changes, so its address can be cached for long."""
-    return hashlib.sha256(f"{source.picture_url}\n{source.display_title}".encode()).hexdigest()[:10]
+    # crc32: cheap (a sidebar has one per source) and the same in every process; only this source's own
+    # addresses need to differ from each other.
+    shown = "\n".join((source.picture_url, source.display_title))
+    return f"{zlib.crc32(shown.encode()):08x}"
+
+
+@functools.lru_cache(maxsize=8)
+def _avatar_route(script_prefix: str) -> str:
+    # A sidebar shows every source a person follows: resolve the pattern once per prefix, fill in the id.
+    return reverse("source_avatar", args=[987654321]).replace("987654321", "{}")
 
 
 def picture_path(source: Source) -> str:
     """The address pages use for the source's picture (``/sources/<id>/avatar?v=...``)."""
-    return f"{reverse('source_avatar', args=[source.pk])}?v={picture_version(source)}"
+    return f"{_avatar_route(get_script_prefix()).format(source.pk)}?v={picture_version(source)}"
 
 
 def generated(title: str) -> Image:

@@ -12,7 +12,7 @@ from aggregator.content.sanitize import shown_html
 from aggregator.following.subscriptions import subscribe
 from aggregator.images import ImageRefused, image_at, proxy_path
 
-from tests.servers.feedservers import drip, response_head, send
+from tests.servers.feedservers import drip, gzip_bomb, response_head, send
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +108,14 @@ def test_a_50_mb_image_is_refused_without_being_read(client, httpserver, raw_ser
     for server in (declared, endless):  # with and without Content-Length
         response = client.get(proxy_path(server.url("/huge.png")))
         assert response.status_code == 413 and "larger than" in response.content.decode()
+
+
+def test_a_decompression_bomb_is_refused_at_the_decoded_cap(client, raw_server):
+    bomb = gzip_bomb(64 * 1024 * 1024)  # 64 KiB of gzip, 64 MiB once decoded
+    head = response_head(content_type="image/png", content_encoding="gzip", content_length=str(len(bomb)))
+    server = raw_server(send(head, bomb))
+    response = client.get(proxy_path(server.url("/bomb.png")))
+    assert response.status_code == 413 and "larger than" in response.content.decode()
 
 
 def test_a_slow_drip_is_cut_off_at_the_deadline(client, raw_server, settings):
