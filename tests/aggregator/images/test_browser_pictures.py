@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import create_user, log_in, wait_for_js
+from tests.browser import create_user, follow, log_in, wait_for_js
 from tests.servers.pictures import solid_png
 
 HANDLE = "@alice@social.example"
@@ -44,8 +44,7 @@ def pictured_hub(embedded_hub, httpserver):
     httpserver.expect_request("/orange-icon.png").respond_with_data(ICON, content_type="image/png")
     httpserver.expect_request("/plain.xml").respond_with_data(rss_with("Zebra Weekly", "<p>no picture here</p>"),
                                                               content_type="application/rss+xml")  # fmt: skip
-    seed = [create_user("alice"), subscribes("alice", httpserver.url_for("/orange.xml")),
-            subscribes("alice", httpserver.url_for("/plain.xml"))]  # fmt: skip
+    seed = [follow("alice", httpserver.url_for("/orange.xml")), subscribes("alice", httpserver.url_for("/plain.xml"))]
     return embedded_hub(seed=seed)
 
 
