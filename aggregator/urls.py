@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from accounts.signin_views import openid_login
 from aggregator.api import api
 from aggregator.following import views, websub_callback
+from aggregator.images.views import image_proxy
 from compat.mastodon.accounts import blocks as mastodon_blocks
 from compat.mastodon.endpoint import carries_app_token
 
@@ -35,6 +36,7 @@ urlpatterns = [
     path("sources/<int:source_id>/", views.source_detail, name="source"),
     path("sources/<int:source_id>/refresh/", views.refresh, name="source_refresh"),
     path("sources/<int:source_id>/avatar", views.source_avatar, name="source_avatar"),
+    path("images/<str:signature>/<str:encoded>", image_proxy, name="image_proxy"),
     path("websub/<str:token>/", websub_callback.callback, name="websub_callback"),
     path("settings/", include("accounts.urls")),
     path("accounts/openid/login/", openid_login, name="openid_login"),  # before allauth's: POST-only start
