@@ -21,7 +21,7 @@ XMPP_TASK = "publishing.tasks.publish_on_xmpp"
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=6)
-MAX_ATTEMPTS = 10  # about a day of retries; then the failure stays recorded on the row
+MAX_ATTEMPTS = 12  # failures in a row: about 20 hours of retries, then the last failure stays recorded
 _SWEPT = ((ReceivedWebmention, VERIFY_TASK), (SentWebmention, SEND_TASK), (XmppPublication, XMPP_TASK))
 
 
