@@ -1,0 +1,32 @@
+// The top bar's menus: on phones the menu button folds the navigation, the follow box and the page's sidebar
+// (sources, tags, unread counts) in and out; the Settings menu closes on a click elsewhere or Escape.
+// Without this file the phone menu stays unfolded (chorus.css, "scripting: enabled") and Settings is a <details>.
+(function () {
+  "use strict";
+  const root = document.documentElement;
+  const button = document.querySelector(".menu-button");
+  const settings = document.querySelector(".settings-menu");
+
+  function setMenu(open) {
+    root.classList.toggle("menu-open", open);
+    button.setAttribute("aria-expanded", String(open));
+    if (open) window.scrollTo(0, 0); // what opened is at the top of the page
+  }
+
+  if (button) {
+    button.addEventListener("click", () => setMenu(!root.classList.contains("menu-open")));
+  }
+  document.addEventListener("click", (event) => {
+    if (settings && settings.open && !settings.contains(event.target)) settings.open = false;
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (settings && settings.open) {
+      settings.open = false;
+      settings.querySelector("summary").focus();
+    } else if (button && root.classList.contains("menu-open")) {
+      setMenu(false);
+      button.focus();
+    }
+  });
+})();
