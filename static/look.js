@@ -1,6 +1,8 @@
 // The top bar's menus: on phones the menu button folds the navigation, the follow box and the page's sidebar
 // (sources, tags, unread counts) in and out; the Settings menu closes on a click elsewhere or Escape.
 // Without this file the phone menu stays unfolded (chorus.css, "scripting: enabled") and Settings is a <details>.
+// Code and tables in posts that are wider than their card scroll sideways; they take the keyboard's focus so
+// they can be scrolled without a mouse, also in posts that arrive live.
 (function () {
   "use strict";
   const root = document.documentElement;
@@ -19,6 +21,18 @@
   document.addEventListener("click", (event) => {
     if (settings && settings.open && !settings.contains(event.target)) settings.open = false;
   });
+  function focusableScrollers(root) {
+    root.querySelectorAll(".content pre, .content table").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth) box.tabIndex = 0;
+      else box.removeAttribute("tabindex");
+    });
+  }
+  focusableScrollers(document);
+  window.addEventListener("resize", () => focusableScrollers(document));
+  new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((node) => {
+    if (node.nodeType === Node.ELEMENT_NODE) focusableScrollers(node);
+  }))).observe(document.body, { childList: true, subtree: true });
+
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     if (settings && settings.open) {
