@@ -32,6 +32,9 @@ system-deps:
 	  else echo "node/npm missing: OpenID Connect sign-in tests will skip (sudo apt-get install nodejs npm)"; fi; }
 	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/servers/oidc/node_modules/oidc-provider ]; then \
 	  cd tests/servers/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
+	@# ... and of tests/audits: axe-core (run in every page of the look tests) and Lighthouse (on the timeline)
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/audits/node_modules/lighthouse ]; then \
+	  cd tests/audits && npm ci --no-audit --no-fund --loglevel=error; fi
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -21,6 +21,11 @@
   document.addEventListener("click", (event) => {
     if (settings && settings.open && !settings.contains(event.target)) settings.open = false;
   });
+  // On a phone the Settings pages' links are one sideways strip: the current page's link in view
+  const current = document.querySelector(".settings-nav [aria-current=page]");
+  const strip = current && current.closest(".settings-links");
+  if (strip && strip.scrollWidth > strip.clientWidth) strip.scrollLeft = current.offsetLeft - 16;
+
   function focusableScrollers(root) {
     root.querySelectorAll(".content pre, .content table").forEach((box) => {
       if (box.scrollWidth > box.clientWidth) box.tabIndex = 0;

@@ -19,6 +19,12 @@ def test_every_page_is_photographed_in_both_themes_at_both_sizes(walk, tmp_path)
             for name, page in walk(theme=theme, viewport=viewport):
                 page.wait_for_load_state("load")
                 page.screenshot(path=folder / f"{name}-{size}-{theme}.png", full_page=True)
+                if name == "timeline" and size == "phone":  # and with its menu unfolded
+                    page.click(".menu-button")
+                    page.screenshot(path=folder / f"timeline-menu-{size}-{theme}.png", full_page=True)
+                elif name == "timeline":  # and with the Settings menu open
+                    page.click(".settings-menu > summary")
+                    page.screenshot(path=folder / f"timeline-settings-{size}-{theme}.png")
                 if page.locator("main").count() != 1 or page.locator("header, [role=banner]").count() < 1:
                     missing_landmarks.append(f"{name} ({size}, {theme})")
     print(f"screenshots in {folder}")
