@@ -288,6 +288,7 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 WHITENOISE_USE_FINDERS = True  # the embedded hub serves static files without collectstatic
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}  # the app manifest (WhiteNoise: octet-stream)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
