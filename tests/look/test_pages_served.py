@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.views.defaults import bad_request, server_error
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -81,3 +81,10 @@ def test_a_theme_choice_never_redirects_to_another_site_and_refuses_unknown_them
     assert "chorus_theme" not in response.cookies or not response.cookies["chorus_theme"].value
     client.cookies["chorus_theme"] = "<script>"
     assert '<html lang="en">' in client.get("/accounts/login/").content.decode()
+
+
+def test_a_form_without_its_csrf_token_gets_the_styled_page(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post("/settings/tokens/", {"name": "no token"})
+    assert response.status_code == 403 and "This form has expired" in response.content.decode()
