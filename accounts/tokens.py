@@ -23,6 +23,12 @@ def issue_token(*, user: AbstractBaseUser, name: str = "") -> str:
     return raw
 
 
+def looks_like_api_token(raw: str) -> bool:
+    """Whether a bearer secret is one of ours by its form (anything else may be another scheme's, such as an
+    OAuth token of a Mastodon app); says nothing about whether it is valid."""
+    return raw.startswith(_PREFIX)
+
+
 def user_for_token(raw: str) -> AbstractBaseUser | None:
     """The active user a live token belongs to, or None."""
     token = live_token(raw)

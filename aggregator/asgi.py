@@ -7,16 +7,16 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
-# The web process closes its database connection at the end of each request (DB_CONN_MAX_AGE=0) unless told
-# otherwise; workers and beat keep theirs (60 s, settings.py). Under ASGI Django runs each request's sync code in
-# a thread of its own, and persistent connections stay with those threads: at 100 requests/s one uvicorn process
-# held ~96 PostgreSQL connections and the server (max_connections 100) refused everyone else (bench/websub.py).
-# Django's documentation says to disable persistent connections under ASGI. Django 5.2's psycopg pool
-# (OPTIONS {"pool": ...}) would also save each request's connect, but needs psycopg_pool and a max_size per
-# process that every web process together must fit under max_connections; a new connection costs a loopback
-# round trip and a backend process, well inside the callback's budget. This only has effect where this module
-# loads Django (uvicorn); `serve` has read its settings already.
+# The web process borrows database connections from a pool of at most DB_POOL_MAX_SIZE (10) on PostgreSQL, and
+# otherwise closes its connection at the end of each request (DB_CONN_MAX_AGE=0), unless told otherwise; workers
+# and beat keep theirs (60 s, settings.py). Under ASGI Django runs each request's sync code in a thread of its own,
+# and persistent connections stay with those threads: at 100 requests/s one uvicorn process held ~96 PostgreSQL
+# connections and the server (max_connections 100) refused everyone else (bench/websub.py); Django's documentation
+# says to disable persistent connections under ASGI. A pool bounds them per process (every web process together
+# must fit under max_connections) and saves each request's connect and PostgreSQL's new backend. This only has
+# effect where this module loads Django (uvicorn); `serve` has read its settings already.
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+os.environ.setdefault("DB_POOL_MAX_SIZE", "10")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: they load models.

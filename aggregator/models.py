@@ -4,6 +4,8 @@ A Source is stored once per canonical address and fetched once for all of its su
 lives on it, with small behaviours in ``aggregator.ingest.scheduler``.
 """
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -57,6 +59,10 @@ class Source(models.Model):
     )
     poll_cursor = models.CharField(max_length=100, blank=True, help_text="X: newest post id seen (since_id)")
     avatar_url = models.CharField(max_length=2048, blank=True, help_text="the account's picture, if known")
+    # The picture Chorus shows for the source, learned after a poll (following/avatars.py): the first usable one
+    # of the account's avatar, the feed's icon or logo, the site's icon links and its /favicon.ico.
+    picture_url = models.CharField(max_length=2048, blank=True, help_text="'': none usable, a generated one shows")
+    picture_checked_at = models.DateTimeField(null=True, blank=True, help_text="null: not looked for yet")
 
     # Push (XMPP PubSub): the node this source is pushed over, if any, and how that push path is doing.
     push_jid = models.CharField(max_length=1023, blank=True, help_text="PubSub service (a person's JID for PEP)")
@@ -68,6 +74,8 @@ class Source(models.Model):
     history_synced_at = models.DateTimeField(
         null=True, blank=True, help_text="last fetch of the node's items; null: the listener fetches them next"
     )
+
+    PICTURE_RECHECK = timedelta(days=7)  # a source's picture is looked for again this long after the last look
 
     class Meta:
         indexes = [
@@ -85,6 +93,11 @@ class Source(models.Model):
     @property
     def has_push(self) -> bool:
         return bool(self.push_jid)
+
+    def picture_due(self, now: datetime) -> bool:
+        """The source's picture was never looked for, or not for ``PICTURE_RECHECK``; local sources have none."""
+        checked = self.picture_checked_at
+        return self.kind != self.Kind.LOCAL and (checked is None or checked <= now - self.PICTURE_RECHECK)
 
     @property
     def is_polled(self) -> bool:

@@ -102,6 +102,14 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+    if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg's pool (Django >= 5.1): a request borrows a connection and gives it back at its end, so the
+        # connect and PostgreSQL's new backend are paid once per pooled connection, not once per request, and a
+        # process never holds more than max_size. A pooled connection is never "persistent": CONN_MAX_AGE 0.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": env_int("DB_POOL_TIMEOUT", 10)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "chorus.sqlite3"}}
@@ -222,14 +230,16 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Defence in depth behind the sanitizer: scripts only from our own files, no inline script or handler anywhere.
-# Pictures and media in posts load from the sites that publish them (http/https), as they always did; 'self'
-# also covers our own ws:/wss: socket (/ws/stream/).
+# Pictures come from our own origin only: posts' images through the image proxy (/images/), sources' pictures
+# from /sources/<id>/avatar; data: for small inline images in our own CSS. Audio and video still play from the
+# sites that publish them, fetching nothing until the person presses play (preload="none"); 'self' also covers
+# our own ws:/wss: socket (/ws/stream/).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "http:", "https:"],
+        "img-src": [SELF, "data:"],
         "media-src": [SELF, "http:", "https:"],
         "connect-src": [SELF],
         "object-src": [NONE],
@@ -247,6 +257,7 @@ OAUTH2_PROVIDER = {
         "write": "Post, follow, mark read and star in your name",
         "follow": "Follow and unfollow in your name",
         "push": "Receive push notifications",
+        "profile": "Know who you are (your name and profile address) to sign you in",
         **{f"read:{part}": f"Read your {part}" for part in (
             "accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
             "notifications", "search", "statuses")},
@@ -255,6 +266,7 @@ OAUTH2_PROVIDER = {
             "media", "mutes", "notifications", "reports", "statuses")},
     },
     "DEFAULT_SCOPES": ["read"],
+    "SCOPES_BACKEND_CLASS": "compat.mastodon.scopes.RegisteredScopes",  # an app gets only what it registered
     "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 365 * 24 * 3600,  # Mastodon apps never refresh: a token lives until revoked
     "PKCE_REQUIRED": False,  # checked when the app sends a challenge; Mastodon apps that send none still sign in
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
@@ -287,6 +299,14 @@ CHORUS_WS_MAX_MESSAGES_PER_MINUTE = env_int("CHORUS_WS_MAX_MESSAGES_PER_MINUTE",
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# The image proxy's and source pictures' bytes (aggregator/images): files on each machine, not Redis, since an
+# image may weigh megabytes; a cache, so losing it costs only refetches.
+CACHES["images"] = {
+    "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+    "LOCATION": env_str("CHORUS_IMAGE_CACHE_DIR", str(VAR_DIR / "images")),
+    "OPTIONS": {"MAX_ENTRIES": env_int("CHORUS_IMAGE_CACHE_ENTRIES", 5000)},
+}
+
 WHITENOISE_USE_FINDERS = True  # the embedded hub serves static files without collectstatic
 WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}  # the app manifest (WhiteNoise: octet-stream)
 
@@ -300,6 +320,9 @@ CHORUS_FETCH_ALLOW_PRIVATE = env_bool("CHORUS_FETCH_ALLOW_PRIVATE", False)
 CHORUS_FETCH_DEADLINE = float(env_int("CHORUS_FETCH_DEADLINE", 30))
 CHORUS_FETCH_CONNECT_TIMEOUT = float(env_int("CHORUS_FETCH_CONNECT_TIMEOUT", 10))  # reads wait up to the deadline
 CHORUS_FETCH_MAX_BYTES = env_int("CHORUS_FETCH_MAX_BYTES", 8 * 1024 * 1024)
+CHORUS_IMAGE_MAX_BYTES = env_int("CHORUS_IMAGE_MAX_BYTES", 5 * 1024 * 1024)  # one image in a post, via the proxy
+CHORUS_IMAGE_DEADLINE = float(env_int("CHORUS_IMAGE_DEADLINE", 10))
+CHORUS_IMAGE_CACHE_SECONDS = env_int("CHORUS_IMAGE_CACHE_SECONDS", 7 * 24 * 3600)
 CHORUS_POLL_MIN_SECONDS = env_int("CHORUS_POLL_MIN_SECONDS", 5 * 60)
 CHORUS_POLL_MAX_SECONDS = env_int("CHORUS_POLL_MAX_SECONDS", 24 * 3600)
 # What one person may ask of a shared hub: the follow list's size, and how long a queued job may wait for its
@@ -331,6 +354,7 @@ CHORUS_WEBFINGER_SCHEME = env_str("CHORUS_WEBFINGER_SCHEME", "https")
 if CHORUS_WEBFINGER_SCHEME not in ("https", "http"):
     raise SettingError(f"CHORUS_WEBFINGER_SCHEME must be https or http, got {CHORUS_WEBFINGER_SCHEME!r}")
 CHORUS_BLUESKY_BASE = env_str("CHORUS_BLUESKY_BASE", "https://bsky.app")
+CHORUS_BLUESKY_API = env_str("CHORUS_BLUESKY_API", "https://public.api.bsky.app")  # the public AppView: avatars
 # The hub's public address (https://chorus.example), for links in notifications sent outside the web pages.
 CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 # WebSub (needs CHORUS_PUBLIC_URL: hubs call back there): the lease asked of hubs, and per-subscription caps on

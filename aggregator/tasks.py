@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from aggregator.following import imports
+from aggregator.following import avatars, imports
 from aggregator.ingest import polling, scheduler, websub
 from aggregator.ingest import xmpp_items as xmpp_store
 from aggregator.runtime import xmpp_outbox
@@ -21,6 +21,11 @@ def schedule_due_polls() -> int:
 @shared_task(name="aggregator.tasks.poll_source")
 def poll_source(source_id: int) -> str:
     return polling.poll_source(source_id=source_id).status
+
+
+@shared_task(name="aggregator.tasks.learn_source_picture")
+def learn_source_picture(source_id: int) -> str:
+    return avatars.learn_picture(source_id=source_id)
 
 
 @shared_task(name="aggregator.tasks.store_xmpp_items")

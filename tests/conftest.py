@@ -5,17 +5,22 @@ Tests that need the production shape start real Celery worker processes themselv
 browser, one Chromium (tests/browser.py).
 """
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test.utils import override_settings
 
 from aggregator.celery import app as celery_app
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Browser, EmbeddedDatabases, Hub, require_chromium
+from tests.servers.feedservers import FakeInternet, RawServer
 from tests.servers.xmpp_server import PASSWORD, running_prosody
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,6 +54,32 @@ def _loopback_feeds_allowed(settings):
     settings.CHORUS_FETCH_ALLOW_PRIVATE = True
 
 
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "", None}
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Names other than loopback do not resolve: fixture feeds name sites (example.org, bsky.app) that a poll's
+    picture lookup would otherwise ask the real DNS and internet about. ``FakeInternet`` adds its own names."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in _LOOPBACK_NAMES and not _is_address(name):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (tests have no internet)")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _snapshots_always_current(settings):
     """A test sees a change made "by another process" (a cache version set by hand) at once; the check interval
@@ -58,9 +89,30 @@ def _snapshots_always_current(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache: ids repeat from one test database to the next and the feed server
+    """Each test starts with empty caches: ids repeat from one test database to the next and the feed server
     keeps its port for the session, so cached pictures, budgets or indexes of one test must not reach another."""
-    cache.clear()
+    for alias in django_settings.CACHES:
+        caches[alias].clear()
+
+
+@pytest.fixture
+def raw_server():
+    """``start(respond, tls=None)`` -> a ``RawServer`` (tests/servers/feedservers.py), closed after the test."""
+    servers = []
+
+    def start(respond, tls=None) -> RawServer:
+        servers.append(RawServer(respond, tls=tls))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def internet(monkeypatch):
+    """DNS and routing for the test (``FakeInternet``): a made-up public host can be a local server."""
+    return FakeInternet(monkeypatch)
 
 
 @pytest.fixture
@@ -75,6 +127,18 @@ def bob(django_user_model):
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture
+def app_keeps_the_test_connection(db, settings):
+    """For schemathesis calling the WSGI app in process, as Django's test client does: the app must not close the
+    test's connection (and its transaction). Operations that fetch a generated address keep each fetch short."""
+    settings.CHORUS_FETCH_DEADLINE = 1
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ class SourceRef(Schema):
     id: int
     kind: str
     title: str
-    avatar: str = Field("", description="the source's picture (avatar or favicon), served by Chorus; 404 if none")
+    avatar: str = Field("", description="the source's picture, served by Chorus (generated initials when it has none)")
 
 
 class Author(Schema):

@@ -126,6 +126,14 @@ def blocks_for(*, user: AbstractBaseUser) -> list[Block]:
     return list(Block.objects.filter(user=user).order_by("-created_at", "-id"))
 
 
+def source_blocks_for(*, user: AbstractBaseUser, before_id: int | None = None, limit: int) -> list[Block]:
+    """The person's blocks of whole sources, newest first, older than the block ``before_id`` if given."""
+    rows = Block.objects.filter(user=user, kind=Block.Kind.SOURCE).order_by("-id")
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    return list(rows[:limit])
+
+
 def block_json(block: Block) -> dict:
     return {"id": block.pk, "kind": block.kind, "value": block.value, "created_at": block.created_at.isoformat()}
 

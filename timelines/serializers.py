@@ -16,7 +16,7 @@ def _avatar_path_template(script_prefix: str) -> str:
 
 
 def source_json(source: Source) -> dict:
-    """``avatar``: the source's picture (avatar or favicon) as Chorus serves it (404 if none), never a remote URL."""
+    """``avatar``: the source's picture as Chorus serves it (a generated one when it has none), never a remote URL."""
     return {"id": source.pk, "kind": source.kind, "title": source.display_title,
             "avatar": _avatar_path_template(get_script_prefix()).format(source.pk)}  # fmt: skip
 

@@ -47,6 +47,7 @@ class FeedInfo:
     site_url: str = ""
     description: str = ""
     xmpp_uri: str = ""  # the XMPP PubSub node that pushes this feed's entries, if the feed names one
+    icons: tuple[str, ...] = ()  # the pictures the feed names for itself, best first (Atom icon, logo, RSS image)
 
     def __post_init__(self) -> None:
         _strip_text_fields(self)

@@ -3,21 +3,30 @@ markup, markup in titles, relative URLs).
 
 Every network's content goes through here at ingest; templates escape everything else, and links rendered
 from stored fields pass ``safe_url`` again at render time.
+
+Stored HTML keeps the publisher's image URLs (the APIs hand them to apps as they are). Pages show it through
+``shown_html``, at render time, which cleans it again and points every picture at Chorus' own image proxy, so
+a reader's browser contacts no other host for posts stored before or after.
 """
 
+import functools
 import html
 import re
 from urllib.parse import urljoin, urlsplit
 
 import nh3
+from django.conf import settings
+from django.urls import get_script_prefix
+
+from aggregator.images import proxy_path
 
 _ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"area", "map"}) | {"video", "audio", "source", "picture"}
 _ALLOWED_ATTRIBUTES = {
     "a": {"href", "hreflang", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
     "video": {"src", "poster", "controls", "width", "height"},
     "audio": {"src", "controls"},
-    "source": {"src", "type"},
+    "source": {"src", "srcset", "sizes", "media", "type"},
     "blockquote": {"cite"},
     "q": {"cite"},
     "del": {"cite", "datetime"},
@@ -27,6 +36,7 @@ _ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan", "scope"},
     "ol": {"start"},
 }
+_ALLOWED_CLASSES = {"a": {"embed"}}  # the link a frame or embed became (styled by the pages)
 _URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 _SAFE_SCHEMES = {"http", "https"}
 
@@ -71,10 +81,46 @@ def safe_url(url: str | None, *, base_url: str = "", allow_xmpp: bool = False) -
     return parts.geturl()
 
 
+_SRCSET_DESCRIPTOR = re.compile(r"[0-9]+(?:\.[0-9]+)?[wx]")
+
+
+def srcset_candidates(value: str) -> list[tuple[str, str]]:
+    """A ``srcset`` as (URL, descriptor) pairs, read as the HTML standard does: a URL runs to whitespace (a
+    trailing comma ends it), its descriptor to the next comma. Descriptors other than ``2x`` / ``640w`` are
+    dropped."""
+    candidates, position, length = [], 0, len(value)
+    while position < length:
+        while position < length and (value[position].isspace() or value[position] == ","):
+            position += 1
+        start = position
+        while position < length and not value[position].isspace():
+            position += 1
+        url = value[start:position]
+        descriptor = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            end = value.find(",", position)
+            end = length if end < 0 else end
+            descriptor, position = value[position:end].strip(), end
+        if url:
+            candidates.append((url, descriptor if _SRCSET_DESCRIPTOR.fullmatch(descriptor) else ""))
+    return candidates
+
+
+def _rewritten_srcset(value: str, rewrite) -> str | None:
+    """Each candidate's URL through ``rewrite``; candidates it refuses ("") are left out, None if none is left."""
+    kept = [f"{url} {descriptor}".strip() for url, descriptor in
+            ((rewrite(url), descriptor) for url, descriptor in srcset_candidates(value)) if url]  # fmt: skip
+    return ", ".join(kept) or None
+
+
 def _cleaner_for(base_url: str) -> nh3.Cleaner:
     def resolve_urls(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
             return safe_url(value, base_url=base_url) or None
+        if attribute == "srcset":
+            return _rewritten_srcset(value, lambda url: safe_url(url, base_url=base_url))
         return value
 
     return nh3.Cleaner(
@@ -84,7 +130,7 @@ def _cleaner_for(base_url: str) -> nh3.Cleaner:
         attribute_filter=resolve_urls,
         url_schemes=_SAFE_SCHEMES,
         link_rel="noopener noreferrer nofollow",
-        allowed_classes={"a": {"embed"}},
+        allowed_classes=_ALLOWED_CLASSES,
     )
 
 
@@ -108,6 +154,49 @@ def clean_html(fragment: str, *, base_url: str = "") -> str:
             _cleaners.clear()
         cleaner = _cleaners[base_url] = _cleaner_for(base_url)
     return cleaner.clean(fragment)
+
+
+def _proxied(tag: str, attribute: str, value: str) -> str | None:
+    """Pictures point at the image proxy (or go); audio and video keep their URL but load nothing until played.
+    Other links were made absolute http(s) at ingest (nh3 has refused other schemes again): relative ones go."""
+    if attribute == "srcset":
+        return _rewritten_srcset(value, proxy_path)
+    if (tag, attribute) in (("img", "src"), ("video", "poster")):
+        return proxy_path(value) or None
+    if attribute in _URL_ATTRIBUTES:
+        return value if value.startswith(("http://", "https://")) else None
+    return value
+
+
+_shown_cleaner = nh3.Cleaner(
+    tags=_ALLOWED_TAGS,
+    clean_content_tags={"script", "style"},
+    attributes=_ALLOWED_ATTRIBUTES,
+    attribute_filter=_proxied,
+    url_schemes=_SAFE_SCHEMES,
+    link_rel="noopener noreferrer nofollow",
+    allowed_classes=_ALLOWED_CLASSES,
+    set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"},
+                              "video": {"preload": "none"}, "audio": {"preload": "none"}},  # fmt: skip
+)
+SHOWN_CACHE_SIZE = 2048  # posts with pictures, rewritten, per process (a few MB)
+_FETCHES_SOMETHING = re.compile(r"<(?:img|video|audio|source|picture)\b", re.IGNORECASE)
+
+
+def shown_html(stored: str) -> str:
+    """Stored (already sanitized) HTML as a page shows it: cleaned again, every ``<img>`` ``src``/``srcset`` and
+    video poster pointed at Chorus' image proxy (a signed address; a picture that cannot be proxied is dropped),
+    pictures loaded lazily, audio and video fetching nothing until the person plays them."""
+    if not stored or not _FETCHES_SOMETHING.search(stored):
+        return stored  # nothing to fetch: the stored HTML is already clean
+    return _shown(stored, settings.SECRET_KEY, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=SHOWN_CACHE_SIZE)
+def _shown(stored: str, secret: str, script_prefix: str) -> str:
+    """The rewrite, remembered per process: a page shows the same posts again and again (reloads, the next page,
+    other people following the same source). The key and the prefix are in the key: they shape the addresses."""
+    return _shown_cleaner.clean(stored)
 
 
 def html_to_text(fragment: str) -> str:

@@ -14,7 +14,7 @@ address rule for connections a library opens itself). Import from here, not from
 from aggregator.fetch.body import CHUNK, MAX_ENCODINGS
 from aggregator.fetch.client import DEFAULT_ACCEPT, MAX_REDIRECTS, fetch
 from aggregator.fetch.connections import RefusedConnection, guarded_connections
-from aggregator.fetch.errors import BlockedURL, FetchError, FetchResult
+from aggregator.fetch.errors import BlockedURL, FetchError, FetchResult, TooLarge
 from aggregator.fetch.urls import check_url, normalize_url
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "FetchError",
     "FetchResult",
     "RefusedConnection",
+    "TooLarge",
     "check_url",
     "fetch",
     "guarded_connections",

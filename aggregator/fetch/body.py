@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import urllib3
 
-from aggregator.fetch.errors import FetchError
+from aggregator.fetch.errors import FetchError, TooLarge
 from aggregator.fetch.guard import Guard
 
 MAX_ENCODINGS = 4  # "gzip, gzip" happens in the wild; a dozen stacked layers is an attack
@@ -34,8 +34,8 @@ def read_body(response: urllib3.BaseHTTPResponse, *, guard: Guard, max_bytes: in
     return body
 
 
-def _too_large(max_bytes: int) -> FetchError:
-    return FetchError(f"response larger than {max_bytes} bytes", permanent=True)
+def _too_large(max_bytes: int) -> TooLarge:
+    return TooLarge(f"response larger than {max_bytes} bytes")
 
 
 class _BodyDecoder:

@@ -25,6 +25,13 @@ class BlockedURL(FetchError):
         super().__init__(message, permanent=True)
 
 
+class TooLarge(FetchError):
+    """The body went over its cap (after decompression); nothing more was read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
 @dataclass(frozen=True)
 class FetchResult:
     url: str  # final URL, after redirects

@@ -61,7 +61,8 @@ class SourceOut(Schema):
     error_count: int
     push: PushOut | None
     websub: WebSubOut | None = None
-    avatar: str = Field(description="the source's picture (avatar or favicon), served by Chorus; 404 if none")
+    avatar: str = Field(description="the source's picture (avatar, feed or site icon, else generated initials), "
+                                    "served by Chorus")  # fmt: skip
 
 
 class SubscriptionOut(Schema):
@@ -198,8 +199,8 @@ class PreviewOut(Schema):
     address: str = Field(description="what following would follow: a feed URL, an xmpp: URI or x:name")
     handle: str
     avatar_url: str = Field(description="the account's picture where its server has it (remote; do not hot-link)")
-    avatar: str = Field(description="the account's picture or the site's favicon, served by Chorus; empty or 404 "
-                                    "if none")  # fmt: skip
+    avatar: str = Field(description="the account's or feed's picture, served by Chorus (a generated one when it "
+                                    "has none)")  # fmt: skip
     posts: list[PreviewPostOut]
     problem: str = Field(description="why no posts are shown, when they could not be read")
 
@@ -211,8 +212,8 @@ def follow_preview(request, address: str = Query(..., min_length=1, max_length=2
         result = preview(address=address)
     except (DiscoveryError, services.SubscriptionError, FollowBoxError) as error:
         raise HttpError(400, str(error)) from error
-    picture = avatars.picture_url_for(avatar_url=result.avatar_url, site_url=result.site_url or result.address)
-    avatar = f"{reverse('preview_avatar')}?{urlencode({'t': avatars.preview_token(picture)})}" if picture else ""
+    avatar = avatars.preview_path(avatar_url=result.avatar_url, feed_url=result.address if result.kind == "rss" else "",
+                                  site_url=result.site_url, title=result.title)  # fmt: skip
     return PreviewOut(kind=result.kind, title=result.title, address=result.address, handle=result.handle,
                       avatar_url=result.avatar_url, avatar=avatar, problem=result.problem,
                       posts=[PreviewPostOut(**vars(post)) for post in result.posts])  # fmt: skip

@@ -16,12 +16,15 @@ from aggregator.following import avatars, imports
 from aggregator.following import subscriptions as services
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES, FollowListError
 from aggregator.hygiene.redirects import redirect_back
+from aggregator.images.views import image_response
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
 from timelines.cursor import BadCursor
 from timelines.selectors import subscription_count, subscriptions_page, unread_counts_for
 
 PAGE_SIZE = 100
+_PICTURE_CACHE = "private, max-age=3600"
+_PICTURE_CACHE_VERSIONED = "private, max-age=604800"
 
 
 def _tags_from(text: str) -> list[str]:
@@ -136,26 +139,19 @@ def follow_list_import_status(request, import_id: int):
 
 @login_required
 def source_avatar(request, source_id: int):
-    """The source's picture, served from here (fetched and checked by ``avatars``); followers only."""
+    """The source's picture (learned by ``avatars``, else generated), served from here; followers only. Pages
+    ask for it with ``?v=``, which changes with the picture, so it may be cached for long."""
     source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
-    return _picture_response(avatars.avatar_for(source))
+    cache_for = _PICTURE_CACHE_VERSIONED if request.GET.get("v") else _PICTURE_CACHE
+    return image_response(avatars.picture_of(source), cache_control=cache_for)
 
 
 @login_required
 def preview_avatar(request):
-    """The picture of an account a follow preview shows (``?t=``: the preview's signed token for its URL)."""
+    """The picture of an account a follow preview shows (``?t=``: the preview's signed token)."""
     try:
-        url = avatars.preview_url(request.GET.get("t", ""))
+        picture = avatars.preview_picture(request.GET.get("t", ""))
     except signing.BadSignature:
-        return HttpResponse(status=404)
-    return _picture_response(avatars.picture_at(url))
-
-
-def _picture_response(picture: avatars.Avatar | None) -> HttpResponse:
-    if picture is None:
-        return HttpResponse(status=404)
-    response = HttpResponse(picture.body, content_type=picture.content_type)
-    response["Cache-Control"] = "private, max-age=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'"
-    return response
+        return HttpResponse("this preview's picture link expired or is not Chorus'\n", status=404,
+                            content_type="text/plain; charset=utf-8")  # fmt: skip
+    return image_response(picture, cache_control=_PICTURE_CACHE)

@@ -12,11 +12,13 @@ import json
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 
 from aggregator.hygiene.controls import first_control, has_controls
 
-API_PREFIX = "/api/"
+# Paths apps call, answered in JSON: the APIs, and the OAuth endpoints behind the Authorize page (itself a page).
+JSON_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo")
 
 
 def _json_strings(value, where: str = "") -> Iterator[tuple[str, str]]:
@@ -56,10 +58,13 @@ def _fields(request: HttpRequest) -> Iterator[tuple[str, str]]:
 
 
 def refusal(request: HttpRequest) -> str:
-    """Why the request is refused, or "" when it carries no control character."""
-    for where, text in _fields(request):
-        if has_controls(text):
-            return f"{where}: control characters are not allowed ({first_control(text)})"
+    """Why the request is refused, or "" when it carries no control character (nor a form nobody can read)."""
+    try:
+        for where, text in _fields(request):
+            if has_controls(text):
+                return f"{where}: control characters are not allowed ({first_control(text)})"
+    except MultiPartParserError as error:
+        return f"body: not a readable form ({error})"
     return ""
 
 
@@ -75,7 +80,8 @@ class RefuseControlCharacters:
         reason = refusal(request)
         if not reason:
             return self.get_response(request)
-        if request.path.startswith(API_PREFIX):
-            return JsonResponse({"detail": reason}, status=400)
+        if request.path.startswith(JSON_PREFIXES):
+            # ``detail`` as our API words errors, ``error`` as the Mastodon API under the same prefix does
+            return JsonResponse({"detail": reason, "error": reason}, status=400)
         page = render_to_string("refused.html", {"reason": reason}, request=request)
         return HttpResponse(page, status=400)

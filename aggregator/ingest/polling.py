@@ -65,6 +65,8 @@ def poll_source(*, source_id: int) -> PollOutcome:
     else:
         outcome = _poll(source)
     _announce_health_change(source_id=source_id, before=health_before)
+    if outcome.status in ("stored", "not_modified") and source.picture_due(timezone.now()):
+        jobs.enqueue_on_commit("aggregator.tasks.learn_source_picture", source_id)
     if outcome.status in ("error", "gone"):
         _tell_if_failing_long(source_id=source_id)
     return outcome

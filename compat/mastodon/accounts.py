@@ -1,7 +1,10 @@
 """Accounts through a Mastodon app: a followed source is an account; follow, unfollow, lookup, search (with
 ``resolve=true``, anything our follow box takes)."""
 
+from urllib.parse import urlencode
+
 from django.db.models import Q
+from django.http import JsonResponse
 
 from aggregator.following import subscriptions
 from aggregator.models import Source, Subscription
@@ -11,6 +14,7 @@ from compat.mastodon.endpoint import ApiError, endpoint
 from compat.mastodon.paging import newest_first, page_ask, paged_response
 from compat.mastodon.reading import list_id_of
 from compat.mastodon.serializers import account_json, acct_of, self_account_json, status_json
+from timelines import blocks as timelines_blocks
 from timelines import selectors
 
 MAX_IDS = 40
@@ -145,3 +149,21 @@ def search(request):
         hashtags = [{"name": name, "url": request.build_absolute_uri(f"/api/v1/timelines/tag/{name}"), "history": [],
                      "id": list_id_of(name)} for name in names[:limit]]  # fmt: skip
     return {"accounts": accounts, "statuses": [], "hashtags": hashtags}
+
+
+@endpoint("GET", scope="read:blocks")
+def blocks(request):
+    """The sources the person blocked, as accounts, newest block first; paged by block (``max_id``). Blocked
+    authors and words are not accounts: an app does not see them."""
+    limit = request.params.int("limit", 40, low=1, high=80)
+    max_id = request.params.get("max_id")
+    rows = timelines_blocks.source_blocks_for(user=request.user, limit=limit,
+                                              before_id=int(max_id) if max_id and max_id.isdigit() else None)  # fmt: skip
+    sources = Source.objects.in_bulk([int(row.value) for row in rows if row.value.isdigit()])
+    found = [(row, sources[int(row.value)]) for row in rows if row.value.isdigit() and int(row.value) in sources]
+    response = JsonResponse([account_json(request, source) for _, source in found], safe=False)
+    if len(rows) == limit:
+        kept = {key: value for key, value in request.GET.items() if key != "max_id"}
+        older = urlencode({**kept, "max_id": rows[-1].pk})
+        response["Link"] = f'<{request.build_absolute_uri(request.path)}?{older}>; rel="next"'
+    return response

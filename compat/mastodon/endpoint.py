@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
-from accounts.tokens import live_token
+from accounts.tokens import live_token, looks_like_api_token
 from aggregator.fetch import FetchError
 from aggregator.following.subscriptions import SubscriptionError
 from compat.mastodon.ids import BadId
@@ -103,14 +103,21 @@ def scope_granted(granted: set[str], needed: str) -> bool:
     return "follow" in granted and needed.split(":")[-1] in ("follows", "blocks", "mutes")
 
 
+def carries_app_token(request: HttpRequest) -> bool:
+    """The request carries a bearer token that is not one of our API tokens: an OAuth token of a Mastodon app.
+    (Where a path is both ours and Mastodon's, this decides whose answer it gets.)"""
+    header = request.headers.get("Authorization", "")
+    return header.lower().startswith("bearer ") and not looks_like_api_token(header[7:].strip())
+
+
 def _authenticate(request: HttpRequest) -> tuple[object | None, set[str]]:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None, set()
     raw = header[7:].strip()
-    api_token = live_token(raw) if raw.startswith("chorus_") else None
+    api_token = live_token(raw) if looks_like_api_token(raw) else None
     if api_token is not None:  # our own API tokens carry every scope
-        return api_token.user, {"read", "write", "follow", "push"}
+        return api_token.user, {"read", "write", "follow", "push", "profile"}
     valid, oauth = get_oauthlib_core().verify_request(request, scopes=[])
     if not valid or oauth.user is None or not oauth.user.is_active:
         return None, set()

@@ -1,6 +1,8 @@
 """What an app asks about the server at start-up: instance (v1, v2), nodeinfo, and the lists and settings
 Chorus has none of (emojis, filters, announcements, ...), answered as empty rather than as errors."""
 
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import JsonResponse
@@ -28,6 +30,11 @@ def _configuration(request) -> dict:
     }  # fmt: skip
 
 
+def _contact_email() -> str:
+    """The address the hub's mail comes from: the operator's, as far as the hub knows."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
 def _streaming_url(request) -> str:
     return ("wss://" if request.is_secure() else "ws://") + _host(request)
 
@@ -36,7 +43,8 @@ def _streaming_url(request) -> str:
 def instance_v1(request):
     return {
         "uri": _host(request), "title": "Chorus", "short_description": "A hub for reading the decentralized microblog world",
-        "description": "Chorus: one merged timeline of feeds, XMPP, the fediverse, Bluesky and X.", "email": "",
+        "description": "Chorus: one merged timeline of feeds, XMPP, the fediverse, Bluesky and X.",
+        "email": _contact_email(),
         "version": VERSION, "urls": {"streaming_api": _streaming_url(request)},
         "stats": {"user_count": get_user_model().objects.filter(is_active=True).count(), "status_count": 0,
                   "domain_count": 0},
@@ -57,7 +65,7 @@ def instance_v2(request):
         "registrations": {"enabled": settings.ACCOUNT_SIGNUP_ENABLED, "approval_required": False, "message": None,
                           "url": None},
         "api_versions": {"mastodon": 2},
-        "contact": {"email": "", "account": None}, "rules": [],
+        "contact": {"email": _contact_email(), "account": None}, "rules": [],
     }  # fmt: skip
 
 

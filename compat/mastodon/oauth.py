@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,7 +19,9 @@ from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView
 
-from compat.mastodon.endpoint import ApiError, endpoint
+from compat.mastodon.endpoint import ApiError, endpoint, error_response
+from compat.mastodon.ids import self_account_id
+from compat.models import AppScopes
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 # Schemes a browser would run or read instead of handing to an app: never a redirect target.
@@ -74,10 +77,12 @@ def register_app(request):
     scopes = checked_scopes(params.get("scopes"))
     _limit_registrations(request)
     secret = generate_client_secret()
-    app = get_application_model().objects.create(
-        name=name, client_type="confidential", authorization_grant_type="authorization-code",
-        redirect_uris=" ".join(uris), client_secret=secret, hash_client_secret=True,
-    )  # fmt: skip
+    with transaction.atomic():
+        app = get_application_model().objects.create(
+            name=name, client_type="confidential", authorization_grant_type="authorization-code",
+            redirect_uris=" ".join(uris), client_secret=secret, hash_client_secret=True,
+        )  # fmt: skip
+        AppScopes.objects.create(application=app, scopes=" ".join(scopes))
     return {**_app_json(app, scopes=scopes), "client_id": app.client_id, "client_secret": secret,
             "client_secret_expires_at": 0}  # fmt: skip
 
@@ -120,11 +125,23 @@ def _as_form(request: HttpRequest) -> None:
             data = json.loads(request.body or b"{}")
         except ValueError:
             data = {}
+        if not isinstance(data, dict):
+            data = {}
         request.POST = QueryDict(urlencode({k: v for k, v in data.items() if isinstance(v, str | int)}))
+
+
+def _post_only(request: HttpRequest) -> JsonResponse | None:
+    if request.method == "POST":
+        return None
+    response = error_response(405, f"{request.method} is not allowed here")
+    response["Allow"] = "POST"
+    return response
 
 
 @csrf_exempt
 def token(request: HttpRequest):
+    if refused := _post_only(request):
+        return refused
     _as_form(request)
     response = TokenView.as_view()(request)
     if response.status_code == 200:
@@ -136,11 +153,24 @@ def token(request: HttpRequest):
 
 @csrf_exempt
 def revoke(request: HttpRequest):
+    if refused := _post_only(request):
+        return refused
     _as_form(request)
     response = RevokeTokenView.as_view()(request)
     if response.status_code == 200:
         return JsonResponse({})
     return response
+
+
+@endpoint("GET", "POST", scope="profile")
+def userinfo(request):
+    """OpenID Connect claims about the person, as Mastodon's ``/oauth/userinfo`` gives them (``profile`` scope)."""
+    user = request.user
+    return {
+        "iss": request.build_absolute_uri("/"), "sub": self_account_id(user.pk),
+        "name": user.get_full_name() or user.get_username(), "preferred_username": user.get_username(),
+        "profile": request.build_absolute_uri(reverse("profile", args=[user.get_username()])),
+    }  # fmt: skip
 
 
 def server_metadata(request: HttpRequest) -> JsonResponse:
@@ -151,6 +181,7 @@ def server_metadata(request: HttpRequest) -> JsonResponse:
         "authorization_endpoint": absolute(reverse("mastodon_authorize")),
         "token_endpoint": absolute(reverse("mastodon_token")),
         "revocation_endpoint": absolute(reverse("mastodon_revoke")),
+        "userinfo_endpoint": absolute(reverse("mastodon_userinfo")),
         "app_registration_endpoint": absolute(reverse("mastodon_apps")),
         "scopes_supported": list(settings.OAUTH2_PROVIDER["SCOPES"]),
         "response_types_supported": ["code"],

@@ -5,7 +5,7 @@ import hashlib
 from django.http import HttpRequest
 from django.utils import timezone
 
-from aggregator.models import Post
+from aggregator.models import Post, Source
 from compat.mastodon import ids
 from compat.mastodon.endpoint import ApiError, endpoint, scope_granted
 from compat.mastodon.paging import newest_first, page_ask, paged_response
@@ -70,7 +70,9 @@ def list_detail(request, list_id: str):
 def statuses_json(request: HttpRequest, posts: list) -> list[dict]:
     """Posts as statuses: what each answers (when stored), and the person's own posts under their own account."""
     answered = replies_selectors.answered_posts(user=request.user, posts=posts)
-    own = publishing_selectors.microblog_of(request.user)
+    # Only a hub person's microblog is a local source: most pages hold none, and ask nothing more.
+    any_local = any(p.source.kind == Source.Kind.LOCAL for p in posts)
+    own = publishing_selectors.microblog_of(request.user) if any_local else None
     me = None
     if own is not None and any(p.source_id == own.source_id for p in posts):
         me = self_account_json(request, request.user, following_count=selectors.subscription_count(user=request.user))

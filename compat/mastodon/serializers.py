@@ -27,18 +27,28 @@ def acct_of(source: Source) -> str:
     return source.address.split("://", 1)[-1].rstrip("/")
 
 
+def _origin_and_header(request: HttpRequest) -> tuple[str, str]:
+    """``scheme://host`` of the request and the accounts' header picture, worked out once per request (a page
+    holds up to 80 accounts, and ``static`` reads the manifest each time)."""
+    found = getattr(request, "_mastodon_urls", None)
+    if found is None:
+        header = request.build_absolute_uri(static("mastodon-header.png"))
+        found = request._mastodon_urls = (request.build_absolute_uri("/")[:-1], header)
+    return found
+
+
 def account_json(request: HttpRequest, source: Source, *, statuses_count: int = 0) -> dict:
-    picture = request.build_absolute_uri(reverse("source_avatar", args=[source.pk]))
+    origin, header = _origin_and_header(request)
+    picture = origin + reverse("source_avatar", args=[source.pk])
     acct = acct_of(source)
     url = source.site_url or source.url
     return {
         "id": str(source.pk), "username": acct.split("@")[0][:100] or acct, "acct": acct,
         "display_name": source.display_title, "locked": False, "bot": source.kind == Source.Kind.RSS,
-        "discoverable": True, "group": False, "created_at": iso(source.created_at) or NO_DATE,
+        "discoverable": True, "indexable": False, "group": False, "created_at": iso(source.created_at) or NO_DATE,
         "note": f"<p>{escape(source.description)}</p>" if source.description else "",
-        "url": url, "uri": url, "avatar": picture, "avatar_static": picture,
-        "header": request.build_absolute_uri(static("mastodon-header.png")),
-        "header_static": request.build_absolute_uri(static("mastodon-header.png")),
+        "url": url, "uri": url, "avatar": picture, "avatar_static": picture, "header": header,
+        "header_static": header,
         "followers_count": 0, "following_count": 0, "statuses_count": statuses_count,
         "last_status_at": source.last_success_at.date().isoformat() if source.last_success_at else None,
         "emojis": [], "fields": [],
@@ -52,12 +62,13 @@ def self_account_json(request: HttpRequest, user, *, following_count: int) -> di
     return {
         "id": self_account_id(user.pk), "username": user.get_username(), "acct": user.get_username(),
         "display_name": user.get_full_name() or user.get_username(), "locked": True, "bot": False,
-        "discoverable": False, "group": False, "created_at": iso(user.date_joined), "note": "",
+        "discoverable": False, "indexable": False, "group": False, "created_at": iso(user.date_joined), "note": "",
         "url": profile, "uri": profile, "avatar": header, "avatar_static": header, "header": header,
         "header_static": header, "followers_count": 0, "following_count": following_count, "statuses_count": 0,
         "last_status_at": None, "emojis": [], "fields": [],
         "source": {"privacy": "public", "sensitive": False, "language": None, "note": "", "fields": [],
-                   "follow_requests_count": 0},
+                   "follow_requests_count": 0, "indexable": False},
+        "role": {"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": False},  # Mastodon's "everyone" role
     }  # fmt: skip
 
 
@@ -93,8 +104,10 @@ def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None
 
 def notification_json(request: HttpRequest, reply, *, answers: Post | None = None) -> dict:
     """A reply (mention or answer) is a ``mention`` notification; its id is its place in the replies' order."""
+    notification_id = status_id(reply.published, reply.post_id)
     return {
-        "id": status_id(reply.published, reply.post_id), "type": "mention", "created_at": iso(reply.published),
+        "id": notification_id, "type": "mention", "created_at": iso(reply.published),
+        "group_key": f"ungrouped-{notification_id}",  # Mastodon's key for a notification grouped with no other
         "account": account_json(request, reply.post.source),
         "status": status_json(request, reply.post, answers=answers),
     }  # fmt: skip

@@ -113,7 +113,7 @@ def mastodon_events(listener: Listener, message: dict, *, base_url: str) -> list
     elif kind == "reply.new" and ({"user", "user:notification"} & listener.streams.keys()):
         status = status_from_event(event["post"], base_url=base_url)
         note = {"id": status["id"], "type": "mention", "created_at": status["created_at"],
-                "account": status["account"], "status": status}  # fmt: skip
+                "group_key": f"ungrouped-{status['id']}", "account": status["account"], "status": status}  # fmt: skip
         for name in {"user", "user:notification"} & listener.streams.keys():
             out.append(([name], "notification", json.dumps(note)))
     return out
@@ -129,7 +129,7 @@ def status_from_event(post: dict, *, base_url: str) -> dict:
     account = {
         "id": str(source["id"]), "username": (handle.split("@")[0] or source["title"])[:100],
         "acct": handle or source["title"], "display_name": source["title"], "locked": False, "bot": False,
-        "discoverable": True, "group": False, "created_at": iso(published), "note": "",
+        "discoverable": True, "indexable": False, "group": False, "created_at": iso(published), "note": "",
         "url": author.get("uri") or post.get("url") or "", "uri": author.get("uri") or post.get("url") or "",
         "avatar": avatar, "avatar_static": avatar, "header": avatar, "header_static": avatar,
         "followers_count": 0, "following_count": 0, "statuses_count": 0, "last_status_at": None,

@@ -1,5 +1,6 @@
-"""The Mastodon client API's paths. Included after our own API in ``aggregator.urls``: where a path is ours
-(``/api/v1/blocks``), ours answers; every other ``/api/v1`` and ``/api/v2`` path nobody serves is a JSON 404."""
+"""The Mastodon client API's paths. Included after our own API in ``aggregator.urls``: where a path is ours, ours
+answers (``/api/v1/blocks``, both ours and Mastodon's, is given by ``aggregator.urls`` to the API whose token
+the request carries); every other ``/api/v1`` and ``/api/v2`` path nobody serves is a JSON 404."""
 
 from django.urls import path, re_path
 
@@ -16,6 +17,7 @@ _routes = [
     path("oauth/authorize", oauth.Authorize.as_view(), name="mastodon_authorize"),
     path("oauth/token", oauth.token, name="mastodon_token"),
     path("oauth/revoke", oauth.revoke, name="mastodon_revoke"),
+    path("oauth/userinfo", oauth.userinfo, name="mastodon_userinfo"),
     path(".well-known/oauth-authorization-server", oauth.server_metadata),
     path(".well-known/nodeinfo", instance.nodeinfo_links),
     path("nodeinfo/2.0", instance.nodeinfo, name="nodeinfo"),

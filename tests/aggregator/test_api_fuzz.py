@@ -6,9 +6,7 @@ Bounded and deterministic: a fixed number of examples per operation, derandomize
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -27,18 +25,6 @@ MAX_EXAMPLES = 25
 
 # The schema is read from the app itself (no database needed for it); one test per operation.
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
-
-
-@pytest.fixture
-def app_keeps_the_test_connection(db, settings):
-    """As Django's test client does: the app must not close the test's connection (and its transaction).
-    Follow and preview operations fetch whatever address was generated: each fetch is kept short."""
-    settings.CHORUS_FETCH_DEADLINE = 1
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ SIGNED_OUT_PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/password
 @pytest.fixture
 def hub(embedded_hub, httpserver):
     feed = LiveFeed()  # its own path: the seeded database is shared by every hub with the same seed
-    # a post with a picture from its own site: post pictures load as they always did
+    # a post with a picture from its own site: it loads through the hub's image proxy
     feed.add("2", f"with a picture &lt;img src=&quot;{httpserver.url_for('/picture.png')}&quot;&gt;")
     httpserver.expect_request("/csp-feed.xml").respond_with_handler(feed)
     httpserver.expect_request("/picture.png").respond_with_data(PNG, content_type="image/png")
@@ -78,7 +78,7 @@ def test_a_live_post_is_inserted_under_the_policy(hub, browser):
     page.reload()
     wait_for_stream(page)
     page.locator("article.post img").first.wait_for()
-    # a post's picture from another site still loads (waited for: under load it may arrive after the page)
+    # a post's picture from another site still loads, through the proxy (waited for: it may arrive after the page)
     wait_for_js(page, "(() => { const img = document.querySelector('article.post img');"
                       " return img.complete && img.naturalWidth > 0; })()")  # fmt: skip
     feed.add("3", "a live post")

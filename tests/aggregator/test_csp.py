@@ -20,6 +20,7 @@ def test_signed_in_pages_carry_the_policy(client, alice, path):
     assert policy["object-src"] == "object-src 'none'"
     assert policy["base-uri"] == "base-uri 'none'"
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert policy["img-src"] == "img-src 'self' data:"  # pictures come from the hub: its image proxy, its avatars
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
 
 

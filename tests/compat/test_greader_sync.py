@@ -1,9 +1,14 @@
 """The request sequences of NetNewsWire, ReadYou and Reeder syncs, replayed against the Google Reader API.
 
-NetNewsWire: ``Modules/Account/Sources/Account/ReaderAPI/ReaderAPICaller.swift`` (long hex item ids, ``n=1000``,
-``ot`` for the account-wide sync, a ``T`` on every POST). ReadYou: ``GoogleReaderAPI.kt`` (decimal item ids as
-``stream/items/ids`` gave them, ``output=json`` everywhere, quickadd in query and form). Reeder: unread counts,
-stream contents paged by continuation, mark-all-as-read with ``ts``, tag renames.
+NetNewsWire (github.com/Ranchero-Software/NetNewsWire,
+``Modules/Account/Sources/Account/ReaderAPI/ReaderAPICaller.swift``): long hex item ids (``%.16llx``) on
+edit-tag, ``n=1000`` id lists followed by their ``c`` continuation, ``ot`` for the account-wide sync, a ``T`` on
+every POST. ReadYou (github.com/ReadYouApp/ReadYou,
+``app/src/main/java/me/ash/reader/infrastructure/rss/provider/greader/GoogleReaderAPI.kt``): decimal item ids
+as ``stream/items/ids`` gave them, ``output=json`` everywhere, quickadd in query and form. Reeder publishes no
+source: its test replays the calls FreshRSS's Google Reader API documentation lists for such apps
+(github.com/FreshRSS/FreshRSS, ``docs/en/developers/06_GoogleReader_API.md``: unread counts, stream contents
+paged by continuation, mark-all-as-read with ``ts``, tag renames), not a recorded Reeder trace.
 """
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,5 @@
-"""Bluesky accounts: followed through the public RSS feed of their profile (``/profile/<handle>/rss``)."""
+"""Bluesky accounts: followed through the public RSS feed of their profile (``/profile/<handle>/rss``); their
+picture from the public AppView (``profile``)."""
 
 from aggregator.networks.bluesky.address import (
     NotABlueskyAddress,

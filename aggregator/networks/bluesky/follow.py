@@ -7,6 +7,7 @@ from aggregator.networks.bluesky.address import (
     looks_like_bluesky_handle,
     parse_bluesky_address,
 )
+from aggregator.networks.bluesky.profile import avatar_url
 from aggregator.networks.rss.discover import AccountFeed, discover_feed
 
 
@@ -17,4 +18,5 @@ def claims(text: str) -> bool:
 def resolve(text: str) -> AccountFeed:
     handle = parse_bluesky_address(text)
     feed = discover_feed(feed_url(handle))
-    return AccountFeed(url=feed.url, title=feed.title, handle=handle if handle.startswith("did:") else f"@{handle}")
+    return AccountFeed(url=feed.url, title=feed.title, handle=handle if handle.startswith("did:") else f"@{handle}",
+                       avatar_url=avatar_url(handle))  # fmt: skip

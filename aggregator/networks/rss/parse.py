@@ -52,6 +52,7 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
         site_url=_site_url(feed, base_url),
         description=html_to_text(feed.get("subtitle", "")),
         xmpp_uri=_xmpp_alternate(feed.get("links") or []),
+        icons=_icons(feed, base_url),
     )
     feed_author = feed.get("author_detail") or {}
     language = feed.get("language") or ""
@@ -89,6 +90,14 @@ def _site_url(feed: dict, base_url: str) -> str:
         link.get("href", "") for link in feed.get("links") or [] if link.get("rel", "alternate") == "alternate"
     ]
     return next(filter(None, (safe_url(href, base_url=base_url) for href in candidates)), "")
+
+
+def _icons(feed: dict, base_url: str) -> tuple[str, ...]:
+    """The feed's own pictures, square first: Atom ``<icon>``, then ``<logo>`` or RSS ``<image><url>`` (which
+    feedparser reads as ``image.href``, as it does ``itunes:image``)."""
+    image = feed.get("image") or {}
+    candidates = (feed.get("icon", ""), feed.get("logo", ""), image.get("href", "") or image.get("url", ""))
+    return tuple(dict.fromkeys(url for url in (safe_url(c, base_url=base_url) for c in candidates) if url))
 
 
 def _xmpp_alternate(links: list) -> str:

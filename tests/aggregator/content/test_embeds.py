@@ -1,7 +1,7 @@
 """Frames and embeds in a post are never run: each becomes a link to what it showed (or nothing, when its address
 is not an http(s) one)."""
 
-from aggregator.content.sanitize import clean_html
+from aggregator.content.sanitize import clean_html, shown_html
 
 
 def test_a_video_frame_becomes_a_link_to_the_video():
@@ -25,3 +25,9 @@ def test_a_frame_with_a_script_address_leaves_no_link():
 def test_a_feed_cannot_add_other_classes():
     assert clean_html('<a class="embed skip-link" href="https://x.example/">x</a>') == (
         '<a class="embed" href="https://x.example/" rel="noopener noreferrer nofollow">x</a>')
+
+
+def test_the_page_keeps_the_embed_link_of_a_post_with_pictures():
+    stored = clean_html('<img src="https://blog.example/a.png"><iframe src="https://video.example/v/1"></iframe>')
+    shown = shown_html(stored)
+    assert '<a class="embed" href="https://video.example/v/1"' in shown and "https://blog.example/a.png" not in shown

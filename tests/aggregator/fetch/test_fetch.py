@@ -21,8 +21,6 @@ from aggregator import settings as project_settings
 from aggregator.fetch import BlockedURL, FetchError, check_url, fetch, normalize_url
 
 from tests.servers.feedservers import (
-    FakeInternet,
-    RawServer,
     drip,
     endless,
     gzip_bomb,
@@ -42,24 +40,6 @@ MIB = 1 << 20
 def loopback_allowed(settings):
     """Test servers live on 127.0.0.1; the tests of the private-address guard turn this off again."""
     settings.CHORUS_FETCH_ALLOW_PRIVATE = True
-
-
-@pytest.fixture
-def raw_server():
-    servers = []
-
-    def start(respond, tls=None) -> RawServer:
-        servers.append(RawServer(respond, tls=tls))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-@pytest.fixture
-def internet(monkeypatch):
-    return FakeInternet(monkeypatch)
 
 
 @pytest.fixture

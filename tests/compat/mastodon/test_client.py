@@ -4,8 +4,10 @@ by search, notifications, markers; what Chorus does not offer answers JSON."""
 import pytest
 from mastodon.errors import MastodonAPIError, MastodonNotFoundError
 
+from accounts.tokens import issue_token
 from aggregator.models import Post, Subscription
 from replies.models import Reply
+from timelines import blocks
 
 from tests.servers.feeds import RSS, rss
 from tests.timelines.test_api import followed_source
@@ -85,3 +87,14 @@ def test_unimplemented_paths_answer_json(app_for, live_server):
     with pytest.raises(MastodonNotFoundError):
         api.status(f"{1:028d}")
     assert api.instance()["configuration"]["urls"]["streaming"].startswith("ws")
+
+
+def test_blocks_are_mastodons_for_an_app_and_ours_for_our_tokens(app_for, alice, client):
+    carol = followed_source(alice, "carol", 1)
+    blocks.block_create(user=alice, kind="source", value=str(carol.pk))
+    blocks.block_create(user=alice, kind="word", value="spam")
+    api = app_for()
+    assert [(a["id"], a["display_name"]) for a in api.blocks()] == [(str(carol.pk), "carol")]
+    ours = client.get("/api/v1/blocks", HTTP_AUTHORIZATION=f"Bearer {issue_token(user=alice)}")
+    assert ours.status_code == 200 and {(b["kind"], b["value"]) for b in ours.json()} == {
+        ("source", str(carol.pk)), ("word", "spam")}

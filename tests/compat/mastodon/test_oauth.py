@@ -1,5 +1,7 @@
 """Apps and OAuth 2 for Mastodon clients: registration, the code flow with PKCE, scopes, revocation."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from oauth2_provider.models import AccessToken
 
@@ -87,3 +89,24 @@ def test_the_server_metadata_names_the_endpoints(client):
     metadata = client.get("/.well-known/oauth-authorization-server").json()
     assert metadata["authorization_endpoint"].endswith("/oauth/authorize") and "S256" in metadata["code_challenge_methods_supported"]
     assert "read" in metadata["scopes_supported"]
+
+
+def test_an_app_asking_for_scopes_it_did_not_register_is_refused(client, alice):
+    app = register(client, redirect_uri="https://app.example/cb", scopes="read")
+    client.force_login(alice)
+    response = client.get("/oauth/authorize", {"response_type": "code", "client_id": app["client_id"],
+                                               "redirect_uri": "https://app.example/cb", "scope": "read write"})  # fmt: skip
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query)["error"] == ["invalid_scope"]
+    assert not AccessToken.objects.filter(user=alice).exists()
+
+
+def test_a_registered_scope_is_granted_and_shown_by_name(client, alice):
+    app = register(client, scopes="read:statuses write:statuses")
+    client.force_login(alice)
+    page = client.get("/oauth/authorize", {"response_type": "code", "client_id": app["client_id"],
+                                           "redirect_uri": OOB, "scope": "read:statuses"})  # fmt: skip
+    assert page.status_code == 200 and b"Read your statuses" in page.content
+    token = token_for(client, app, scopes="read:statuses")
+    verified = client.get("/api/v1/apps/verify_credentials", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert verified["scopes"] == ["read:statuses"]
