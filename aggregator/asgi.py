@@ -15,8 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
 # says to disable persistent connections under ASGI. A pool bounds them per process (every web process together
 # must fit under max_connections) and saves each request's connect and PostgreSQL's new backend. This only has
 # effect where this module loads Django (uvicorn); `serve` has read its settings already.
+if "DB_CONN_MAX_AGE" not in os.environ:  # persistent connections asked for explicitly: no pool (they exclude it)
+    os.environ.setdefault("DB_POOL_MAX_SIZE", "10")
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
-os.environ.setdefault("DB_POOL_MAX_SIZE", "10")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: they load models.

@@ -14,7 +14,8 @@ WORKER = "import django; django.setup(); from aggregator.celery import app; " + 
 
 
 def conn_max_age(script: str, tmp_path, **extra: str) -> int:
-    inherited = {k: v for k, v in embedded_env(tmp_path).items() if k != "DB_CONN_MAX_AGE"}
+    # What this test process's own import of aggregator.asgi set is not what a fresh process starts with.
+    inherited = {k: v for k, v in embedded_env(tmp_path).items() if k not in ("DB_CONN_MAX_AGE", "DB_POOL_MAX_SIZE")}
     env = {**inherited, "DJANGO_SETTINGS_MODULE": "aggregator.settings", **extra,
            "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test"}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -29,3 +30,16 @@ def test_the_web_process_closes_connections_after_each_request_and_workers_keep_
 
 def test_an_explicit_setting_wins_in_the_web_process(tmp_path):
     assert conn_max_age(WEB, tmp_path, DB_CONN_MAX_AGE="30") == 30
+
+
+POOL = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS', {}).get('pool', {}).get('max_size', 0))"
+
+
+@pytest.mark.parametrize(("script", "extra", "expected"), [
+    ("import aggregator.asgi; " + POOL, {}, 10),
+    ("import aggregator.asgi; " + POOL, {"DB_POOL_MAX_SIZE": "4"}, 4),
+    ("import aggregator.asgi; " + POOL, {"DB_CONN_MAX_AGE": "30"}, 0),
+    ("import django; django.setup(); " + POOL, {}, 0),
+], ids=["web", "web-sized", "web-persistent", "worker"])  # fmt: skip
+def test_the_web_process_pools_its_connections_and_workers_do_not(tmp_path, script, extra, expected):
+    assert conn_max_age(script, tmp_path, **extra) == expected

@@ -134,7 +134,8 @@ def production_env() -> dict[str, str]:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     database_url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL,
+    inherited = {k: v for k, v in os.environ.items() if k != "DB_POOL_MAX_SIZE"}  # set here by importing aggregator.asgi
+    return {**inherited, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL,
             "CHORUS_FETCH_ALLOW_PRIVATE": "true", "DB_CONN_MAX_AGE": "0",
             "CHORUS_SNAPSHOT_CHECK_MS": "0"}  # a test's tracks, blocks... count at once  # fmt: skip
 
