@@ -10,6 +10,8 @@ from pathlib import Path
 
 from werkzeug import Request, Response
 
+from tests.browser import PASSWORD
+
 FEED = Path(__file__).with_name("feed.xml")
 PICTURE_PATH = "/look/photo.png"
 PICTURE = Path(__file__).resolve().parents[2] / "static" / "icons" / "icon-512.png"  # shown 1200 x 800: wider than a phone
@@ -51,7 +53,7 @@ def seed(feed_url: str) -> None:
     from timelines.stars import star
     from tracks.services import track_create
 
-    alice = User.objects.create_user("alice", "alice@example.org", "correct horse battery")
+    alice = User.objects.create_user("alice", "alice@example.org", PASSWORD)
     identity_create(user=alice, kind="fediverse", value="@alice@example.social", verified=True)
     subscription = subscribe(user=alice, address=feed_url, tags=["Reading", "Long reads"])
     track_create(user=alice, query="chorus")
