@@ -30,10 +30,12 @@ system-deps:
 	@# tests (oidc: oidc-provider), the second parser of the published feeds (feedcheck: feedparser)
 	@command -v npm >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; \
-	  else echo "node/npm missing: OpenID Connect sign-in and second-parser feed tests will skip (sudo apt-get install nodejs npm)"; fi; }
-	@for pair in oidc:oidc-provider feedcheck:feedparser; do folder=$${pair%%:*}; package=$${pair#*:}; \
-	  if command -v npm >/dev/null 2>&1 && [ ! -d tests/servers/$$folder/node_modules/$$package ]; then \
-	    (cd tests/servers/$$folder && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done
+	  else echo "node/npm missing: OpenID Connect sign-in, second-parser feed and page audit tests will skip (sudo apt-get install nodejs npm)"; fi; }
+	@# ... and of tests/audits: axe-core (run in every page of the look tests) and Lighthouse (on the timeline)
+	@for pair in tests/servers/oidc:oidc-provider tests/servers/feedcheck:feedparser tests/audits:lighthouse; do \
+	  folder=$${pair%%:*}; package=$${pair#*:}; \
+	  if command -v npm >/dev/null 2>&1 && [ ! -d $$folder/node_modules/$$package ]; then \
+	    (cd $$folder && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -3,6 +3,8 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
+    path("", views.settings_page, name="settings"),
+    path("theme/", views.theme, name="theme"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.revoke, name="token_revoke"),
     path("app-passwords/", views.app_passwords, name="app_passwords"),

@@ -1,4 +1,4 @@
-"""Settings pages: API tokens, sign-in methods."""
+"""Settings pages: the Settings page (appearance), API tokens, app passwords, sign-in methods."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -9,15 +9,33 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_access_token_model
 
 from accounts.app_passwords import issue_app_password, live_app_passwords, revoke_app_password
+from accounts.appearance import THEMES, remember_theme, theme_of
 from accounts.logins import password_remove
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
+from aggregator.hygiene.redirects import redirect_back
 
 
 def _secrets_page(request, *, template: str, issue, listed: dict, **context):
     """A settings page listing the person's live secrets of one kind, making a new one on POST (shown once)."""
     new_secret = issue(user=request.user, name=request.POST.get("name", "").strip()) if request.method == "POST" else None
     return render(request, template, {**listed, "new_secret": new_secret, **context})
+
+
+def settings_page(request):
+    """Where every setting is listed, and this browser's theme chosen (signed out too: it is the browser's)."""
+    return render(request, "accounts/settings.html", {"themes": THEMES, "theme": theme_of(request)})
+
+
+@require_POST
+def theme(request):
+    chosen = request.POST.get("theme", "")
+    if chosen not in THEMES:
+        messages.error(request, "Choose one of the themes listed.")
+        return redirect("settings")
+    response = redirect_back(request, "settings")
+    remember_theme(response, chosen)
+    return response
 
 
 @login_required

@@ -315,6 +315,7 @@ CACHES["images"] = {
 }
 
 WHITENOISE_USE_FINDERS = True  # the embedded hub serves static files without collectstatic
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}  # the app manifest (WhiteNoise: octet-stream)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -36,8 +36,25 @@ _ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan", "scope"},
     "ol": {"start"},
 }
+_ALLOWED_CLASSES = {"a": {"embed"}}  # the link a frame or embed became (styled by the pages)
 _URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 _SAFE_SCHEMES = {"http", "https"}
+
+
+# Frames, embeds and objects (a video player, a map, a post from elsewhere) are never run; each becomes a link
+# to what it showed, so the reader still sees that something was there and can open it. Fallback text inside the
+# element (text only) goes with it.
+_EMBED = re.compile(r"""<(iframe|embed|object)\b((?:"[^"]*"|'[^']*'|[^'">])*)>(?:[^<]*</\1\s*>)?""", re.IGNORECASE)
+_EMBED_URL = re.compile(r"""\b(?:src|data)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+
+
+def _embed_as_link(match: re.Match, *, base_url: str) -> str:
+    found = _EMBED_URL.search(match.group(2))
+    url = safe_url(html.unescape(next(filter(None, found.groups()), "")), base_url=base_url) if found else ""
+    if not url:
+        return ""
+    host = urlsplit(url).hostname or ""
+    return f'<a class="embed" href="{html.escape(url)}">Embedded content from {html.escape(host)}</a>'
 
 
 _XMPP_URI = re.compile(r"^xmpp:[A-Za-z0-9._%+\-@/?;=:]{3,2040}$")
@@ -113,6 +130,7 @@ def _cleaner_for(base_url: str) -> nh3.Cleaner:
         attribute_filter=resolve_urls,
         url_schemes=_SAFE_SCHEMES,
         link_rel="noopener noreferrer nofollow",
+        allowed_classes=_ALLOWED_CLASSES,
     )
 
 
@@ -124,9 +142,12 @@ _BLOCK_BOUNDARY = re.compile(r"<(?:br|hr|/p|/div|/li|/h[1-6]|/blockquote|/pre|/t
 
 
 def clean_html(fragment: str, *, base_url: str = "") -> str:
-    """Sanitized HTML: a fixed set of tags, http(s) links resolved against ``base_url``, no scripts or styles."""
+    """Sanitized HTML: a fixed set of tags, http(s) links resolved against ``base_url``, no scripts or styles;
+    frames and embeds become links to what they showed."""
     if not fragment:
         return ""
+    if "<" in fragment:
+        fragment = _EMBED.sub(lambda match: _embed_as_link(match, base_url=base_url), fragment)
     cleaner = _cleaners.get(base_url)
     if cleaner is None:
         if len(_cleaners) > 512:  # one cleaner per feed base; bounded so odd feeds cannot grow it forever
@@ -154,6 +175,7 @@ _shown_cleaner = nh3.Cleaner(
     attribute_filter=_proxied,
     url_schemes=_SAFE_SCHEMES,
     link_rel="noopener noreferrer nofollow",
+    allowed_classes=_ALLOWED_CLASSES,
     set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"},
                               "video": {"preload": "none"}, "audio": {"preload": "none"}},  # fmt: skip
 )

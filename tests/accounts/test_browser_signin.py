@@ -73,6 +73,7 @@ def test_a_first_sign_in_creates_the_account_and_the_second_lands_in_it(hub, bro
     base, running = hub
     first = sign_in_with(browser, base, "Acme ID")
     assert first.locator("button:has-text('Log out carol')").count() == 1
+    first.click(".settings-menu > summary")  # Log out is in the Settings menu
     first.click("button:has-text('Log out carol')")
     first.wait_for_url(base + "/accounts/login/")
     second = sign_in_with(browser, base, "Acme ID")  # a new browser: the provider asks again
@@ -84,7 +85,7 @@ def test_a_second_provider_is_linked_and_then_leads_into_the_same_account(hub, b
     base, running = hub
     page = sign_in_with(browser, base, "Acme ID")
     page.goto(base + "/settings/tokens/")
-    page.click("a:has-text('Sign-in methods')")
+    page.click(".settings-nav a:has-text('Sign-in methods')")
     page.click("button:has-text('Link Umbrella ID')")
     pass_provider_pages(page)
     page.wait_for_url(base + "/accounts/3rdparty/")
