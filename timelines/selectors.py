@@ -55,18 +55,43 @@ def newer_than(published: datetime, post_id: int) -> Q:
 
 
 def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: str | None = None, limit: int = 50,
-                 tag: str | None = None, source_id: int | None = None, unread_only: bool = False) -> TimelinePage:  # fmt: skip
+                 tag: str | None = None, source_id: int | None = None, unread_only: bool = False,
+                 oldest_first: bool = False) -> TimelinePage:  # fmt: skip
     """One page of the merged river. Newest first, ``before`` being the ``next_cursor`` of the previous page;
     or, with ``after`` (a client catching up on what it missed), the posts newer than that position, oldest
     first, ``next_cursor`` then being a tail cursor: past the newest returned, never null (an empty page ends).
+    ``oldest_first`` reads the river the other way: the oldest posts first, ``before`` then being the previous
+    page's ``next_cursor`` too (the pages go forward in time).
 
     Raises ``BadCursor`` for a cursor this module did not write, or for both cursors at once.
     """
     if before and after:
         raise BadCursor("give either `before` or `after`, not both")
     entries = river(user=user, tag=tag, source_id=source_id, read=False if unread_only else None)
-    rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
+    if oldest_first and not after:
+        rows, next_cursor = forward_page(entries, cursor=before, limit=limit)
+    else:
+        rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
     return TimelinePage(entries=rows, next_cursor=next_cursor)
+
+
+def forward_page(rows: QuerySet, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """One page of rows oldest first, after ``cursor`` (the previous page's ``next_cursor``; None at the end)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if cursor:
+        rows = rows.filter(newer_than(*decode_cursor(cursor)))
+    page = list(rows.select_related("post", "post__source").order_by("published", "post_id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, encode_cursor(page[-1].published, page[-1].post_id) if more else None
+
+
+def newest_cursor_in(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None) -> str:
+    """The position of the newest post of a river ("" when empty): where "mark all read" stops and where a live
+    page catches up from, whatever part of the river the page shows."""
+    row = (river(user=user, tag=tag, source_id=source_id).order_by("-published", "-post_id")
+           .values_list("published", "post_id").first())  # fmt: skip
+    return encode_cursor(*row) if row else ""
 
 
 def river(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None,

@@ -1,5 +1,8 @@
+from datetime import datetime
+
 from django import template
 from django.conf import settings
+from django.utils import timezone
 
 from timelines.stars import starred_count as count_of_starred
 
@@ -25,3 +28,23 @@ def starred_count(context) -> int | str:
 def keep_read_days() -> int:
     """How many days read, unstarred posts are kept (0: for good), for the pages that say what is kept."""
     return settings.CHORUS_KEEP_READ_DAYS
+
+
+@register.filter
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in few words: "just now", "3 min ago", "5 h ago", "2 days ago", past a month the date.
+    static/chorus.js words it the same way (``ago``) and keeps it current: change both together."""
+    if moment is None:
+        return ""
+    seconds = ((now or timezone.now()) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    if days < 30:
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y}"
