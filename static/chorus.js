@@ -12,6 +12,7 @@
     .filter((post) => !post.hidden && !post.classList.contains("context"));
   const titles = () => river && river.classList.contains("titles");
   const flag = (name) => river && river.dataset[name] === "1";
+  document.documentElement.classList.add("js"); // titles only folds posts only where they can unfold
 
   // The top bar is sticky and wraps on narrow screens: what sticks below it and what is scrolled to (j/k, links
   // to #post-N; CSS scroll-margin) must clear its real height, not a guess.
@@ -174,13 +175,17 @@
   }
 
   // Opening a post by its link marks it read (the request survives the navigation).
+  // In titles only, a folded post's title unfolds it in place instead (its Open link leaves).
   document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest("article.post a.title, article.post a.open");
-    if (link) { markRead(link.closest("article.post"), true, { keepalive: true }); return; }
-    const post = titles() && event.target.closest && event.target.closest("article.post");
-    if (post && !event.target.closest("a, button, form, details, input, textarea, .content")) {
-      if (post.classList.contains("open")) post.classList.remove("open");
-      else { select(post, { expand: true }); markRead(post, true); }
+    if (!(event.target instanceof Element)) return;
+    const post = event.target.closest("article.post[data-post-id]");
+    if (!post) return;
+    const link = event.target.closest("a.title, a.open");
+    const folded = titles() && !post.classList.contains("open");
+    if (link && !(folded && link.matches(".title"))) { markRead(post, true, { keepalive: true }); return; }
+    if (titles() && (link || !event.target.closest("a, button, form, details, input, textarea, .content"))) {
+      event.preventDefault();
+      if (folded) { select(post, { expand: true }); markRead(post, true); } else post.classList.remove("open");
     }
   });
   document.addEventListener("auxclick", (event) => {
@@ -279,6 +284,43 @@
     }
   }
 
+  // Unfollowing waits a few seconds for an Undo before it is sent: undone, nothing was lost (read state, own
+  // title, tags); leaving the page sends it at once.
+  const unfollows = new Map(); // form -> timer
+  function sendUnfollow(form, keepalive = false) {
+    clearTimeout(unfollows.get(form));
+    unfollows.delete(form);
+    const row = form.closest("tr");
+    return send(form.dataset.api, { method: "DELETE", keepalive })
+      .then(() => { row.dataset.state = "gone"; })
+      .catch((error) => { row.classList.remove("unfollowed"); failed(`unfollow ${form.dataset.title}`)(error); });
+  }
+  function unfollow(form) {
+    const row = form.closest("tr");
+    row.classList.add("unfollowed");
+    unfollows.set(form, setTimeout(() => sendUnfollow(form), 8000));
+    say(`Unfollowed ${form.dataset.title}.`, { undo: () => {
+      clearTimeout(unfollows.get(form));
+      unfollows.delete(form);
+      row.classList.remove("unfollowed");
+    } });
+  }
+  window.addEventListener("pagehide", () => [...unfollows.keys()].forEach((form) => sendUnfollow(form, true)));
+
+  async function saveTags(form) {
+    const input = form.querySelector("input[name=tags]");
+    const before = input.defaultValue;
+    const tags = input.value.split(",").map((tag) => tag.trim()).filter(Boolean);
+    try {
+      const answer = await send(form.dataset.api, { method: "PATCH", body: { tags } });
+      input.value = input.defaultValue = answer.tags.join(", "); // as the person first spelled each tag
+      say("Tags saved.");
+    } catch (error) {
+      input.value = before;
+      failed("save the tags")(error);
+    }
+  }
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
@@ -290,6 +332,10 @@
       action = () => markAllRead(form);
     } else if (form.matches(".block-form[data-api]") && form.closest("article.post[data-source]")) {
       action = () => blockFrom(form);
+    } else if (form.matches(".unfollow-form[data-api]")) {
+      action = () => unfollow(form);
+    } else if (form.matches(".tags-form[data-api]")) {
+      action = () => saveTags(form);
     } else if (form.matches(".river-view") && event.submitter && event.submitter.dataset.pref === "view") {
       action = () => changeView(form, event.submitter);
     }

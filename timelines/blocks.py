@@ -25,6 +25,7 @@ from accounts.models import Identity
 from aggregator import events
 from aggregator.content.mentions import Mention
 from aggregator.db.snapshots import Snapshot
+from aggregator.models import Source
 from timelines.models import Block
 
 MAX_BLOCKS = 1000
@@ -124,6 +125,29 @@ def block_delete(*, user: AbstractBaseUser, block_id: int) -> bool:
 
 def blocks_for(*, user: AbstractBaseUser) -> list[Block]:
     return list(Block.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+def labelled(rows: list[Block]) -> list[Block]:
+    """The blocks, each with ``label``: what a person reads for it (a muted source's title, not its id)."""
+    ids = {int(b.value) for b in rows if b.kind == Block.Kind.SOURCE and b.value.isdigit()}
+    titles = {source.pk: source.display_title for source in Source.objects.filter(pk__in=ids)} if ids else {}
+    for block in rows:
+        is_source = block.kind == Block.Kind.SOURCE and block.value.isdigit()
+        block.label = titles.get(int(block.value), f"source {block.value}") if is_source else block.value
+    return rows
+
+
+def done_message(rows: list[Block]) -> str:
+    """What was just done, in words: "Muted Example blog.", "Blocked @bob@example.org.", "Muted the word …"."""
+    if not rows:
+        return "Nothing new to block."
+    rows = labelled(rows)
+    kind = rows[0].kind
+    if kind == Block.Kind.SOURCE:
+        return f"Muted {rows[0].label}."
+    if kind == Block.Kind.WORD:
+        return f"Muted the word “{rows[0].label}”."
+    return f"Blocked {rows[0].label}" + (f" and {len(rows) - 1} more of their handles." if len(rows) > 1 else ".")
 
 
 def block_json(block: Block) -> dict:

@@ -36,9 +36,10 @@ def entries_in_scope(*, user: AbstractBaseUser, tag: str | None = None, source_i
 
 
 def tagged_source_ids(*, user: AbstractBaseUser, tag: str) -> list[int]:
-    """The sources this person tagged ``tag``."""
+    """The sources this person tagged ``tag`` (in any case: "Tech" and "tech" are one tag)."""
     return list(
-        SubscriptionTag.objects.filter(subscription__user=user, name=tag).values_list("subscription__source_id", flat=True)
+        SubscriptionTag.objects.filter(subscription__user=user, name__iexact=tag)
+        .values_list("subscription__source_id", flat=True)
     )
 
 

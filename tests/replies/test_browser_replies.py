@@ -81,7 +81,7 @@ def test_blocking_the_author_from_a_reply_hides_it_until_the_block_is_undone(hub
 
     reply.locator("summary:has-text('Block')").click()
     reply.locator(f"button:has-text('Block {CAROL}')").click()
-    page.wait_for_selector(f".messages:has-text('Blocked: {CAROL}')", timeout=10_000)
+    page.wait_for_selector(f".messages:has-text('Blocked {CAROL}.')", timeout=10_000)
     assert page.locator("article.post").count() == 0
     page.reload()
     assert page.locator("article.post").count() == 0
