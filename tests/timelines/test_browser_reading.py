@@ -60,7 +60,7 @@ def wait_until_read(page, title: str, read: bool = True) -> None:
 
 
 def post(page, title: str):
-    return page.locator("article.post", has=page.locator(f"h2:text-is('{title}')"))
+    return page.locator("article.post", has=page.locator(f"a.title:text-is('{title}')"))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -73,14 +73,14 @@ def test_read_and_star_happen_in_place_and_keep_the_place_in_the_river(hub, brow
     scrolled = page.evaluate("window.scrollY")
     assert scrolled > 0
     target.locator("button.mark-read").click()
-    page.wait_for_selector("article.post:not(.unread) h2:text-is('post 5')")
+    page.wait_for_selector("article.post:not(.unread) a.title:text-is('post 5')")
     target.locator("button.star").click()
     target.locator("button.star[aria-pressed=true]").wait_for()
     wait_until_read(page, "post 5")
     assert [item["title"] for item in api(page, "/api/v1/starred")["items"]] == ["post 5"]
     assert page.evaluate("window.__samePage") and page.evaluate("window.scrollY") == scrolled
     target.locator("button.mark-read:text-is('Keep unread')").click()
-    page.wait_for_selector("article.post.unread h2:text-is('post 5')")
+    page.wait_for_selector("article.post.unread a.title:text-is('post 5')")
     wait_until_read(page, "post 5", read=False)
     assert page.evaluate("window.__samePage") and page.evaluate("window.scrollY") == scrolled
 
@@ -98,7 +98,7 @@ def test_muting_a_source_says_muted_and_undo_brings_its_posts_back(hub, browser,
     assert page.locator("article.post:visible").count() == 0
     assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
     bar.locator("button:text-is('Undo')").click()
-    page.wait_for_selector("article.post:visible h2:text-is('post 9')")
+    page.wait_for_selector("article.post:visible a.title:text-is('post 9')")
     assert page.locator("article.post:visible").count() == POSTS and bar.count() == 0
     page.wait_for_selector(".toast:has-text('undone')")  # said once the hub answered
     assert api(page, "/api/v1/blocks") == []
@@ -112,11 +112,11 @@ def test_j_marks_the_post_left_behind_read_clear_of_the_top_bar(hub, browser, si
     page.keyboard.press("j")
     page.keyboard.press("j")
     page.keyboard.press("j")
-    page.wait_for_selector("article.post.selected h2:text-is('post 10')")
+    page.wait_for_selector("article.post.selected a.title:text-is('post 10')")
     wait_until_read(page, "post 11")
     state = read_state(page)
     assert state["post 12"] and state["post 11"] and not state["post 10"]  # the selected one is not read yet
-    assert page.locator("article.post.unread h2:text-is('post 10')").count() == 1
+    assert page.locator("article.post.unread a.title:text-is('post 10')").count() == 1
     # the selected post starts below the sticky top bar, not under it
     top, bar = page.evaluate("[document.querySelector('article.post.selected').getBoundingClientRect().top,"
                              " document.querySelector('.topbar').getBoundingClientRect().bottom]")
@@ -162,7 +162,7 @@ def test_question_mark_shows_the_keys_and_escape_closes_them(hub, browser, size)
     page.keyboard.press("Escape")
     help_box.wait_for(state="hidden")
     page.keyboard.press("j")  # the keys work again once it is closed
-    page.wait_for_selector("article.post.selected h2:text-is('post 12')")
+    page.wait_for_selector("article.post.selected a.title:text-is('post 12')")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -175,7 +175,7 @@ def test_titles_only_oldest_first_and_unread_only_are_remembered(hub, browser, s
     assert not post(page, "post 12").locator(".content").is_visible()
     post(page, "post 12").locator("a.title").click()  # a title opens in place (not the original), and is read
     post(page, "post 12").locator(".content").wait_for(state="visible")
-    page.wait_for_selector("article.post:not(.unread) h2:text-is('post 12')")
+    page.wait_for_selector("article.post:not(.unread) a.title:text-is('post 12')")
     page.click(".river-view button[data-pref=oldest_first]")
     page.wait_for_selector(".river-view button[data-pref=oldest_first][aria-pressed=true]")
     page.click(".river-view button[data-pref=unread_only]")
