@@ -262,11 +262,12 @@
     undo.addEventListener("click", () => {
       restore();
       Promise.all(made.map((block) => send(`${form.dataset.api}/${block.id}`, { method: "DELETE" })))
-        .then(() => say(`${label}: undone.`))
+        .then(() => { say(`${label}: undone.`); recount(); })
         .catch((error) => { gone.forEach((each) => { each.hidden = true; }); post.before(bar); failed("undo it")(error); });
     });
     bar.append(undo);
     if (selected && selected.hidden) selected = null;
+    recount();
   }
 
   async function changeView(form, button) {
@@ -343,6 +344,9 @@
     event.preventDefault();
     action();
   });
+
+  // The sidebar counts what the river shows: after a block or its undo, live.js asks for the exact counts.
+  const recount = () => document.dispatchEvent(new CustomEvent("chorus:recount"));
 
   // --- All caught up: shown when nothing in the river's scope is unread (live.js sends the exact counts) ---
   function caughtUp(unread) {

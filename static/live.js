@@ -177,5 +177,6 @@
   }
 
   window.addEventListener("scroll", () => { if (atTop() && pending.length) flush(); }, { passive: true });
+  document.addEventListener("chorus:recount", () => refreshCounts().catch(() => {}));
   connect();
 })();
