@@ -102,7 +102,7 @@ def main() -> None:
     views.PAGE_SIZE = PAGE  # the page as measured: 50 posts (the hub's page shows PAGE_SIZE)
     clients = {}
     for reader in (heavy, few):
-        clients[reader.username] = Client()
+        clients[reader.username] = Client(HTTP_HOST="localhost")
         clients[reader.username].force_login(reader)
     print(f"   readers: {SOURCES} subscriptions, {POSTS:,} timeline rows each; unread: bench-heavy "
           f"{sum(unread_counts_for(user=heavy).values()):,}, bench-few-unread {FEW_UNREAD:,}; {PAGE} posts a page")
