@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.browser import LiveFeed, follow, log_in, refresh_now, wait_for_js
+from tests.browser import LiveFeed, follow, log_in, refresh_now
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 POSTS = 12
@@ -134,6 +134,18 @@ def test_with_the_setting_off_j_only_moves(hub, browser):
     page.keyboard.press("m")  # the second one, by hand: when the API says so, the first would have been too
     wait_until_read(page, "post 11")
     assert read_state(page)["post 12"] is False
+
+
+def test_with_the_scroll_setting_posts_scrolled_past_are_read(hub, browser):
+    base, _ = hub
+    _, page = reader(browser, base, "phone")
+    api(page, "/api/v1/reading-prefs", "PATCH", {"read_on_scroll": True, "read_on_move": False})
+    page.reload()
+    post(page, "post 10").evaluate("p => p.scrollIntoView({ block: 'start' })")  # 12 and 11 went above the bar
+    wait_until_read(page, "post 11")
+    state = read_state(page)
+    assert state["post 12"] and not state["post 10"] and not state["post 9"]
+    assert page.locator("article.post.unread").count() == POSTS - 2
 
 
 def test_opening_a_post_marks_it_read_even_as_the_original_opens(hub, browser):

@@ -83,7 +83,7 @@ def test_post_fragments_are_the_river_posts_of_this_person_only(client, alice, b
     html = client.get("/posts/html/", {"ids": f"{mine[1]},{foreign},{mine[0]},x"}).content.decode()
     assert re.findall(r'data-post-id="(\d+)"', html) == [str(mine[1]), str(mine[0])]  # as asked, bob's left out
     page = client.get("/").content.decode()
-    one = re.search(r'<article class="post unread" id="post-%d".*?</article>' % mine[0], html, re.S).group(0)
+    one = re.search(rf'<article class="post unread" id="post-{mine[0]}".*?</article>', html, re.S).group(0)
     token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
     assert token.sub("", one) in token.sub("", page)  # the very same markup as the page's (the token aside)
 
