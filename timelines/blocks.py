@@ -63,6 +63,12 @@ def _load_blockers() -> frozenset[int]:
 blockers = Snapshot(key="chorus:blocks:blockers-version", load=_load_blockers)
 
 
+def blocks_anything(*, user: AbstractBaseUser) -> bool:
+    """Whether the person blocks anything (from the per-process snapshot: a block made in another process is
+    seen within ``CHORUS_SNAPSHOT_CHECK_MS``). Most people block nothing: their reads skip the EXISTS."""
+    return user.pk in blockers.get()
+
+
 def blocks_of(*, user_ids: Iterable[int]) -> dict[int, BlockSet]:
     """The blocks of these people, in one query (none if none of them blocks anything); people without blocks
     are left out."""

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
 from aggregator.models import Subscription, SubscriptionTag
-from timelines.blocks import blocked
+from timelines.blocks import blocked, blocks_anything
 from timelines.cursor import BadCursor, decode_cursor, encode_cursor
 from timelines.models import TimelineEntry
 
@@ -99,7 +99,9 @@ def river(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | No
           read: bool | None = None) -> QuerySet:  # fmt: skip
     """The entries a river shows in scope, blocked ones left out (at read time: an undone block brings posts
     back); ``read``: only read or only unread ones."""
-    entries = entries_in_scope(user=user, tag=tag, source_id=source_id).exclude(blocked(user=user, source="source_id"))
+    entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
+    if blocks_anything(user=user):
+        entries = entries.exclude(blocked(user=user, source="source_id"))
     return entries if read is None else entries.filter(is_read=read)
 
 
@@ -171,8 +173,10 @@ def cursor_of(entry: TimelineEntry) -> str:
 def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
     """Unread posts per source id (sources with none are left out). Blocked posts are not counted: the
     sidebar counts what the river shows."""
-    unread = TimelineEntry.objects.filter(user=user, is_read=False).exclude(blocked(user=user, source="source_id"))
-    rows = unread.values("source_id").annotate(n=Count("id"))
+    unread = TimelineEntry.objects.filter(user=user, is_read=False)
+    if blocks_anything(user=user):
+        unread = unread.exclude(blocked(user=user, source="source_id"))
+    rows = unread.values("source_id").annotate(n=Count("*"))
     return {row["source_id"]: row["n"] for row in rows}
 
 

@@ -1,7 +1,9 @@
+import functools
 from datetime import datetime
 
 from django import template
 from django.conf import settings
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from timelines.stars import starred_count as count_of_starred
@@ -48,3 +50,27 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
         return "1 day ago" if days == 1 else f"{days} days ago"
     local = timezone.localtime(moment)
     return f"{local.day} {local:%b %Y}"
+
+
+@functools.cache
+def _post_urls(script_prefix: str) -> dict[str, str]:
+    # A river page draws 50 posts with a dozen links and form actions each: resolved once per script prefix
+    # (part of what reverse() returns), not 600 times a page.
+    return {
+        "timeline": reverse("timeline"), "compose": reverse("compose"), "mark_read": reverse("mark_read"),
+        "api_read": reverse("api:mark_read"), "star": reverse("star_toggle"), "api_star": reverse("api:star"),
+        "blocks": reverse("blocks"), "api_blocks": reverse("api:block_add"),
+        "avatar": reverse("source_avatar", args=[987654321]).replace("987654321", "{}"),
+    }  # fmt: skip
+
+
+@register.simple_tag
+def post_urls() -> dict[str, str]:
+    """``{% post_urls as urls %}``: the addresses a post's actions use (``timelines/_post.html``)."""
+    return _post_urls(get_script_prefix())
+
+
+@register.filter
+def avatar_path(source_id: int) -> str:
+    """``{{ post.source_id|avatar_path }}``: the source's picture as Chorus serves it."""
+    return _post_urls(get_script_prefix())["avatar"].format(source_id)
