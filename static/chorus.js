@@ -61,8 +61,8 @@
     return response.status === 204 ? null : response.json();
   }
 
-  async function sendForm(form) { // a form without a JSON API (replies, tracks): posted as it is, not followed
-    const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual" });
+  async function sendForm(form, body) { // a form without a JSON API (replies, tracks): posted, not followed
+    const response = await fetch(form.action, { method: "POST", body, credentials: "same-origin", redirect: "manual" });
     if (!(response.ok || response.type === "opaqueredirect")) throw new Error(`the hub answered ${response.status}`);
   }
 
@@ -109,11 +109,13 @@
   function markRead(post, read, { keepalive = false } = {}) {
     if (!post || isUnread(post) === !read) return Promise.resolve();
     const form = post.querySelector("form.read-form");
+    const fields = form && !form.dataset.api ? new FormData(form) : null; // before showRead turns the form around
+    if (fields) fields.set("read", read ? "1" : "0");
     showRead(post, read);
     if (!form) return Promise.resolve();
     const sent = form.dataset.api
       ? send(form.dataset.api, { body: { post_ids: [Number(post.dataset.postId)], read }, keepalive })
-      : sendForm(form);
+      : sendForm(form, fields);
     return sent.catch((error) => { showRead(post, !read); failed(read ? "mark it read" : "keep it unread")(error); });
   }
 

@@ -96,6 +96,14 @@
       inserted.push(article);
     });
     river.querySelector(".empty")?.remove();
+    if (!inserted.length) return;
+    // "Mark all read" now covers what is shown, and an unread post ends "all caught up"
+    const upTo = document.querySelector("form.mark-all-form input[name=up_to]");
+    if (upTo && newest) upTo.value = newest;
+    if (inserted.some((article) => article.classList.contains("unread"))) {
+      const note = river.querySelector(".caught-up");
+      if (note) note.hidden = true;
+    }
     document.dispatchEvent(new CustomEvent("chorus:inserted", { detail: inserted }));
   }
 
