@@ -16,6 +16,7 @@
     const want = form.querySelector("input[name=starred]").value === "1";
     const api = form.dataset.apiStarred;
     show(form, want);
+    counts((n) => n + (want ? 1 : -1));
     const response = await fetch(want ? api : `${api}/${encodeURIComponent(post)}`, {
       method: want ? "POST" : "DELETE",
       credentials: "same-origin",
@@ -25,7 +26,13 @@
     if (!response.ok) throw new Error(String(response.status));
     const answer = await response.json();
     show(form, answer.starred);
-    document.querySelectorAll("[data-count-starred]").forEach((count) => { count.textContent = answer.count || ""; });
+    counts(() => answer.count);
+  }
+
+  function counts(change) { // the navigation's starred count (and the starred page's)
+    document.querySelectorAll("[data-count-starred]").forEach((count) => {
+      count.textContent = String(Math.max(0, change(parseInt(count.textContent, 10) || 0)) || "");
+    });
   }
 
   document.addEventListener("submit", (event) => {
@@ -33,6 +40,6 @@
     if (!(form instanceof HTMLFormElement) || !form.classList.contains("star-form")) return;
     event.preventDefault();
     const before = form.querySelector("input[name=starred]").value === "0";
-    toggle(form).catch(() => { show(form, before); form.submit(); });
+    toggle(form).catch(() => { show(form, before); counts((n) => n + (before ? 1 : -1)); form.submit(); });
   });
 })();
