@@ -89,7 +89,10 @@ def test_read_and_star_happen_in_place_and_keep_the_place_in_the_river(hub, brow
 def test_muting_a_source_says_muted_and_undo_brings_its_posts_back(hub, browser, size):
     base, _ = hub
     _, page = reader(browser, base, size)
+    page.click(".river-view button[data-pref=view]")  # titles only: folded rows must hide too
+    page.wait_for_selector("section.river.titles")
     target = post(page, "post 9")
+    target.locator("a.title").click()  # unfolds it in place
     target.locator("summary:has-text('Block')").click()
     target.locator("button:has-text('Mute Live feed')").click()
     bar = page.locator(".undo-bar")
