@@ -28,7 +28,7 @@ def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_an_answer_comes
     _, bob_follows = log_in(browser, b.base, username="bob", java_script_enabled=False)
     bob_follows.fill("form.follow input[name=address]", f"{a.base}/people/alice/")  # her profile, not her feed
     bob_follows.click("form.follow button[type=submit]")
-    bob_follows.wait_for_url("**/sources/*/", timeout=15_000)
+    bob_follows.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     _, bob = log_in(browser, b.base, username="bob")
     bob.wait_for_selector("article.post:has-text('Hello from hub A')", timeout=15_000)  # the first poll
 
