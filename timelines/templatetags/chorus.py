@@ -60,7 +60,6 @@ def _post_urls(script_prefix: str) -> dict[str, str]:
         "timeline": reverse("timeline"), "compose": reverse("compose"), "mark_read": reverse("mark_read"),
         "api_read": reverse("api:mark_read"), "star": reverse("star_toggle"), "api_star": reverse("api:star"),
         "blocks": reverse("blocks"), "api_blocks": reverse("api:block_add"),
-        "avatar": reverse("source_avatar", args=[987654321]).replace("987654321", "{}"),
     }  # fmt: skip
 
 
@@ -69,8 +68,3 @@ def post_urls() -> dict[str, str]:
     """``{% post_urls as urls %}``: the addresses a post's actions use (``timelines/_post.html``)."""
     return _post_urls(get_script_prefix())
 
-
-@register.filter
-def avatar_path(source_id: int) -> str:
-    """``{{ post.source_id|avatar_path }}``: the source's picture as Chorus serves it."""
-    return _post_urls(get_script_prefix())["avatar"].format(source_id)
