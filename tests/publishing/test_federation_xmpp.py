@@ -47,7 +47,7 @@ def test_a_post_reaches_a_follower_on_another_hub_by_xmpp_push_an_answer_comes_b
     _, bob_follows = log_in(browser, b.base, username="bob", java_script_enabled=False)
     bob_follows.fill("form.follow input[name=address]", address)
     bob_follows.click("form.follow button[type=submit]")
-    bob_follows.wait_for_url("**/sources/*/", timeout=15_000)
+    bob_follows.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     _, bob = log_in(browser, b.base, username="bob")
     bob.wait_for_selector("article.post:has-text('Hello over XMPP')", timeout=15_000)  # the node's history
     wait_for(lambda: b.sql("SELECT push_state FROM aggregator_source")[0][0] == "subscribed", timeout=20,
@@ -90,7 +90,7 @@ def test_a_hub_with_xmpp_that_follows_a_profile_gets_pushes_both_ways_and_stores
     _, bob_follows = log_in(browser, b.base, username="bob", java_script_enabled=False)
     bob_follows.fill("form.follow input[name=address]", f"{a.base}/people/alice/")  # her profile, as on hub A
     bob_follows.click("form.follow button[type=submit]")
-    bob_follows.wait_for_url("**/sources/*/", timeout=15_000)
+    bob_follows.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     # her feed names her node: B subscribes to it by XMPP and to the feed at A's WebSub hub
     wait_for(lambda: b.sql("SELECT push_node, push_state FROM aggregator_source")[0] == (
         "urn:xmpp:microblog:0:alice", "subscribed"), timeout=30, what="B's XMPP subscription")  # fmt: skip
