@@ -26,15 +26,16 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "missing Debian packages:$$missing (browser/XMPP tests will skip; sudo apt-get install$$missing)"; fi; fi
-	@# Node and the pinned npm packages of tests/servers/oidc: the real OpenID Connect provider of the sign-in tests
+	@# Node and the pinned npm packages of tests/servers/<folder>: the real OpenID Connect provider of the sign-in
+	@# tests (oidc: oidc-provider), the second parser of the published feeds (feedcheck: feedparser)
 	@command -v npm >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; \
-	  else echo "node/npm missing: OpenID Connect sign-in tests will skip (sudo apt-get install nodejs npm)"; fi; }
-	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/servers/oidc/node_modules/oidc-provider ]; then \
-	  cd tests/servers/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
+	  else echo "node/npm missing: OpenID Connect sign-in, second-parser feed and page audit tests will skip (sudo apt-get install nodejs npm)"; fi; }
 	@# ... and of tests/audits: axe-core (run in every page of the look tests) and Lighthouse (on the timeline)
-	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/audits/node_modules/lighthouse ]; then \
-	  cd tests/audits && npm ci --no-audit --no-fund --loglevel=error; fi
+	@for pair in tests/servers/oidc:oidc-provider tests/servers/feedcheck:feedparser tests/audits:lighthouse; do \
+	  folder=$${pair%%:*}; package=$${pair#*:}; \
+	  if command -v npm >/dev/null 2>&1 && [ ! -d $$folder/node_modules/$$package ]; then \
+	    (cd $$folder && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -123,13 +124,14 @@ class Subscription(models.Model):
 
 
 class SubscriptionTag(models.Model):
-    """A label on a subscription; a subscription carries any number of them (not one folder per feed)."""
+    """A label on a subscription; a subscription carries any number of them (not one folder per feed). A tag is
+    one whatever its case: a person's tags keep the spelling first given (``subscriptions.spelled_as_before``)."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=100)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["subscription", "name"], name="unique_tag_per_subscription")]
+        constraints = [models.UniqueConstraint("subscription", Lower("name"), name="unique_tag_per_subscription_any_case")]
         indexes = [models.Index(fields=["name"])]
 
     def __str__(self) -> str:

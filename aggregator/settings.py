@@ -131,6 +131,13 @@ if REDIS_URL:
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Hubs (or a hub and another application) on one Redis database: each its own Celery queue, cache keys and
+    # live-event channel names. Unset: the queue "celery", unprefixed keys, channels "chorus<db>".
+    CHORUS_REDIS_NAMESPACE = env_str("CHORUS_REDIS_NAMESPACE", "")
+    if CHORUS_REDIS_NAMESPACE:
+        CELERY_TASK_DEFAULT_QUEUE = CHORUS_REDIS_NAMESPACE
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = CHORUS_REDIS_NAMESPACE
+        CACHES["default"]["KEY_PREFIX"] = CHORUS_REDIS_NAMESPACE
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
@@ -154,7 +161,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-websub": {"task": "aggregator.tasks.sweep_websub", "schedule": 60.0},
     "prune-history": {"task": "aggregator.tasks.prune_history", "schedule": 3600.0},
     "sweep-hub-deliveries": {"task": "publishing.tasks.sweep_hub", "schedule": 30.0},
-    "sweep-webmentions": {"task": "publishing.tasks.sweep_webmentions", "schedule": 60.0},
+    "sweep-publishing-outbox": {"task": "publishing.tasks.sweep_outbox", "schedule": 60.0},
     "resend-lost-xmpp-codes": {"task": "replies.tasks.resend_lost_xmpp_codes", "schedule": 60.0},
 }
 

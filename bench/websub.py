@@ -58,10 +58,8 @@ import hashlib
 import hmac
 import http.client
 import os
-import queue
 import secrets
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -73,8 +71,11 @@ from live_parts import common
 
 common.PREFIX = "chorus_bench_websub"  # before anything reads it: this benchmark's own channel-layer prefix
 
+from live_parts.pacing import PacedSender  # noqa: E402
 from live_parts.processes import started  # noqa: E402
 from live_parts.report import cpu_line, latency_line  # noqa: E402
+from live_parts.stamps import commits as stamp_times  # noqa: E402
+from live_parts.stamps import wait_for_commits  # noqa: E402
 
 GOAL_P99_MS = 100.0
 MARKER = "bench-websub:"  # GUIDs of this benchmark's entries: MARKER + "<source>:<seq>"
@@ -136,82 +137,13 @@ def worker(args) -> None:
 
 def stamp_commits() -> None:
     """Every new database connection of this process (and of the processes it forks) stamps the COMMIT of a
-    delivery's new post into the stamps file (one line per post, appended: whole lines from any process)."""
-    from django.db import transaction
-    from django.db.backends.signals import connection_created
+    delivery's new post (``live_parts.stamps``)."""
+    from live_parts.stamps import stamp_commits as stamp
 
-    lock = threading.Lock()  # each request runs in a thread of its own
-    files: dict[int, object] = {}  # per process: a prefork pool's processes open their own
-
-    def write(keys: list[str]) -> None:
-        line = "".join(f"{k} {time.time():.6f}\n" for k in keys)
-        with lock:
-            if os.getpid() not in files:
-                files[os.getpid()] = open(os.environ[STAMPS_ENV], "a", buffering=1)  # noqa: SIM115 - process life
-            files[os.getpid()].write(line)
-
-    def stamp(execute, sql, params, many, context):
-        if sql.startswith("INSERT") and params:
-            rows = params if many else [params]  # a multi-row bulk INSERT passes each column as one array (UNNEST)
-            values = [v for row in rows for p in row for v in (p if isinstance(p, list | tuple) else [p])]
-            keys = [v for v in values if isinstance(v, str) and v.startswith(MARKER)]
-            if keys:
-                alias = context["connection"].alias
-                transaction.on_commit(lambda: write(keys), using=alias)
-        return execute(sql, params, many, context)
-
-    def install(sender, connection, **kwargs):
-        if stamp not in connection.execute_wrappers:
-            connection.execute_wrappers.append(stamp)
-
-    connection_created.connect(install, weak=False)
+    stamp(marker=MARKER, path_env=STAMPS_ENV)
 
 
 # -- the hub
-
-
-class Hub:
-    """POSTs prepared requests at a fixed rate from ``senders`` threads, each with its own keep-alive connection.
-    ``run`` returns, per request, (scheduled, sent, answered, status) in ``time.time()``."""
-
-    def __init__(self, port: int, senders: int) -> None:
-        self.port, self.senders = port, senders
-
-    def run(self, requests: list[tuple[str, bytes, dict]], rate: float) -> list[tuple[float, float, float, int]]:
-        jobs: queue.Queue = queue.Queue()
-        results: list = [None] * len(requests)
-        threads = [threading.Thread(target=self._send, args=(jobs, requests, results), daemon=True)
-                   for _ in range(self.senders)]  # fmt: skip
-        for thread in threads:
-            thread.start()
-        start = time.time() + 0.05
-        for index in range(len(requests)):
-            due = start + index / rate
-            time.sleep(max(0.0, due - time.time()))
-            jobs.put((index, due))
-        for _ in threads:
-            jobs.put(None)
-        for thread in threads:
-            thread.join()
-        return results
-
-    def _send(self, jobs: queue.Queue, requests: list, results: list) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        while (job := jobs.get()) is not None:
-            index, due = job
-            path, body, headers = requests[index]
-            sent = time.time()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                status = -1
-            results[index] = (due, sent, time.time(), status)
-        conn.close()
 
 
 def feed_document(source: int, seqs: list[int], *, hub: str, base: datetime) -> bytes:
@@ -326,7 +258,7 @@ def measure(args, processes, data: dict, stamps_path: Path) -> None:
           f"callback's intent check; each delivery an Atom document of {args.window} entries (1 new), "
           f"{args.rate}/s for {args.seconds:g} s, round-robin")  # fmt: skip
 
-    hub = Hub(processes.port, args.senders)
+    hub = PacedSender(processes.port, args.senders)
     hub_url = f"http://127.0.0.1:{processes.port}/bench-hub"
     base = datetime.now(UTC) - timedelta(hours=1)
     warm = deliveries(subs, first=0, count=2 * args.sources, window=args.window, hub=hub_url, base=base)
@@ -348,26 +280,13 @@ def measure(args, processes, data: dict, stamps_path: Path) -> None:
            base_results=base_results, cpu=cpu)  # fmt: skip
 
 
-def wait_for_commits(stamps_path: Path, keys: list[str], timeout: float = 60.0) -> bool:
-    """Wait until every key has its COMMIT stamp; False after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not set(keys) <= {line.split()[0] for line in stamps_path.read_text().splitlines()}:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def report(args, processes, data, stamps_path, *, keys, timed, results, base_results, cpu) -> None:
     from django.db.models import Count
 
     from aggregator.models import Post
     from timelines.models import TimelineEntry
 
-    commits: dict[str, float] = {}
-    for line in stamps_path.read_text().splitlines():
-        key, at = line.split()
-        commits[key] = min(float(at), commits.get(key, float("inf")))
+    commits = stamp_times(stamps_path)
     rows = Post.objects.filter(source_id__in=data["stream_sources"], guid__startswith=MARKER)
     posts = dict(rows.values_list("guid", "id"))
     per_guid = Counter(rows.values_list("guid", flat=True))

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from aggregator.models import Post
 from publishing import addresses
-from publishing.posting import display_name
+from publishing.microblogs import display_name
 
 ATOM, THR, AT = "http://www.w3.org/2005/Atom", "http://purl.org/syndication/thread/1.0", \
     "http://purl.org/atompub/tombstones/1.0"  # fmt: skip
@@ -54,8 +54,9 @@ def _entry(feed: ET.Element, post: Post, username: str) -> None:
     feed.append(entry_element(post, username))
 
 
-def entry_element(post: Post, username: str) -> ET.Element:
-    """One post as an Atom entry: in the feed, and the payload of its XEP-0277 item."""
+def entry_element(post: Post, username: str, *, author_uri: str = "") -> ET.Element:
+    """One post as an Atom entry: in the feed, and the payload of its XEP-0277 item. ``author_uri`` (default:
+    the profile) is the item's publisher there (``xmpp:<hub JID>``), so XMPP readers keep the author's name."""
     link = addresses.post_url(username, post.guid)
     entry = ET.Element(f"{{{ATOM}}}entry")
     _add(entry, f"{{{ATOM}}}id", link)
@@ -65,7 +66,7 @@ def entry_element(post: Post, username: str) -> ET.Element:
     _add(entry, f"{{{ATOM}}}updated", (post.updated or post.published).isoformat())
     author = _add(entry, f"{{{ATOM}}}author")
     _add(author, f"{{{ATOM}}}name", post.author_name or username)
-    _add(author, f"{{{ATOM}}}uri", addresses.profile_url(username))
+    _add(author, f"{{{ATOM}}}uri", author_uri or addresses.profile_url(username))
     _add(entry, f"{{{ATOM}}}content", post.content_html, type="html")
     if post.in_reply_to:
         _add(entry, f"{{{THR}}}in-reply-to", ref=post.in_reply_to, href=post.in_reply_to)

@@ -23,10 +23,11 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from aggregator import jobs
+from aggregator.db.backoff import backoff
 from aggregator.fetch import FetchError, check_url, fetch
 from publishing import addresses, feed, selectors
+from publishing.microblogs import microblog_for
 from publishing.models import HubSubscription, Microblog
-from publishing.posting import microblog_for
 
 log = logging.getLogger(__name__)
 VERIFY_TASK = "publishing.tasks.verify_hub_intent"
@@ -188,7 +189,7 @@ def _failed(row: HubSubscription, error: FetchError) -> bool:
         log.info("hub: dropping %s (%s)", row.callback, error)
         row.delete()
         return False
-    delay = min(RETRY_BASE * 2**row.attempts, RETRY_MAX)
+    delay = backoff(row.attempts + 1, first=RETRY_BASE, most=RETRY_MAX)
     if error.retry_after:
         delay = max(delay, timedelta(seconds=min(error.retry_after, RETRY_MAX.total_seconds())))
     HubSubscription.objects.filter(pk=row.pk).update(

@@ -4,6 +4,8 @@
   the same ingest as everything followed, so followers on this hub get them as they get any post.
 - ``HubSubscription``: a remote subscriber of a person's feed (Chorus as a WebSub hub): its callback, secret,
   lease and the deliveries it still owes.
+- ``ReceivedWebmention``, ``SentWebmention``, ``XmppPublication``: work owed to the world for one mention or
+  post (``due_at``: owed from then; ``attempts``: failures so far, retried with back-off, see ``outbox``).
 """
 
 from django.conf import settings
@@ -16,6 +18,8 @@ class Microblog(models.Model):
                                 related_name="microblog")  # fmt: skip
     source = models.OneToOneField("aggregator.Source", on_delete=models.CASCADE, related_name="microblog")
     created_at = models.DateTimeField(auto_now_add=True)
+    xmpp_subscribers = models.PositiveIntegerField(default=0, help_text="JIDs subscribed to the person's XMPP "
+                                                   "node, as its last publish or retraction found them")  # fmt: skip
 
     def __str__(self) -> str:
         return f"microblog of {self.user}"
@@ -75,6 +79,7 @@ class ReceivedWebmention(models.Model):
     received_at = models.DateTimeField(auto_now=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="a check is owed from then (a lease while it runs)")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="checks that failed in a row (retried)")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "target"], name="one_webmention_per_link")]
@@ -94,6 +99,7 @@ class SentWebmention(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="a send is owed from then (a lease while it runs)")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="sends that failed in a row (retried)")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "target"], name="one_sent_webmention_per_target")]
@@ -101,3 +107,20 @@ class SentWebmention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} -> {self.target}"
+
+
+class XmppPublication(models.Model):
+    """One of a person's posts as an item on their XMPP node: published from ``due_at`` (retracted, once the post
+    is deleted); a failed session is retried with back-off."""
+
+    post = models.OneToOneField("aggregator.Post", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="owed from then (a lease while it runs)")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="sessions that failed in a row (retried)")
+    last_error = models.CharField(max_length=500, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="xmpp_publication_due_idx", condition=Q(due_at__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"XMPP item of post {self.post_id}"

@@ -1,34 +1,30 @@
 """Writing: a person's posts, stored as posts of their own Source through the ingest pipeline.
 
-``post_create`` and ``post_delete`` run in one transaction each; what the world must hear of them (WebSub
-subscribers, Webmention targets, the XMPP node) leaves in worker tasks queued by name after the commit.
+``post_create`` and ``post_delete`` run in one transaction each, which also records what the world must hear
+of them (``outbound.announce``: deliveries owed to WebSub subscribers, Webmentions, the XMPP item); that work
+leaves in worker tasks queued after the commit, and the sweeps find it again if a message is lost.
 """
 
-import contextlib
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from accounts.identities import mark_verified
-from accounts.models import Identity
-from aggregator import jobs
 from aggregator.content.entry import Entry
 from aggregator.content.sanitize import safe_url
-from aggregator.fetch import normalize_url
 from aggregator.ingest.pipeline import ingest, retract
-from aggregator.models import Post, Source
-from publishing import addresses
+from aggregator.models import Post
+from publishing import addresses, outbound
 from publishing.composing import mentioned_usernames, render_html, visible_length
+from publishing.microblogs import display_name, ensure_identities, microblog_for
 from publishing.models import Microblog
 from replies.models import Reply
 from timelines.models import TimelineEntry
 
 User = get_user_model()
-ANNOUNCE_TASK = "publishing.tasks.announce_post"
 
 
 class PostError(ValueError):
@@ -37,40 +33,6 @@ class PostError(ValueError):
 
 class PostNotFound(LookupError):
     pass
-
-
-def display_name(user: AbstractBaseUser) -> str:
-    return (user.get_full_name() if hasattr(user, "get_full_name") else "") or user.get_username()
-
-
-def microblog_for(user: AbstractBaseUser) -> Microblog:
-    """The person's microblog, made on first use: their own Source (never polled) and the identities that make
-    matching see their posts as theirs and mentions of them as theirs."""
-    existing = Microblog.objects.filter(user=user).select_related("source").first()
-    if existing is not None:
-        return existing
-    username = user.get_username()
-    with transaction.atomic():
-        source, _ = Source.objects.get_or_create(
-            address=normalize_url(addresses.feed_url(username)),
-            defaults={"kind": Source.Kind.LOCAL, "url": addresses.feed_url(username), "title": display_name(user),
-                      "site_url": addresses.profile_url(username), "status": Source.Status.OK, "next_poll_at": None},
-        )  # fmt: skip
-        Source.objects.filter(pk=source.pk).update(kind=Source.Kind.LOCAL, next_poll_at=None)
-        microblog, _ = Microblog.objects.get_or_create(user=user, defaults={"source": source})
-    ensure_identities(user)
-    return Microblog.objects.select_related("source").get(pk=microblog.pk)
-
-
-def ensure_identities(user: AbstractBaseUser) -> None:
-    """The person's profile address and ``@name@host`` on this hub are theirs, verified by construction."""
-    username = user.get_username()
-    for kind, value in (("url", addresses.profile_url(username)), ("fediverse", addresses.handle(username)[1:])):
-        if Identity.objects.filter(user=user, kind=kind, value=value, verified=True).exists():
-            continue  # saving it again would renew every process's snapshot of verified handles for nothing
-        # someone else verified it first (a stale row of a renamed account): it stays theirs
-        with contextlib.suppress(IntegrityError):
-            mark_verified(user_id=user.pk, kind=kind, value=value)
 
 
 def post_create(*, user: AbstractBaseUser, text: str, in_reply_to: int | str | None = None) -> Post:
@@ -96,7 +58,7 @@ def post_create(*, user: AbstractBaseUser, text: str, in_reply_to: int | str | N
         if not result.posts:
             raise PostError("The post could not be stored.")
         post = result.posts[0]
-        jobs.enqueue_on_commit(ANNOUNCE_TASK, post.pk)
+        outbound.announce(post_id=post.pk)
     return post
 
 
@@ -109,7 +71,7 @@ def post_delete(*, user: AbstractBaseUser, post_id: int) -> None:
         raise PostNotFound(f"You have no post {post_id}.")
     with transaction.atomic():
         retract(microblog.source, [post.guid])
-        jobs.enqueue_on_commit(ANNOUNCE_TASK, post.pk)
+        outbound.announce(post_id=post.pk)
 
 
 def reply_target(*, user: AbstractBaseUser, in_reply_to: int | str | None) -> str:

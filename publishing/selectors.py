@@ -84,7 +84,7 @@ def local_followers(*, user: AbstractBaseUser, limit: int = 200) -> list[Abstrac
 
 
 def followers_count(*, user: AbstractBaseUser) -> int:
-    """Local followers plus remote subscribers (each WebSub callback once)."""
+    """Local followers plus remote subscribers (each WebSub callback and each XMPP subscriber once)."""
     microblog = microblog_of(user)
     if microblog is None:
         return 0
@@ -92,13 +92,14 @@ def followers_count(*, user: AbstractBaseUser) -> int:
 
 
 def remote_followers_count(*, user: AbstractBaseUser) -> int:
-    """Remote subscribers whose intent was checked and whose lease runs: each callback once, however often it
-    renewed or asked again."""
+    """Remote subscribers: WebSub subscribers whose intent was checked and whose lease runs (each callback once,
+    however often it renewed or asked again), and the JIDs subscribed to the person's XMPP node as the last
+    publication found them."""
     microblog = microblog_of(user)
     if microblog is None:
         return 0
-    return HubSubscription.objects.filter(microblog=microblog, state=HubSubscription.State.ACTIVE,
-                                          expires_at__gt=timezone.now()).count()  # fmt: skip
+    return microblog.xmpp_subscribers + HubSubscription.objects.filter(
+        microblog=microblog, state=HubSubscription.State.ACTIVE, expires_at__gt=timezone.now()).count()  # fmt: skip
 
 
 def following_count(*, user: AbstractBaseUser) -> int:

@@ -2,13 +2,7 @@
 
 from celery import shared_task
 
-from publishing import hub, outbound, webmention_queue, webmention_send, webmentions, xmpp_publishing
-
-
-@shared_task(name="publishing.tasks.announce_post")
-def announce_post(post_id: int) -> int:
-    """A post was written or deleted: owe its feed's subscribers a delivery, and tell whom it mentions."""
-    return outbound.announce(post_id=post_id)
+from publishing import hub, outbox, webmention_send, webmentions, xmpp_publishing
 
 
 @shared_task(name="publishing.tasks.verify_hub_intent")
@@ -37,10 +31,11 @@ def send_webmention(sent_id: int) -> int | None:
     return webmention_send.send(sent_id=sent_id)
 
 
-@shared_task(name="publishing.tasks.sweep_webmentions")
-def sweep_webmentions() -> int:
-    """Periodic: Webmention checks and sends that are due (lost, interrupted, or left to the embedded runner)."""
-    return webmention_queue.sweep()
+@shared_task(name="publishing.tasks.sweep_outbox")
+def sweep_outbox() -> int:
+    """Periodic: Webmention checks and sends, XMPP publications that are due (retries after a failure, lost or
+    interrupted jobs, or left to the embedded runner)."""
+    return outbox.sweep()
 
 
 @shared_task(name="publishing.tasks.publish_on_xmpp")

@@ -38,7 +38,7 @@ def profile(request, username: str):
     return advertise(render(request, "publishing/profile.html", {
         "person": person, "identities": verified, "page": page, "feed_url": addresses.feed_url(username),
         "profile_url": addresses.profile_url(username), "handle": addresses.handle(username),
-        "followers_count": selectors.followers_count(user=person),
+        "xmpp_uri": addresses.xmpp_node_uri(username), "followers_count": selectors.followers_count(user=person),
         "following_count": selectors.following_count(user=person), "max_chars": settings.CHORUS_POST_MAX_CHARS,
         "webmention_url": webmentions.endpoint_url(),
     }))  # fmt: skip

@@ -4,7 +4,8 @@
 the check; ``verify`` (a worker) fetches the source through the outbound guard: a source that links to the
 target is stored as a post of its host's ``Source`` through ``pipeline.ingest``, so reply matching puts it in
 the target's author's Replies, live, whoever they follow (blocks apply as to any reply). Sent again, it is
-checked again: a changed page updates the post, a page that is gone (410) or no longer links retracts it.
+checked again: a changed page updates the post, a page that is gone (410) or no longer links retracts it. A
+source that cannot be read for now (down, slow, a 5xx) is checked again after a back-off (``outbox``).
 """
 
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from aggregator.fetch import FetchError, fetch
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Source
 from aggregator.networks import webmention
-from publishing import addresses, webmention_queue
+from publishing import addresses, outbox
 from publishing.models import ReceivedWebmention
 
 User = get_user_model()
@@ -53,8 +54,8 @@ def receive(*, source: str, target: str) -> ReceivedWebmention:
     with transaction.atomic():
         row, _ = ReceivedWebmention.objects.update_or_create(
             source=source_url, target=target_url, defaults={"user": owner, "source_host": host,
-                                                            "due_at": timezone.now()})  # fmt: skip
-        webmention_queue.queue(webmention_queue.VERIFY_TASK, row.pk)
+                                                            "due_at": timezone.now(), "attempts": 0})  # fmt: skip
+        outbox.queue(outbox.VERIFY_TASK, row.pk)
     return row
 
 
@@ -78,7 +79,7 @@ def owner_of(url: str) -> AbstractBaseUser | None:
 
 def verify(*, webmention_id: int) -> str:
     """Check one received Webmention against its source; returns the state it ends in."""
-    if not webmention_queue.claim(ReceivedWebmention, webmention_id):
+    if not outbox.claim(ReceivedWebmention, webmention_id):
         return ""  # done already, or being done
     row = ReceivedWebmention.objects.get(pk=webmention_id)
     now = timezone.now()
@@ -87,6 +88,9 @@ def verify(*, webmention_id: int) -> str:
     except FetchError as error:
         if error.status == 410:
             return _withdraw(row, reason="the source is gone (410)", now=now)
+        if outbox.may_pass(error) and outbox.failed(ReceivedWebmention, row.pk, attempts=row.attempts + 1, retry=True,
+                                                    last_error=str(error)[:500], checked_at=now):  # fmt: skip
+            return row.state  # checked again after a back-off
         return _record(row, state=row.state if row.state == State.VERIFIED else State.REFUSED, error=str(error),
                        now=now)  # fmt: skip
     if not webmention.links_to(body=response.body, base_url=response.url, target=row.target):
@@ -119,6 +123,5 @@ def _withdraw(row: ReceivedWebmention, *, reason: str, now) -> str:
 
 
 def _record(row: ReceivedWebmention, *, state: str, error: str, now) -> str:
-    ReceivedWebmention.objects.filter(pk=row.pk).update(state=state, last_error=error[:500], checked_at=now,
-                                                        due_at=None)  # fmt: skip
+    outbox.succeeded(ReceivedWebmention, row.pk, state=state, last_error=error[:500], checked_at=now)
     return state

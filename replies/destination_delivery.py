@@ -12,7 +12,6 @@
 """
 
 import logging
-import random
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aggregator import jobs
+from aggregator.db import backoff as db_backoff
 from aggregator.models import FollowImport, Post, Source, Subscription
 from aggregator.networks import apprise_send
 from replies.destinations import Event, wanting
@@ -216,8 +216,7 @@ def _failed(destination: Destination, rows: list[DestinationMessage], *, reason:
 
 def backoff(attempts: int) -> timedelta:
     """A minute, doubling with every failure up to ``MAX_BACKOFF``, with jitter so retries spread out."""
-    seconds = min(60 * 2 ** (attempts - 1), MAX_BACKOFF.total_seconds())
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+    return db_backoff.backoff(attempts, first=timedelta(minutes=1), most=MAX_BACKOFF)
 
 
 def compose(rows: list[DestinationMessage]) -> tuple[str, str]:

@@ -163,9 +163,9 @@ def block_list(request):
         except blocks.BlockError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, "Blocked: " + ", ".join(b.value for b in made) + ". Undo it under Blocks.")
+            messages.success(request, blocks.done_message(made) + " Undo it under Blocks.")
         return redirect_back(request, "blocks")
-    return render(request, "replies/blocks.html", {"blocks": blocks.blocks_for(user=request.user)})
+    return render(request, "replies/blocks.html", {"blocks": blocks.labelled(blocks.blocks_for(user=request.user))})
 
 
 @login_required

@@ -46,3 +46,26 @@
       .catch(reloadLater);
   }
 })();
+
+// The summary of an ended OPML import, while feeds still wait for their first fetch: each source.status event
+// (a feed's first fetch worked or failed) brings the page's counts again.
+(() => {
+  "use strict";
+  const box = document.querySelector(".first-fetches[data-pending]");
+  if (!box) return;
+  const protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${protocol}//${location.host}${box.dataset.streamUrl}`);
+  let asking = null;
+  async function update() {
+    const response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector(".first-fetches");
+    if (fresh) box.replaceChildren(...fresh.childNodes);
+    if (fresh && !fresh.hasAttribute("data-pending")) socket.close();
+  }
+  socket.addEventListener("message", (message) => {
+    if (JSON.parse(message.data).type !== "source.status" || asking) return;
+    asking = update().catch(() => {}).finally(() => { asking = null; });
+  });
+  socket.addEventListener("open", () => { asking = update().catch(() => {}).finally(() => { asking = null; }); });
+})();

@@ -28,48 +28,19 @@
   banner.addEventListener("click", () => { flush(); window.scrollTo({ top: 0 }); });
   river.querySelector(".river-head").after(banner);
 
-  const csrf = () => (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
   const atTop = () => window.scrollY < 80;
   const known = (id) => river.querySelector(`article.post[data-post-id="${id}"]`) !== null;
   const inScope = (post) => (!scope.source || String(post.source.id) === scope.source)
     && (!scope.sources || scope.sources.includes(String(post.source.id)));
 
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function render(post) {
-    const article = el("article", { class: "post unread", id: `post-${post.id}`, "data-post-id": post.id, "data-url": post.url || "",
-      "data-author": (post.author.handle || "").toLowerCase(), "data-author-uri": (post.author.uri || "").toLowerCase(), "data-source": post.source.id });
-    const header = el("header");
-    // the picture Chorus serves for the source (a path on this origin): never a remote URL in the page
-    if (post.source.avatar && post.source.avatar.startsWith("/") && !post.source.avatar.startsWith("//")) {
-      header.append(el("img", { class: "avatar", src: post.source.avatar, alt: "", width: "24", height: "24", loading: "lazy" }));
-    }
-    header.append(el("a", { class: "source", href: `?source=${post.source.id}` }, post.source.title));
-    if (post.author && post.author.name) header.append(el("span", { class: "author" }, post.author.name));
-    header.append(el("time", { datetime: post.published }, new Date(post.published).toLocaleString()));
-    article.append(header);
-    if (post.title) {
-      const h2 = el("h2");
-      h2.append(post.url ? el("a", { href: post.url, rel: "noopener noreferrer nofollow", target: "_blank" }, post.title) : document.createTextNode(post.title));
-      article.append(h2);
-    }
-    const content = el("div", { class: "content" });
-    content.innerHTML = post.content_html; // sanitized by nh3 at ingest, as in the server-rendered page
-    article.append(content);
-    const footer = el("footer");
-    if (post.url) footer.append(el("a", { href: post.url, rel: "noopener noreferrer nofollow", target: "_blank" }, "Open"));
-    const form = el("form", { method: "post", action: river.dataset.markReadUrl, class: "inline" });
-    [["csrfmiddlewaretoken", csrf()], ["post_id", post.id], ["read", "1"], ["next", location.pathname + location.search]]
-      .forEach(([name, value]) => form.append(el("input", { type: "hidden", name, value })));
-    form.append(el("button", { type: "submit", class: "link mark-read" }, "Mark read"));
-    footer.append(form);
-    article.append(footer);
-    return article;
+  // A post is drawn by the server's own fragment (timelines/_post.html, from posts/html/): live posts and the
+  // page's posts are one rendering (actions, time, picture).
+  async function rendered(ids) {
+    const response = await fetch(`${river.dataset.fragmentsUrl}?ids=${ids.join(",")}`, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`the hub answered ${response.status}`);
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    return new Map([...template.content.querySelectorAll("article.post")].map((post) => [Number(post.dataset.postId), post]));
   }
 
   const countOf = (node) => parseInt(node.textContent, 10) || 0;
@@ -94,6 +65,7 @@
     sidebar.querySelectorAll("[data-count-source]").forEach((node) => setCount(node, counts.sources[node.dataset.countSource] || 0));
     sidebar.querySelectorAll("[data-count-tag]").forEach((node) => setCount(node, counts.tags[node.dataset.countTag] || 0));
     setCount(sidebar.querySelector("[data-count-total]"), counts.total);
+    document.dispatchEvent(new CustomEvent("chorus:counts", { detail: counts }));
   }
 
   async function refreshCounts() {
@@ -101,14 +73,38 @@
     if (response.ok) applyCounts(await response.json());
   }
 
-  function flush() {
-    const anchor = banner;
-    pending.forEach((post) => {
-      if (!known(post.id)) anchor.after(render(post)); // oldest first, each on top of the previous
-    });
+  let flushing = Promise.resolve();
+  function flush() { // one insert at a time, in the order the posts came
+    flushing = flushing.then(insertPending).catch(() => {});
+    return flushing;
+  }
+
+  async function insertPending() {
+    const waiting = pending.filter((post) => !known(post.id));
     pending = [];
     banner.hidden = true;
+    if (!waiting.length) return;
+    const posts = await rendered(waiting.map((post) => Number(post.id)));
+    const inserted = [];
+    const oldestFirst = river.dataset.order === "oldest";
+    if (oldestFirst && river.querySelector("a.older")) return; // newer pages exist: these come after them
+    waiting.forEach((post) => {
+      const article = posts.get(Number(post.id));
+      if (!article || known(post.id)) return;
+      if (oldestFirst) (river.querySelector("p.keys") || river.lastChild).before(article);
+      else (river.querySelector(".caught-up") || banner).after(article); // oldest first, each on top of the previous
+      inserted.push(article);
+    });
     river.querySelector(".empty")?.remove();
+    if (!inserted.length) return;
+    // "Mark all read" now covers what is shown, and an unread post ends "all caught up"
+    const upTo = document.querySelector("form.mark-all-form input[name=up_to]");
+    if (upTo && newest) upTo.value = newest;
+    if (inserted.some((article) => article.classList.contains("unread"))) {
+      const note = river.querySelector(".caught-up");
+      if (note) note.hidden = true;
+    }
+    document.dispatchEvent(new CustomEvent("chorus:inserted", { detail: inserted }));
   }
 
   function receive(post, cursor) {
@@ -153,7 +149,8 @@
       (b.kind === "author" && (a.dataset.author === b.value || a.dataset.authorUri === b.value))
       || (b.kind === "source" && a.dataset.source === String(b.value))
       || (b.kind === "word" && words(a).includes(b.value)));
-    const gone = [...river.querySelectorAll("article.post")].filter(hides).map((a) => a.dataset.postId);
+    // posts already hidden in place (chorus.js' mute with Undo) stay, hidden, for that Undo
+    const gone = [...river.querySelectorAll("article.post:not([hidden])")].filter(hides).map((a) => a.dataset.postId);
     if (gone.length) retract(gone);
   }
 
@@ -188,5 +185,6 @@
   }
 
   window.addEventListener("scroll", () => { if (atTop() && pending.length) flush(); }, { passive: true });
+  document.addEventListener("chorus:recount", () => refreshCounts().catch(() => {}));
   connect();
 })();

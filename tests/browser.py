@@ -153,19 +153,21 @@ class LiveFeed:
     """An RSS feed whose items the test can add to while the hub polls it."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, str, str]] = [("1", "first post", "")]
+        self.items: list[tuple[str, str, str, str]] = [("1", "first post", "", "")]
 
-    def add(self, guid: str, title: str, *, author_uri: str = "") -> None:
-        """A new item on top; ``author_uri``: its author (Atom ``author/uri``), what "Block <author>" blocks."""
-        self.items.insert(0, (guid, title, author_uri))
+    def add(self, guid: str, title: str, *, author_uri: str = "", link: str = "") -> None:
+        """A new item on top; ``author_uri``: its author (Atom ``author/uri``), what "Block <author>" blocks;
+        ``link``: the original's address."""
+        self.items.insert(0, (guid, title, author_uri, link))
 
     def __call__(self, request: Request) -> Response:
         body = "".join(
             f"<item><guid>{guid}</guid><title>{title}</title><description>{title}</description>"
-            f"<pubDate>Mon, 23 Nov 2026 {10 + n // 60:02d}:{n % 60:02d}:00 GMT</pubDate>"
+            + (f"<link>{link}</link>" if link else "")
+            + f"<pubDate>Mon, 23 Nov 2026 {10 + n // 60:02d}:{n % 60:02d}:00 GMT</pubDate>"
             + (f"<atom:author><atom:uri>{author_uri}</atom:uri></atom:author>" if author_uri else "")
             + "</item>"
-            for n, (guid, title, author_uri) in enumerate(reversed(self.items))
+            for n, (guid, title, author_uri, link) in enumerate(reversed(self.items))
         )
         xml = ('<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
                f"<title>Live feed</title>{body}</channel></rss>")  # fmt: skip

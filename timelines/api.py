@@ -1,11 +1,12 @@
 """API: the merged timeline and read state."""
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from timelines import selectors, services
+from timelines import reading_prefs, selectors, services
 from timelines.serializers import post_json
 
 router = Router(tags=["timeline"])
@@ -59,6 +60,7 @@ class PageFilters(Schema):
 class TimelineFilters(PageFilters):
     tag: str | None = Field(None, max_length=100)
     source: int | None = Field(None, ge=1)
+    oldest_first: bool = Field(False, description="oldest posts first; `before` then pages forward in time")
 
 
 class MarkReadIn(Schema):
@@ -90,7 +92,7 @@ class UnreadOut(Schema):
 def timeline(request, filters: Query[TimelineFilters]):
     page = selectors.timeline_for(
         user=request.user, before=filters.before, after=filters.after, limit=filters.limit, tag=filters.tag,
-        source_id=filters.source, unread_only=filters.unread,
+        source_id=filters.source, unread_only=filters.unread, oldest_first=filters.oldest_first,
     )  # fmt: skip
     return {"items": [post_json(e.post, entry=e) for e in page.entries], "next": page.next_cursor}
 
@@ -110,3 +112,31 @@ def mark_read(request, payload: ReadIn):
 @router.get("/unread", response=UnreadOut)
 def unread(request):
     return selectors.unread_summary(user=request.user)
+
+
+class ReadingPrefsOut(Schema):
+    view: str = Field(description="`expanded` or `titles` (a dense list whose posts expand in place)")
+    oldest_first: bool
+    unread_only: bool
+    read_on_move: bool = Field(description="moving on with `j` marks the post left behind read")
+    read_on_scroll: bool = Field(description="a post scrolled past the top of the screen is marked read")
+
+
+class ReadingPrefsPatch(Schema):
+    view: Literal["expanded", "titles"] | None = None
+    oldest_first: bool | None = None
+    unread_only: bool | None = None
+    read_on_move: bool | None = None
+    read_on_scroll: bool | None = None
+
+
+@router.get("/reading-prefs", response=ReadingPrefsOut)
+def get_reading_prefs(request):
+    return reading_prefs.prefs_json(reading_prefs.prefs_for(user=request.user))
+
+
+@router.patch("/reading-prefs", response=ReadingPrefsOut)
+def patch_reading_prefs(request, payload: ReadingPrefsPatch):
+    changes = payload.dict(exclude_none=True)
+    prefs = reading_prefs.update_prefs(user=request.user, **changes) if changes else reading_prefs.prefs_for(user=request.user)
+    return reading_prefs.prefs_json(prefs)

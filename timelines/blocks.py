@@ -25,6 +25,7 @@ from accounts.models import Identity
 from aggregator import events
 from aggregator.content.mentions import Mention
 from aggregator.db.snapshots import Snapshot
+from aggregator.models import Source
 from timelines.models import Block
 
 MAX_BLOCKS = 1000
@@ -60,6 +61,12 @@ def _load_blockers() -> frozenset[int]:
 # The people who block anything (a few of a hub's people): most events' recipients block nothing, and knowing
 # that in the process spares a query per live batch. Renewed on every write of a block (apps.py).
 blockers = Snapshot(key="chorus:blocks:blockers-version", load=_load_blockers)
+
+
+def blocks_anything(*, user: AbstractBaseUser) -> bool:
+    """Whether the person blocks anything (from the per-process snapshot: a block made in another process is
+    seen within ``CHORUS_SNAPSHOT_CHECK_MS``). Most people block nothing: their reads skip the EXISTS."""
+    return user.pk in blockers.get()
 
 
 def blocks_of(*, user_ids: Iterable[int]) -> dict[int, BlockSet]:
@@ -132,6 +139,29 @@ def source_blocks_for(*, user: AbstractBaseUser, before_id: int | None = None, l
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
     return list(rows[:limit])
+
+
+def labelled(rows: list[Block]) -> list[Block]:
+    """The blocks, each with ``label``: what a person reads for it (a muted source's title, not its id)."""
+    ids = {int(b.value) for b in rows if b.kind == Block.Kind.SOURCE and b.value.isdigit()}
+    titles = {source.pk: source.display_title for source in Source.objects.filter(pk__in=ids)} if ids else {}
+    for block in rows:
+        is_source = block.kind == Block.Kind.SOURCE and block.value.isdigit()
+        block.label = titles.get(int(block.value), f"source {block.value}") if is_source else block.value
+    return rows
+
+
+def done_message(rows: list[Block]) -> str:
+    """What was just done, in words: "Muted Example blog.", "Blocked @bob@example.org.", "Muted the word …"."""
+    if not rows:
+        return "Nothing new to block."
+    rows = labelled(rows)
+    kind = rows[0].kind
+    if kind == Block.Kind.SOURCE:
+        return f"Muted {rows[0].label}."
+    if kind == Block.Kind.WORD:
+        return f"Muted the word “{rows[0].label}”."
+    return f"Blocked {rows[0].label}" + (f" and {len(rows) - 1} more of their handles." if len(rows) > 1 else ".")
 
 
 def block_json(block: Block) -> dict:

@@ -71,3 +71,20 @@ class Star(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "post"], name="one_star_per_post")]
         indexes = [models.Index(fields=["user", "-published", "-post"], name="star_user_recent_idx")]
+
+
+class ReadingPrefs(models.Model):
+    """How a person reads their river, remembered across visits and devices. A person without a row reads
+    with the defaults (``reading_prefs.prefs_for``)."""
+
+    class View(models.TextChoices):
+        EXPANDED = "expanded", "expanded"
+        TITLES = "titles", "titles only"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="reading_prefs")  # fmt: skip
+    view = models.CharField(max_length=8, choices=View.choices, default=View.EXPANDED)
+    oldest_first = models.BooleanField(default=False)
+    unread_only = models.BooleanField(default=False)
+    read_on_move = models.BooleanField(default=True, help_text="moving on with j marks the post left behind read")
+    read_on_scroll = models.BooleanField(default=False, help_text="a post scrolled past the top is marked read")

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
 from aggregator.models import Subscription, SubscriptionTag
-from timelines.blocks import blocked
+from timelines.blocks import blocked, blocks_anything
 from timelines.cursor import BadCursor, decode_cursor, encode_cursor
 from timelines.models import TimelineEntry
 
@@ -36,9 +36,10 @@ def entries_in_scope(*, user: AbstractBaseUser, tag: str | None = None, source_i
 
 
 def tagged_source_ids(*, user: AbstractBaseUser, tag: str) -> list[int]:
-    """The sources this person tagged ``tag``."""
+    """The sources this person tagged ``tag`` (in any case: "Tech" and "tech" are one tag)."""
     return list(
-        SubscriptionTag.objects.filter(subscription__user=user, name=tag).values_list("subscription__source_id", flat=True)
+        SubscriptionTag.objects.filter(subscription__user=user, name__iexact=tag)
+        .values_list("subscription__source_id", flat=True)
     )
 
 
@@ -55,25 +56,52 @@ def newer_than(published: datetime, post_id: int) -> Q:
 
 
 def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: str | None = None, limit: int = 50,
-                 tag: str | None = None, source_id: int | None = None, unread_only: bool = False) -> TimelinePage:  # fmt: skip
+                 tag: str | None = None, source_id: int | None = None, unread_only: bool = False,
+                 oldest_first: bool = False) -> TimelinePage:  # fmt: skip
     """One page of the merged river. Newest first, ``before`` being the ``next_cursor`` of the previous page;
     or, with ``after`` (a client catching up on what it missed), the posts newer than that position, oldest
     first, ``next_cursor`` then being a tail cursor: past the newest returned, never null (an empty page ends).
+    ``oldest_first`` reads the river the other way: the oldest posts first, ``before`` then being the previous
+    page's ``next_cursor`` too (the pages go forward in time).
 
     Raises ``BadCursor`` for a cursor this module did not write, or for both cursors at once.
     """
     if before and after:
         raise BadCursor("give either `before` or `after`, not both")
     entries = river(user=user, tag=tag, source_id=source_id, read=False if unread_only else None)
-    rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
+    if oldest_first and not after:
+        rows, next_cursor = forward_page(entries, cursor=before, limit=limit)
+    else:
+        rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
     return TimelinePage(entries=rows, next_cursor=next_cursor)
+
+
+def forward_page(rows: QuerySet, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """One page of rows oldest first, after ``cursor`` (the previous page's ``next_cursor``; None at the end)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if cursor:
+        rows = rows.filter(newer_than(*decode_cursor(cursor)))
+    page = list(rows.select_related("post", "post__source").order_by("published", "post_id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, encode_cursor(page[-1].published, page[-1].post_id) if more else None
+
+
+def newest_cursor_in(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None) -> str:
+    """The position of the newest post of a river ("" when empty): where "mark all read" stops and where a live
+    page catches up from, whatever part of the river the page shows."""
+    row = (river(user=user, tag=tag, source_id=source_id).order_by("-published", "-post_id")
+           .values_list("published", "post_id").first())  # fmt: skip
+    return encode_cursor(*row) if row else ""
 
 
 def river(*, user: AbstractBaseUser, tag: str | None = None, source_id: int | None = None,
           read: bool | None = None) -> QuerySet:  # fmt: skip
     """The entries a river shows in scope, blocked ones left out (at read time: an undone block brings posts
     back); ``read``: only read or only unread ones."""
-    entries = entries_in_scope(user=user, tag=tag, source_id=source_id).exclude(blocked(user=user, source="source_id"))
+    entries = entries_in_scope(user=user, tag=tag, source_id=source_id)
+    if blocks_anything(user=user):
+        entries = entries.exclude(blocked(user=user, source="source_id"))
     return entries if read is None else entries.filter(is_read=read)
 
 
@@ -145,8 +173,10 @@ def cursor_of(entry: TimelineEntry) -> str:
 def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
     """Unread posts per source id (sources with none are left out). Blocked posts are not counted: the
     sidebar counts what the river shows."""
-    unread = TimelineEntry.objects.filter(user=user, is_read=False).exclude(blocked(user=user, source="source_id"))
-    rows = unread.values("source_id").annotate(n=Count("id"))
+    unread = TimelineEntry.objects.filter(user=user, is_read=False)
+    if blocks_anything(user=user):
+        unread = unread.exclude(blocked(user=user, source="source_id"))
+    rows = unread.values("source_id").annotate(n=Count("*"))
     return {row["source_id"]: row["n"] for row in rows}
 
 

@@ -69,6 +69,22 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
+def spelled_as_before(*, user: AbstractBaseUser, names: Iterable[str]) -> list[str]:
+    """Tags are one whatever their case ("Tech" and "tech"): each name as the person first spelled it on any of
+    their subscriptions, or, new to them, as first spelled in ``names``."""
+    names = list(names)
+    if not names:
+        return names
+    folded = {name.casefold() for name in names}
+    known: dict[str, str] = {}
+    for name in SubscriptionTag.objects.filter(subscription__user=user).order_by("id").values_list("name", flat=True):
+        if name.casefold() in folded:
+            known.setdefault(name.casefold(), name)
+    for name in names:  # new to the person: the first spelling given
+        known.setdefault(name.casefold(), name)
+    return [known[name.casefold()] for name in names]
+
+
 def source_for_feed_url(url: str, *, title: str = "", handle: str = "", avatar_url: str = "") -> tuple[Source, bool]:
     """The one Source for a feed's canonical address, created (due now) if nobody followed it yet.
 
@@ -178,8 +194,8 @@ def follow_target(*, user: AbstractBaseUser, target, tags: Iterable[str] = ()) -
 def follow_source(*, user: AbstractBaseUser, source: Source, tags: Iterable[str] = ()) -> tuple[Subscription, bool]:
     """Follow a stored source (an account the Mastodon API's search resolved); True when the subscription is new.
     Raises ``SubscriptionLimitReached`` past the person's cap."""
-    tag_names = clean_tags(tags)
     with transaction.atomic():
+        tag_names = spelled_as_before(user=user, names=clean_tags(tags))
         subscription = Subscription.objects.filter(user=user, source=source).first()
         created = subscription is None
         if created:
@@ -187,7 +203,7 @@ def follow_source(*, user: AbstractBaseUser, source: Source, tags: Iterable[str]
                 raise SubscriptionLimitReached(over_cap_reason())  # rolls back a source made just now too
             subscription = Subscription.objects.create(user=user, source=source)
         for name in tag_names:
-            SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+            _add_tag(subscription, name)
         if created:
             backfill(user_id=user.pk, source_id=source.pk)
             send_unread_counts_on_commit(user=user)
@@ -239,10 +255,16 @@ def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[
     Subscription.objects.bulk_create([Subscription(user=user, source_id=pk, title=names[pk]) for pk in new_ids],
                                      ignore_conflicts=True)  # fmt: skip
     subscription_ids = dict(Subscription.objects.filter(user=user, source__in=sources).values_list("source_id", "id"))
-    SubscriptionTag.objects.bulk_create([
-        SubscriptionTag(subscription_id=subscription_ids[source.pk], name=name)
-        for source, feed in zip(sources, feeds, strict=True) for name in clean_tags(feed.tags[:MAX_TAGS])
-    ], ignore_conflicts=True)  # fmt: skip
+    feed_tags = [clean_tags(feed.tags[:MAX_TAGS]) for feed in feeds]
+    every_name = [name for names in feed_tags for name in names]
+    spelling = {name.casefold(): spelled for name, spelled in
+                zip(every_name, spelled_as_before(user=user, names=every_name), strict=True)}  # fmt: skip
+    wanted = {(subscription_ids[source.pk], name.casefold()) for source, names in zip(sources, feed_tags, strict=True)
+              for name in names}  # fmt: skip
+    have = {(pk, name.casefold()) for pk, name in SubscriptionTag.objects.filter(
+        subscription_id__in=set(subscription_ids.values())).values_list("subscription_id", "name")}  # fmt: skip
+    SubscriptionTag.objects.bulk_create([SubscriptionTag(subscription_id=pk, name=spelling[folded])
+                                         for pk, folded in wanted - have], ignore_conflicts=True)  # fmt: skip
     preexisting = {s.pk for s in moved.values()} | {s.pk for s in sources if s.address in known}
     for source_id in new_ids & preexisting:  # sources made by this batch have no posts yet
         backfill(user_id=user.pk, source_id=source_id)
@@ -252,6 +274,12 @@ def follow_opml_feeds(*, user: AbstractBaseUser, feeds: list[OPMLFeed]) -> list[
         outcomes[position] = source.pk in new_ids and source.pk not in seen
         seen.add(source.pk)
     return outcomes
+
+
+def _add_tag(subscription: Subscription, name: str) -> None:
+    """The tag on the subscription unless it carries it already, in any case."""
+    if not SubscriptionTag.objects.filter(subscription=subscription, name__iexact=name).exists():
+        SubscriptionTag.objects.create(subscription=subscription, name=name)
 
 
 def make_followed_sources_due(*, user: AbstractBaseUser) -> None:
@@ -295,9 +323,11 @@ def update_subscription(*, user: AbstractBaseUser, subscription_id: int, tags: I
         if subscription is None:
             raise SubscriptionNotFound("no such subscription")
         if names is not None:
-            subscription.tags.exclude(name__in=names).delete()
+            names = spelled_as_before(user=user, names=names)
+            folded = {name.casefold() for name in names}
+            subscription.tags.exclude(pk__in=[t.pk for t in subscription.tags.all() if t.name.casefold() in folded]).delete()
             for name in names:
-                SubscriptionTag.objects.get_or_create(subscription=subscription, name=name)
+                _add_tag(subscription, name)
         if title is not None:
             subscription.title = " ".join(title.split())[:500]
             subscription.save(update_fields=["title"])
@@ -322,11 +352,12 @@ def rename_tag(*, user: AbstractBaseUser, old: str, new: str) -> int:
     if not name:
         raise SubscriptionError("a tag needs a name")
     with transaction.atomic():
-        tagged = SubscriptionTag.objects.filter(subscription__user=user, name=old)
+        tagged = SubscriptionTag.objects.filter(subscription__user=user, name__iexact=old)
         subscription_ids = list(tagged.values_list("subscription_id", flat=True))
         tagged.delete()
-        SubscriptionTag.objects.bulk_create([SubscriptionTag(subscription_id=pk, name=name) for pk in subscription_ids],
-                                            ignore_conflicts=True)  # fmt: skip
+        (name,) = spelled_as_before(user=user, names=[name])  # merged into a tag of another case: its spelling
+        for pk in subscription_ids:
+            _add_tag(Subscription(pk=pk), name)
         if subscription_ids:
             send_unread_counts_on_commit(user=user)
     return len(subscription_ids)
@@ -334,7 +365,7 @@ def rename_tag(*, user: AbstractBaseUser, old: str, new: str) -> int:
 
 def remove_tag(*, user: AbstractBaseUser, name: str) -> int:
     """Take a tag off all of the person's subscriptions (they stay followed); returns how many carried it."""
-    removed, _ = SubscriptionTag.objects.filter(subscription__user=user, name=name).delete()
+    removed, _ = SubscriptionTag.objects.filter(subscription__user=user, name__iexact=name).delete()
     if removed:
         send_unread_counts_on_commit(user=user)
     return removed

@@ -8,11 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from aggregator.celery import app as celery_app
 from aggregator.fetch import FetchError
-from aggregator.following import avatars, imports
+from aggregator.following import avatars, import_summary, imports
 from aggregator.following import subscriptions as services
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES, FollowListError
 from aggregator.hygiene.redirects import redirect_back
@@ -46,7 +47,7 @@ def follow(request):
         messages.error(request, f"Could not follow {address}: {error}")
         return redirect("timeline")
     messages.success(request, f"Following {subscription.display_title}.")
-    return redirect("source", source_id=subscription.source_id)
+    return redirect(f"{reverse('timeline')}?{urlencode({'source': subscription.source_id})}")  # its posts
 
 
 @login_required
@@ -134,7 +135,9 @@ def follow_list_import(request):
 def follow_list_import_status(request, import_id: int):
     job = get_object_or_404(FollowImport, pk=import_id, user=request.user)
     ended = job.status in (FollowImport.Status.DONE, FollowImport.Status.FAILED)
-    return render(request, "aggregator/follow_import.html", {"job": job, "ended": ended})
+    return render(request, "aggregator/follow_import.html", {
+        "job": job, "ended": ended, "first_fetches": import_summary.first_fetches(job) if ended else None,
+    })  # fmt: skip
 
 
 @login_required

@@ -100,7 +100,7 @@ class EmbeddedScheduler(threading.Thread):
             return
         self._running = {future for future in self._running if not future.done()}
         # Webmentions are left to this pool (a request must not wait on another hub): their sweep every tick
-        self._running.add(self._pool.submit(_run_sweep, "publishing.tasks.sweep_webmentions"))
+        self._running.add(self._pool.submit(_run_sweep, "publishing.tasks.sweep_outbox"))
         free = self.workers - len(self._running)
         if free <= 0:
             return

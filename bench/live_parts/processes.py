@@ -84,9 +84,9 @@ class Processes:
     stops it), ``clients``; ``profile_path`` is where the web process writes its cProfile (``--profile-web``),
     or empty."""
 
-    def __init__(self, *, script: str, env: dict, log_dir: str, profile_web: bool):
+    def __init__(self, *, script: str, env: dict, log_dir: str, profile_web: bool, port: int = 0):
         self.script, self.env, self.log_dir = script, env, log_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.profile_path = os.path.join(log_dir, "web.pstats") if profile_web else ""
         self.children: list[Child] = []
         self.workers: list[Child] = []
@@ -129,10 +129,12 @@ class Processes:
 
 
 @contextmanager
-def started(*, script: str, env: dict, workers: int, profile_web: bool, celery: tuple[str, ...] = ()) -> Iterator[Processes]:
-    """The children, started and ready; stopped on leaving. Their logs are kept if the run fails."""
+def started(*, script: str, env: dict, workers: int, profile_web: bool, celery: tuple[str, ...] = (),
+            port: int = 0) -> Iterator[Processes]:  # fmt: skip
+    """The children, started and ready (the web process on ``port``, else a free one); stopped on leaving.
+    Their logs are kept if the run fails."""
     log_dir = tempfile.mkdtemp(prefix="chorus-bench-live-")
-    processes = Processes(script=script, env=env, log_dir=log_dir, profile_web=profile_web)
+    processes = Processes(script=script, env=env, log_dir=log_dir, profile_web=profile_web, port=port)
     try:
         processes.start(workers=workers, celery=celery)
         yield processes

@@ -22,5 +22,7 @@ def run(args) -> None:
 
         signal.signal(signal.SIGUSR2, stop)
 
-    # What `uvicorn aggregator.asgi:application --port P` runs (that CLI calls uvicorn.run with these values).
-    uvicorn.run("aggregator.asgi:application", host="127.0.0.1", port=args.port, log_level="warning")
+    # What `uvicorn aggregator.asgi:application --port P [--workers N]` runs (that CLI calls uvicorn.run with these
+    # values); more than one worker: uvicorn starts them as processes of their own, sharing the port.
+    uvicorn.run("aggregator.asgi:application", host="127.0.0.1", port=args.port, log_level="warning",
+                workers=getattr(args, "web_workers", 1))  # fmt: skip

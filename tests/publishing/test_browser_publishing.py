@@ -51,7 +51,7 @@ def test_the_compose_box_counts_live_and_a_post_appears_on_the_profile(hub, brow
 
 FOLLOWS_BOB = ("shell", "-c", (
     "from django.contrib.auth.models import User; from aggregator.models import Subscription;"
-    "from publishing.posting import microblog_for;"
+    "from publishing.microblogs import microblog_for;"
     "bob = User.objects.create_user('bob', 'bob@example.org', 'x', first_name='Bob');"
     "Subscription.objects.create(user=User.objects.get(username='alice'), source=microblog_for(bob).source)"
 ))  # fmt: skip

@@ -3,18 +3,11 @@ in between: alice posts on A, bob on B follows her by her profile address, her p
 (B polls her feed once an hour at most), bob's answer reaches her Replies by Webmention though she follows
 nobody, her deletion leaves bob's timeline."""
 
-import json
-import urllib.request
-
 import pytest
 
 from tests.browser import create_user, log_in
+from tests.publishing.hubs import api, post
 from tests.servers.processes import free_port, wait_for
-
-
-def api(hub, path: str) -> dict:
-    with urllib.request.urlopen(hub.base + path, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture
@@ -27,13 +20,6 @@ def hubs(embedded_hub):
     return a, b
 
 
-def post(page, base: str, text: str) -> None:
-    page.goto(base + "/")
-    page.fill("form.compose textarea", text)
-    page.click("form.compose button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_an_answer_comes_back_and_a_deletion_follows(hubs, browser):
     a, b = hubs
     _, alice = log_in(browser, a.base, username="alice")
@@ -42,7 +28,7 @@ def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_an_answer_comes
     _, bob_follows = log_in(browser, b.base, username="bob", java_script_enabled=False)
     bob_follows.fill("form.follow input[name=address]", f"{a.base}/people/alice/")  # her profile, not her feed
     bob_follows.click("form.follow button[type=submit]")
-    bob_follows.wait_for_url("**/sources/*/", timeout=15_000)
+    bob_follows.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     _, bob = log_in(browser, b.base, username="bob")
     bob.wait_for_selector("article.post:has-text('Hello from hub A')", timeout=15_000)  # the first poll
 

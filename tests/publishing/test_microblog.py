@@ -9,8 +9,11 @@ from django.utils import timezone
 
 from accounts.identities import mark_verified
 from aggregator.models import Subscription
+from publishing.microblogs import microblog_for
 from publishing.models import HubSubscription
-from publishing.posting import microblog_for, post_create, post_delete
+from publishing.posting import post_create, post_delete
+
+from tests.servers.feed_check import read_feed
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "https://chorus.example"
@@ -87,6 +90,31 @@ def test_the_feed_is_valid_atom_with_self_hub_replies_and_tombstones(client, ali
     assert 'xmlns:thr="http://purl.org/syndication/thread/1.0"' in body
     assert '<thr:in-reply-to ref="https://blog.example/p/1" href="https://blog.example/p/1"' in body
     assert f'<at:deleted-entry ref="{PUBLIC}/people/alice/posts/{gone.guid}/"' in body
+
+
+def test_a_second_parser_reads_the_feed_with_replies_tombstones_and_html_without_errors_or_warnings(
+        client, alice, bob, committed, settings):  # fmt: skip
+    with committed():
+        kept = post_create(user=alice, text="Tom & Jerry <3 café, see https://example.org/a?b=1&c=2 and @bob")
+        gone = post_create(user=alice, text="soon gone")
+        post_delete(user=alice, post_id=gone.pk)
+        reply = post_create(user=alice, text="a reply", in_reply_to="https://blog.example/p/1?x=1&y=2")
+    settings.CHORUS_XMPP_JID = "hub@chorus.example"  # the feed also names her XMPP node
+    feed_url = f"{PUBLIC}/people/alice/feed.atom"
+    seen = read_feed(client.get("/people/alice/feed.atom").content, url=feed_url)
+    assert seen["errors"] == [] and seen["warnings"] == []
+    assert seen["meta"]["type"] == "atom" and seen["meta"]["xmlurl"] == feed_url
+    links = {(link["rel"], link["href"]) for link in seen["meta"]["links"]}
+    assert {("self", feed_url), ("hub", f"{PUBLIC}/websub/hub/"), ("alternate", f"{PUBLIC}/people/alice/"),
+            ("alternate", "xmpp:hub@chorus.example?;node=urn:xmpp:microblog:0:alice")} <= links  # fmt: skip
+    assert [item["guid"] for item in seen["items"]] == [reply.url, kept.url]  # the deleted one is no item
+    assert [item["link"] for item in seen["items"]] == [reply.url, kept.url]
+    assert all(item["date"] and item["author"] == "alice" for item in seen["items"])
+    assert seen["items"][0]["in_reply_to"] == [{"ref": "https://blog.example/p/1?x=1&y=2",
+                                                "href": "https://blog.example/p/1?x=1&y=2"}]  # fmt: skip
+    html = seen["items"][1]["description"]
+    assert "Tom &amp; Jerry &lt;3 café" in html and 'href="https://example.org/a?b=1&amp;c=2"' in html
+    assert [tombstone["ref"] for tombstone in seen["meta"]["deleted"]] == [gone.url]
 
 
 def test_the_person_api_counts_followers_following_and_posts(client, alice, bob, committed):

@@ -8,7 +8,7 @@ from accounts.tokens import issue_token
 from aggregator.models import Post, Source, Subscription
 from publishing.addresses import handle
 from publishing.composing import visible_length
-from publishing.posting import microblog_for
+from publishing.microblogs import microblog_for
 from replies.models import Reply
 from timelines.models import TimelineEntry
 

@@ -15,7 +15,7 @@ from werkzeug import Response
 from aggregator.models import Post
 from publishing.models import ReceivedWebmention, SentWebmention
 from publishing.posting import post_create, post_delete
-from publishing.tasks import sweep_webmentions
+from publishing.tasks import sweep_outbox
 from replies.models import Reply
 from replies.selectors import replies_for
 from timelines.blocks import block_create
@@ -166,7 +166,7 @@ def test_a_check_whose_message_was_lost_is_run_by_the_sweep_and_a_running_one_is
                                              user=alice, due_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
     running = ReceivedWebmention.objects.create(source=source.url + "?b", target=alice_post.url, user=alice,
                                                 source_host="127.0.0.1", due_at=timezone.now() + timedelta(minutes=4))  # fmt: skip
-    assert sweep_webmentions() == 1
+    assert sweep_outbox() == 1
     lost.refresh_from_db()
     running.refresh_from_db()
     assert lost.state == "verified" and lost.due_at is None and Reply.objects.filter(user=alice).count() == 1

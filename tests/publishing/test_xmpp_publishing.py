@@ -7,7 +7,7 @@ import feedparser
 import pytest
 
 from aggregator.networks.rss import parse
-from publishing.addresses import xmpp_node
+from publishing.addresses import post_url, xmpp_node
 from publishing.posting import post_create, post_delete
 
 from tests.servers.processes import wait_for
@@ -37,17 +37,19 @@ def test_posts_are_pushed_to_xmpp_subscribers_and_deletions_retract_them(xmpp_hu
     with committed():
         first = post_create(user=alice, text="First on XMPP")
     with XmppPerson(jid=f"bob@{DOMAIN}", password=PASSWORD, port=xmpp_hub.port) as bob:
-        assert item_ids(bob, node) == [first.guid]
-        entry = bob.call(lambda: bob.client.plugin["xep_0060"].get_item(HUB, node, first.guid, timeout=10))
+        first_id, = item_ids(bob, node)
+        assert first_id == post_url("alice", first.guid)  # the Atom entry's id, as in the feed
+        entry = bob.call(lambda: bob.client.plugin["xep_0060"].get_item(HUB, node, first_id, timeout=10))
         payload = entry["pubsub"]["items"]["item"].xml[0]
         assert payload.tag == f"{ATOM}entry" and "First on XMPP" in payload.find(f"{ATOM}content").text
+        assert payload.findtext(f"{ATOM}author/{ATOM}uri") == f"xmpp:{HUB}"  # the publisher: readers keep the name
         bob.subscribe(HUB, node)
         with committed():
             second = post_create(user=alice, text="Second, pushed")
-        wait_for(lambda: second.guid in bob.received_at, what="the pushed item")
+        wait_for(lambda: post_url("alice", second.guid) in bob.received_at, what="the pushed item")
         with committed():
             post_delete(user=alice, post_id=first.pk)
-        assert item_ids(bob, node) == [second.guid]
+        assert item_ids(bob, node) == [post_url("alice", second.guid)]
 
     feed = client.get("/people/alice/feed.atom").content
     assert parse(feed, base_url="https://chorus.example/").info.xmpp_uri == f"xmpp:{HUB}?;node={node}"

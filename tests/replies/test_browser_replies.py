@@ -46,6 +46,14 @@ def test_a_mention_from_a_feed_alice_does_not_follow_is_offered_live_on_her_repl
     assert page.locator("[data-count-replies]").inner_text() == "1"
     assert page.title() == "(1) Replies · Chorus"
 
+    page.evaluate("window.__samePage = true")  # gone if anything navigates
+    with page.expect_response("**/replies/read/"):  # read in place: the form, sent by chorus.js
+        page.click("article.post button.mark-read")
+    assert page.locator("article.post:not(.unread) button.mark-read").inner_text() == "Keep unread"
+    assert page.evaluate("window.__samePage")
+    page.reload()  # the hub agrees
+    assert page.locator("article.post.unread").count() == 0 and page.locator("[data-count-replies]").inner_text() == ""
+
 
 def test_a_saved_track_counts_a_new_matching_post_live(hub, browser):
     base, carol = hub
@@ -81,7 +89,7 @@ def test_blocking_the_author_from_a_reply_hides_it_until_the_block_is_undone(hub
 
     reply.locator("summary:has-text('Block')").click()
     reply.locator(f"button:has-text('Block {CAROL}')").click()
-    page.wait_for_selector(f".messages:has-text('Blocked: {CAROL}')", timeout=10_000)
+    page.wait_for_selector(f".messages:has-text('Blocked {CAROL}.')", timeout=10_000)
     assert page.locator("article.post").count() == 0
     page.reload()
     assert page.locator("article.post").count() == 0

@@ -272,9 +272,9 @@ def test_the_replies_pages_read_button_posts_what_it_shows(client, alice, carol_
     ingest(carol_source, [post("m", "<p>hi @alice@example.social</p>")])
     client.force_login(alice)
     page = client.get("/replies/").content.decode()
-    form = re.search(r'<form method="post" action="([^"]+)" class="inline"><input[^>]*csrfmiddlewaretoken[^>]*>\s*'
+    form = re.search(r'<form method="post" action="([^"]+)" class="inline read-form"><input[^>]*csrfmiddlewaretoken[^>]*>\s*'
                      r'<input type="hidden" name="post_id" value="(\d+)"><input type="hidden" name="read" value="(\d)">'
-                     r'[^<]*<input[^>]*>\s*<button type="submit" class="link">([^<]+)</button>', page)  # fmt: skip
+                     r'[^<]*<input[^>]*>\s*<button type="submit" class="link mark-read">([^<]+)</button>', page)  # fmt: skip
     assert form and form.group(1, 3, 4) == ("/replies/read/", "1", "Mark read")
     client.post(form.group(1), {"post_id": form.group(2), "read": form.group(3), "next": "/replies/"})
     assert unread_replies_count(user=alice) == 0 and "Keep unread" in client.get("/replies/").content.decode()

@@ -6,12 +6,10 @@ and skip, and fail under CI=true.
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from .node_packages import require_node_package
 from .processes import free_port, spawn, stop, wait_for_port
 
 OIDC_DIR = Path(__file__).resolve().parent / "oidc"
@@ -19,16 +17,7 @@ OIDC_DIR = Path(__file__).resolve().parent / "oidc"
 
 def require_oidc_provider() -> str:
     """The path of `node`, or skip (fail under CI) when the provider cannot run here."""
-    node = shutil.which("node")
-    if node is None:
-        missing = "Node.js (apt-get install nodejs)"
-    elif not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        missing = "the packages of tests/servers/oidc (make system-deps, or npm ci in tests/servers/oidc)"
-    else:
-        return node
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the OpenID Connect provider tests need {missing}")
-    pytest.skip(f"the OpenID Connect provider tests need {missing}")
+    return require_node_package("oidc", "oidc-provider", needed_by="the OpenID Connect provider tests")
 
 
 class OIDCProvider:

@@ -41,6 +41,7 @@ def test_a_reader_scrolled_down_gets_a_new_posts_button_instead_of_a_jump(hub, b
     assert button.evaluate("b => { const r = b.getBoundingClientRect();"
                            " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === b; }")
     button.click()
+    page.wait_for_selector("article.post h2:has-text('while scrolled')")  # the server's fragment, fetched
     assert page.locator("article.post h2").all_inner_texts() == ["while scrolled", "first post"]
 
 

@@ -133,11 +133,13 @@ class TestFollowing:
         client.force_login(alice)
         with committed():
             response = client.post("/follow/", {"address": httpserver.url_for("/feed.xml"), "tags": "news, friends"})
-        html = client.get(response.url).content.decode()  # the source page, with the flash message
-        assert "Following Test feed" in html
+        source = Source.objects.get(url=httpserver.url_for("/feed.xml"))
+        assert response.url == f"/?source={source.pk}"  # following lands on the source's posts
+        html = client.get(response.url).content.decode()
+        assert "Following Test feed" in html and "hello there" in html
+        status = client.get(f"/sources/{source.pk}/").content.decode()
         for shown in ("Last fetch", "Next fetch", "ok", "news", "friends"):
-            assert shown in html
-        assert "hello there" in client.get("/").content.decode()
+            assert shown in status
 
     def test_the_follow_box_explains_a_failure(self, client, alice, httpserver):
         httpserver.expect_request("/").respond_with_data("<html>hi</html>", content_type="text/html")

@@ -49,9 +49,9 @@ def test_typing_shows_a_preview_and_following_it_shows_the_source_with_its_pictu
     assert sources(running) == "0"  # a preview follows nothing
 
     preview.locator("button.follow-this").click()
-    page.wait_for_url("**/sources/*/", timeout=15_000)
+    page.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     assert "Following Alice." in page.locator(".messages").inner_text()
-    assert page.locator("h1 img.avatar").evaluate(LOADED)
+    assert page.locator(".sidebar a.current img.avatar").evaluate(LOADED)
     assert sources(running) == "1"
 
     page.goto(base + "/")
@@ -68,7 +68,7 @@ def test_without_javascript_the_box_follows_directly_and_live_posts_show_their_p
     _, other = log_in(browser, base, java_script_enabled=False)
     other.fill("form.follow input[name=address]", feed_url)
     other.click("form.follow button[type=submit]")  # no preview: straight to following
-    other.wait_for_url("**/sources/*/", timeout=15_000)
+    other.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     assert "Following Live feed." in other.locator(".messages").inner_text()
     assert other.locator(".follow-preview").is_hidden()
 

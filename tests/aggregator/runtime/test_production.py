@@ -44,3 +44,24 @@ def test_a_real_worker_polls_a_due_feed_into_postgresql_and_the_timeline(worker,
     page = timeline_for(user=alice)
     assert [entry.post.title for entry in page.entries] == ["pushed through redis"]
     assert worker.poll() is None  # the worker is still running
+
+
+def test_hubs_sharing_one_redis_database_each_take_only_their_own_work(httpserver, alice):
+    """``CHORUS_REDIS_NAMESPACE``: a worker of hub "b" takes what is queued in its namespace and leaves another
+    hub's queue alone (as it leaves that hub's cache keys and live-event channels)."""
+    require_production_services()
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    connection.flushdb()
+    process = start_worker({**production_env(), "CHORUS_REDIS_NAMESPACE": "hub-b"})
+    try:
+        httpserver.expect_request("/feed.xml").respond_with_data(rss(("p1", "for hub b")), content_type=RSS)
+        source = Source.objects.create(address=httpserver.url_for("/feed.xml"), url=httpserver.url_for("/feed.xml"),
+                                       next_poll_at=timezone.now())  # fmt: skip
+        Subscription.objects.create(user=alice, source=source)
+        celery_app.send_task("aggregator.tasks.schedule_due_polls")  # the queue of a hub without a namespace
+        celery_app.send_task("aggregator.tasks.schedule_due_polls", queue="hub-b")
+        wait_for(lambda: Post.objects.filter(source=source).exists(), timeout=60, interval=0.2,
+                 what="hub b's worker to poll")  # fmt: skip
+        assert connection.llen("celery") == 1  # the other hub's message is still waiting for its own worker
+    finally:
+        print(stop(process)[-4000:])
