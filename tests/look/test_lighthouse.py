@@ -1,11 +1,13 @@
-"""Lighthouse (npm, pinned in tests/audits) on alice's timeline, with the Debian Chromium: accessibility, best
-practices and performance each at least 95, with Lighthouse's own mobile defaults (a phone-sized screen, a
-simulated slow network and a CPU slowed four times).
+"""Lighthouse (npm, pinned in tests/audits) on alice's timeline, with the Debian Chromium signed in as her (her
+session cookie in its profile, so the live socket opens as in her browser): accessibility, best practices and
+performance each at least 95, with Lighthouse's own mobile defaults (a phone-sized screen, a simulated slow
+network and a CPU slowed four times).
 
 One run. Performance is timed on a shared machine, where other processes' load alone moved it from 99 to 85: a
 first run under 95 is followed by two performance-only runs, and the median of the three is what counts (what
 Lighthouse's documentation advises against variance)."""
 
+import contextlib
 import json
 import shutil
 import statistics
@@ -14,20 +16,37 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, log_in
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from tests.servers.processes import free_port, wait_for_port
 
 LIGHTHOUSE = Path(__file__).resolve().parents[1] / "audits" / "node_modules" / "lighthouse" / "cli" / "index.js"
 CATEGORIES = ("accessibility", "best-practices", "performance")
 
 
-def lighthouse(url: str, *, cookie: str, categories: tuple[str, ...], folder: Path) -> dict:
+@contextlib.contextmanager
+def signed_in_chromium(chromium, *, cookies: list[dict], folder: Path):
+    """A headless Chromium of its own (Lighthouse drives it through its debugging port) holding alice's session
+    cookie, so the page and its live socket are signed in as in her browser; yields the port."""
+    port = free_port()
+    process = subprocess.Popen([CHROMIUM, "--headless=new", f"--remote-debugging-port={port}",
+                                f"--user-data-dir={folder / 'profile'}", *CHROMIUM_ARGS, "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for_port(port)
+        remote = chromium.browser_type.connect_over_cdp(f"http://127.0.0.1:{port}")
+        remote.contexts[0].add_cookies(cookies)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def lighthouse(url: str, *, port: int, categories: tuple[str, ...], folder: Path) -> dict:
     report = folder / "lighthouse.json"
     run = subprocess.run(
-        ["node", str(LIGHTHOUSE), url, f"--output-path={report}", "--output=json", "--quiet",
-         f"--only-categories={','.join(categories)}", f"--extra-headers={json.dumps({'Cookie': cookie})}",
-         "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-background-networking --no-first-run"],
-        env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin", "HOME": str(folder)},
-        capture_output=True, text=True, timeout=300,
+        ["node", str(LIGHTHOUSE), url, f"--port={port}", f"--output-path={report}", "--output=json", "--quiet",
+         f"--only-categories={','.join(categories)}"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder)}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(report.read_text())
@@ -43,16 +62,21 @@ def test_the_timeline_scores_at_least_95_in_lighthouse(look_hub, browser, tmp_pa
     if not LIGHTHOUSE.exists() or not shutil.which("node"):
         pytest.skip("Lighthouse is not installed: make system-deps")
     context, _ = log_in(browser, look_hub.base)
-    cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies() if c["name"] == "sessionid")
     url = look_hub.base + "/"
-    result = lighthouse(url, cookie=cookie, categories=CATEGORIES, folder=tmp_path)
+    with signed_in_chromium(browser.chromium, cookies=context.cookies(), folder=tmp_path) as port:
+        scores, failing = audit(url, port=port, folder=tmp_path)
+    assert min(scores.values()) >= 95, (scores, failing)
+
+
+def audit(url: str, *, port: int, folder: Path) -> tuple[dict, dict]:
+    result = lighthouse(url, port=port, categories=CATEGORIES, folder=folder)
     scores = {name: score(result, name) for name in CATEGORIES}
-    failing = {audit["id"]: audit.get("displayValue") or audit["title"] for audit in result["audits"].values()
-               if audit.get("score") is not None and audit["score"] < 0.9 and audit["scoreDisplayMode"] != "informative"}  # fmt: skip
+    failing = {check["id"]: check.get("displayValue") or check["title"] for check in result["audits"].values()
+               if check.get("score") is not None and check["score"] < 0.9 and check["scoreDisplayMode"] != "informative"}  # fmt: skip
     print(scores, failing)
     if scores["performance"] < 95:
-        again = [score(lighthouse(url, cookie=cookie, categories=("performance",), folder=tmp_path), "performance")
+        again = [score(lighthouse(url, port=port, categories=("performance",), folder=folder), "performance")
                  for _ in range(2)]  # fmt: skip
         print("performance again:", again)
         scores["performance"] = statistics.median([scores["performance"], *again])
-    assert min(scores.values()) >= 95, (scores, failing)
+    return scores, failing
