@@ -6,7 +6,7 @@ nobody, her deletion leaves bob's timeline."""
 import pytest
 
 from tests.browser import create_user, log_in
-from tests.publishing.hubs import api, post
+from tests.publishing.hubs import answer_reaches_alice, api, deletion_reaches_bob, post
 from tests.servers.processes import free_port, wait_for
 
 
@@ -44,21 +44,5 @@ def test_a_post_on_one_hub_reaches_a_follower_on_another_by_push_an_answer_comes
     assert b.sql("SELECT last_fetch_at, next_poll_at FROM aggregator_source")[0] == polls_before  # no poll ran
 
     # bob answers on B; B tells A by Webmention, A checks bob's page and puts it in alice's Replies
-    answering = bob.context.new_page()  # bob's timeline stays open, live
-    answering.goto(b.base + "/")
-    answering.locator("article.post:has-text('Hello from hub A') a.reply").click()
-    answering.fill("form.compose textarea", answering.input_value("form.compose textarea") + "Hello back from hub B")
-    answering.click("form.compose button[type=submit]")
-    answering.wait_for_selector(".messages:has-text('Posted.')")
-    wait_for(lambda: a.sql("SELECT count(*) FROM replies_reply")[0][0] == 1, timeout=20, what="bob's reply on A")
-    alice.goto(a.base + "/replies/")
-    assert "Hello back from hub B" in alice.inner_text("main")
-    assert a.sql("SELECT count(*) FROM aggregator_subscription")[0][0] == 0  # alice follows nobody
-
-    alice.goto(a.base + "/people/alice/")
-    alice.locator("article:has-text('Pushed to hub B') button:text('Delete')").click()
-    alice.wait_for_url(a.base + "/people/alice/")
-    bob.wait_for_selector("article.post:has-text('Pushed to hub B')", state="detached", timeout=15_000)
-    assert b.sql("SELECT count(*) FROM timelines_timelineentry t JOIN aggregator_post p ON p.id = t.post_id "
-                 "WHERE p.retracted_at IS NOT NULL")[0][0] == 0  # fmt: skip
-    assert bob.locator("article.post:has-text('Hello from hub A')").count() == 1  # the rest stays
+    answer_reaches_alice(a=a, b=b, alice=alice, bob=bob, original="Hello from hub A", answer="Hello back from hub B")
+    deletion_reaches_bob(a=a, b=b, alice=alice, bob=bob, deleted="Pushed to hub B", kept="Hello from hub A")

@@ -9,7 +9,7 @@ import secrets
 import pytest
 
 from tests.browser import create_user, log_in
-from tests.publishing.hubs import api, post
+from tests.publishing.hubs import answer_reaches_alice, api, deletion_reaches_bob, post
 from tests.servers.processes import free_port, wait_for
 from tests.servers.xmpp_server import DOMAIN, PASSWORD
 
@@ -63,24 +63,8 @@ def test_a_post_reaches_a_follower_on_another_hub_by_xmpp_push_an_answer_comes_b
     assert a.sql("SELECT count(*) FROM publishing_hubsubscription")[0][0] == 0  # not by WebSub
 
     # bob answers on B; B tells A by Webmention, A checks bob's page and puts it in alice's Replies
-    answering = bob.context.new_page()  # bob's timeline stays open, live
-    answering.goto(b.base + "/")
-    answering.locator("article.post:has-text('Hello over XMPP') a.reply").click()
-    answering.fill("form.compose textarea", answering.input_value("form.compose textarea") + "Hello back over HTTP")
-    answering.click("form.compose button[type=submit]")
-    answering.wait_for_selector(".messages:has-text('Posted.')")
-    wait_for(lambda: a.sql("SELECT count(*) FROM replies_reply")[0][0] == 1, timeout=20, what="bob's reply on A")
-    alice.goto(a.base + "/replies/")
-    assert "Hello back over HTTP" in alice.inner_text("main")
-    assert a.sql("SELECT count(*) FROM aggregator_subscription")[0][0] == 0  # alice follows nobody
-
-    alice.goto(a.base + "/people/alice/")
-    alice.locator("article:has-text('Pushed over XMPP') button:text('Delete')").click()
-    alice.wait_for_url(a.base + "/people/alice/")
-    bob.wait_for_selector("article.post:has-text('Pushed over XMPP')", state="detached", timeout=15_000)
-    assert b.sql("SELECT count(*) FROM timelines_timelineentry t JOIN aggregator_post p ON p.id = t.post_id "
-                 "WHERE p.retracted_at IS NOT NULL")[0][0] == 0  # fmt: skip
-    assert bob.locator("article.post:has-text('Hello over XMPP')").count() == 1  # the rest stays
+    answer_reaches_alice(a=a, b=b, alice=alice, bob=bob, original="Hello over XMPP", answer="Hello back over HTTP")
+    deletion_reaches_bob(a=a, b=b, alice=alice, bob=bob, deleted="Pushed over XMPP", kept="Hello over XMPP")
 
 
 def test_a_hub_with_xmpp_that_follows_a_profile_gets_pushes_both_ways_and_stores_each_post_once(xmpp_hubs, browser):
