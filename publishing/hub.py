@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 VERIFY_TASK = "publishing.tasks.verify_hub_intent"
 DELIVER_TASK = "publishing.tasks.deliver_to_subscriber"
 PING_POSTS = 100  # the most one delivery carries; more owed are sent by the next, at once
+ROUNDS = 5  # deliveries in a row to one subscriber by one task (a slow callback holds a worker that long)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 12  # about two days of retries, then the subscription is dropped
@@ -176,17 +177,30 @@ def announce(*, microblog: Microblog, post: Post) -> int:
 
 def deliver(*, subscription_id: int) -> bool:
     """Send one subscriber the posts it is owed, if a delivery is due (claimed first: a late duplicate message
-    sends nothing). Returns True when delivered."""
+    sends nothing). Posts owed meanwhile leave next from this same run, without a round through the broker, for
+    up to ``ROUNDS`` deliveries (then a new task takes over). Returns True when something was delivered."""
+    delivered = False
+    for _ in range(ROUNDS):
+        sent, more = _deliver_owed(subscription_id)
+        delivered = delivered or sent
+        if not more:
+            return delivered
+    jobs.enqueue(DELIVER_TASK, subscription_id)
+    return delivered
+
+
+def _deliver_owed(subscription_id: int) -> tuple[bool, bool]:
+    """One delivery: whether it was taken, and whether more posts are owed (due now) after it."""
     now = timezone.now()
     claim = now + CLAIM_FOR
     claimed = HubSubscription.objects.filter(pk=subscription_id, due_at__lte=now, state=HubSubscription.State.ACTIVE,
                                              expires_at__gt=now).update(due_at=claim)  # fmt: skip
     if not claimed:
-        return False
+        return False, False
     row = HubSubscription.objects.select_related("microblog__user").get(pk=subscription_id)
     owed = list(HubOwedPost.objects.filter(subscription=row).order_by("pk").values_list("pk", "post_id")[:PING_POSTS])
     if not owed:  # carried by an earlier delivery
-        return _finish(row, claim=claim, sent=[], delivered=False)
+        return False, _finish(row, claim=claim, sent=[], delivered=False)
     person = row.microblog.user
     posts = list(Post.objects.filter(pk__in={post_id for _, post_id in owed}).order_by("-published", "-id"))
     body = feed.atom_feed(user=person, posts=posts)
@@ -197,24 +211,23 @@ def deliver(*, subscription_id: int) -> bool:
     try:
         fetch(row.callback, method="POST", data=body, headers=headers, max_bytes=4096)
     except FetchError as error:
-        return _failed(row, error)
-    return _finish(row, claim=claim, sent=[pk for pk, _ in owed], delivered=True)
+        return _failed(row, error), False
+    return True, _finish(row, claim=claim, sent=[pk for pk, _ in owed], delivered=True)
 
 
 def _finish(row: HubSubscription, *, claim: datetime, sent: list[int], delivered: bool) -> bool:
     """The delivery was taken (or had nothing to carry): its posts are no longer owed. Posts owed meanwhile
-    (``announce`` saw this delivery under way and left them to it) make the next delivery due now."""
+    (``announce`` saw this delivery under way and left them to it) make the next delivery due now; returns
+    whether there are such posts (the sweep finds them too, should this run stop here)."""
     with transaction.atomic():
         HubOwedPost.objects.filter(pk__in=sent).delete()
         held = HubSubscription.objects.filter(pk=row.pk, due_at=claim)
         if not list(held.select_for_update().values_list("pk", flat=True)):  # the claim ran out, another run took it
-            return delivered
+            return False
         more = HubOwedPost.objects.filter(subscription=row).exists()
         fields = {"attempts": 0, "last_error": "", "delivered_at": timezone.now()} if delivered else {}
         held.update(due_at=timezone.now() if more else None, **fields)
-        if more:
-            jobs.enqueue_on_commit(DELIVER_TASK, row.pk)
-    return delivered
+    return more
 
 
 def _failed(row: HubSubscription, error: FetchError) -> bool:

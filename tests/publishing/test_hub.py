@@ -183,13 +183,15 @@ def test_posts_written_while_a_delivery_is_owed_leave_together_and_are_stored_on
 
 
 def test_more_posts_than_one_delivery_carries_leave_in_the_next_at_once(alice, httpserver, committed, monkeypatch):
+    """The next deliveries leave from the same run, and from a new task after ``ROUNDS`` of them."""
     monkeypatch.setattr(hub, "PING_POSTS", 2)
+    monkeypatch.setattr(hub, "ROUNDS", 2)
     active_subscriber(alice, httpserver.url_for("/cb"))
     bodies = receiving(httpserver)
-    written = [post_create(user=alice, text=f"many {n}") for n in range(3)]
+    written = [post_create(user=alice, text=f"many {n}") for n in range(5)]
     with committed():
         sweep()
-    assert [len(feedparser.parse(body).entries) for body in bodies] == [2, 1]
+    assert [len(feedparser.parse(body).entries) for body in bodies] == [2, 2, 1]
     assert {entry.id for body in bodies for entry in feedparser.parse(body).entries} == {p.url for p in written}
     assert HubSubscription.objects.get().due_at is None
 
