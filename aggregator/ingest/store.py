@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from aggregator.content.entry import Entry
 from aggregator.content.sanitize import clean_html, html_to_text, safe_url
+from aggregator.db.bulk_rows import RowsWrite, execute_writes
 from aggregator.models import Post, Source
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,30 @@ def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes
     return found
 
 
+_INSERTED = ("source", "guid", "url", "title", "author_name", "author_handle", "author_uri", "content_html", "text",
+             "in_reply_to", "published", "updated", "fetched_at", "content_hash", "language")  # fmt: skip
+_ARRAY_TYPES = {"ForeignKey": "bigint", "DateTimeField": "timestamptz"}  # the others: text
+
+
+def _insert_posts(posts: list[Post]) -> None:
+    """INSERT new posts (every field but ``retracted_at``) in one prepared statement and give each its id, as
+    ``bulk_create`` would, for the reason ``_lock_source`` gives."""
+    fields = [Post._meta.get_field(name) for name in _INSERTED]
+    columns = [(field.column, _ARRAY_TYPES.get(field.get_internal_type(), "text")) for field in fields]
+    names = ", ".join(column for column, _ in columns)
+    write = RowsWrite(
+        name="chorus_insert_posts", returning=True, columns=columns,
+        sql=f"INSERT INTO {_quoted(Post)} ({names}) SELECT {names} FROM {{rows}} RETURNING id, guid",
+        rows=[[getattr(post, field.attname) for field in fields] for post in posts],
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        execute_writes(cursor, [write])
+        ids = {guid: pk for pk, guid in cursor.fetchall()}
+    for post in posts:  # guids are unique in a batch (the dedupe keys)
+        post.pk = ids[post.guid]
+        post._state.adding, post._state.db = False, connection.alias
+
+
 def _is_stale(entry: Entry, row: dict) -> bool:
     """An older version of a stored post (an edit overtaken by a later one, e.g. two workers): not applied."""
     return bool(entry.updated and row["updated"] and entry.updated < row["updated"])
@@ -227,7 +252,9 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
                 to_update.append(Post(id=row["id"], published=row["published"], **_post_fields(entry, digest)))
             else:
                 result.unchanged += 1
-        created = Post.objects.bulk_create(to_create.values())
+        created = list(to_create.values())
+        if created:
+            _insert_posts(created)
         if to_update:
             Post.objects.bulk_update(to_update, _UPDATED_FIELDS)
         result.posts = created
