@@ -1,7 +1,8 @@
 """Fan-out: put posts on the timelines of the people who follow their source.
 
-Both functions are single INSERT ... SELECT statements (portable between PostgreSQL and SQLite) and are
-idempotent: a post already on a timeline is skipped, so a repeated ingest never duplicates a row.
+``deliver_posts`` and ``backfill`` are INSERT ... SELECT statements (``deliver_posts`` on PostgreSQL inside one
+statement that also reads the followers; on SQLite a second statement reads them) and are idempotent: a post
+already on a timeline is skipped, so a repeated ingest never duplicates a row.
 """
 
 from collections.abc import Sequence
