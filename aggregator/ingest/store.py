@@ -170,16 +170,16 @@ def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes
     return found
 
 
-_INSERTED = ("source", "guid", "url", "title", "author_name", "author_handle", "author_uri", "content_html", "text",
-             "in_reply_to", "published", "updated", "fetched_at", "content_hash", "language")  # fmt: skip
-_ARRAY_TYPES = {"ForeignKey": "bigint", "DateTimeField": "timestamptz"}  # the others: text
+_NOT_INSERTED = frozenset({"id", "retracted_at"})  # the id comes back; a new post is never a tombstone
+# PostgreSQL's array type for each of Post's field types; a new type fails every ingest until it is named here
+_ARRAY_TYPES = {"CharField": "text", "TextField": "text", "ForeignKey": "bigint", "DateTimeField": "timestamptz"}
 
 
 def _insert_posts(posts: list[Post]) -> None:
     """INSERT new posts (every field but ``retracted_at``) in one prepared statement and give each its id, as
     ``bulk_create`` would, for the reason ``_lock_source`` gives."""
-    fields = [Post._meta.get_field(name) for name in _INSERTED]
-    columns = [(field.column, _ARRAY_TYPES.get(field.get_internal_type(), "text")) for field in fields]
+    fields = [field for field in Post._meta.concrete_fields if field.name not in _NOT_INSERTED]
+    columns = [(field.column, _ARRAY_TYPES[field.get_internal_type()]) for field in fields]
     names = ", ".join(column for column, _ in columns)
     write = RowsWrite(
         name="chorus_insert_posts", returning=True, columns=columns,
