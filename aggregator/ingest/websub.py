@@ -6,6 +6,13 @@ A poll that finds hubs calls ``adopt_hub``; the subscription request itself leav
 hub may check intent before it even answers the request. ``sweep`` renews leases before they run out and
 retries what failed. A delivery is checked in the web process (``receive_delivery``) and stored by a worker
 (``store_delivery``, through the ``aggregator.tasks.store_websub_delivery`` task).
+
+What a delivery needs of its subscription (id, source, secret) is held per process by callback token
+(``callback_targets``, a ``db.snapshots`` version over an empty table filled one token at a time): a hub's stream
+of deliveries then asks the database nothing. Every save and delete of a subscription (an unsubscribe, a new
+secret) drops what every process holds (within ``CHORUS_SNAPSHOT_CHECK_SECONDS``); a signature that fails
+against a held secret is checked again against the stored one, so a secret changed without a save (a bulk
+``update``) never loses a good delivery.
 """
 
 import base64
@@ -23,6 +30,7 @@ from django.utils import timezone
 from aggregator import jobs
 from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.db.rates import over_rate
+from aggregator.db.snapshots import Snapshot
 from aggregator.ingest import push, scheduler
 from aggregator.ingest.pipeline import ingest_feed
 from aggregator.models import Source, WebSubSubscription
@@ -40,6 +48,16 @@ MAX_UNSUBSCRIBE_ATTEMPTS = 3
 RETRY_BASE = timedelta(minutes=5)
 RETRY_MAX = timedelta(days=1)
 RATE_WINDOW = 60  # seconds
+MAX_HELD_TARGETS = 50_000  # callback tokens held per process; past it the table starts empty again
+
+
+def _no_targets_yet() -> dict[str, tuple[int, int, str]]:
+    return {}
+
+
+# token -> (subscription id, source id, secret), filled by ``_delivery_target``; AggregatorConfig.ready makes
+# every save and delete of a WebSubSubscription start it empty again in every process.
+callback_targets = Snapshot(key="chorus:websub:callbacks-version", load=_no_targets_yet, max_age=600)
 
 
 def push_enabled() -> bool:
@@ -186,13 +204,13 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
     capped by ``CHORUS_WEBSUB_MAX_BYTES`` (4 MiB by default, checked before it is read) and each subscription by
     ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE``; real fat pings are a feed document of tens of kilobytes, and Redis
     holds a message only until a worker takes it. Storing bodies elsewhere would add a second store to clean."""
-    row = WebSubSubscription.objects.filter(callback_token=token).values_list("pk", "source_id", "secret").first()
-    if row is None:
+    target = _delivery_target(token)
+    if target is None:
         return DeliveryOutcome(410, "no such subscription")
-    subscription_id, source_id, secret = row
+    subscription_id, source_id, secret = target
     if _over_rate(subscription_id):
         return DeliveryOutcome(429, "too many deliveries for this subscription")
-    if not websub.signature_valid(body, secret=secret, header=signature):
+    if not _signed(token, body, secret=secret, signature=signature):
         WebSubSubscription.objects.filter(pk=subscription_id).update(rejected=F("rejected") + 1)
         log.warning("WebSub delivery for source %s ignored: %s signature", source_id,
                     "wrong" if signature else "no")  # fmt: skip
@@ -205,6 +223,40 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
     jobs.enqueue("aggregator.tasks.store_websub_delivery", subscription_id, base64.b64encode(body).decode("ascii"),
                  content_type, received_at.isoformat())  # fmt: skip
     return DeliveryOutcome(202, "queued")
+
+
+def _delivery_target(token: str) -> tuple[int, int, str] | None:
+    """(subscription id, source id, secret) of the callback ``token``, held by this process once read; None for
+    no subscription (not held: a subscription made later must be found)."""
+    held = callback_targets.get()
+    target = held.get(token)
+    if target is None:
+        target = _stored_target(token)
+        if target is not None:
+            if len(held) >= MAX_HELD_TARGETS:
+                held.clear()
+            held[token] = target
+    return target
+
+
+def _stored_target(token: str) -> tuple[int, int, str] | None:
+    return WebSubSubscription.objects.filter(callback_token=token).values_list("pk", "source_id", "secret").first()
+
+
+def _signed(token: str, body: bytes, *, secret: str, signature: str) -> bool:
+    """The signature checked in constant time against the held secret and, when that refuses it, against the
+    stored one (a secret changed without a save)."""
+    if websub.signature_valid(body, secret=secret, header=signature):
+        return True
+    held = callback_targets.get()
+    stored = _stored_target(token)
+    if stored is None:
+        held.pop(token, None)
+        return False
+    held[token] = stored
+    if stored[2] == secret:
+        return False
+    return websub.signature_valid(body, secret=stored[2], header=signature)
 
 
 def store_queued_delivery(*, subscription_id: int, body_base64: str, content_type: str, received_at: str) -> int:
