@@ -5,7 +5,8 @@ A poll that finds hubs calls ``adopt_hub``; the subscription request itself leav
 ``aggregator.tasks.websub_request`` task, after the row (token, secret, pending state) is committed, because a
 hub may check intent before it even answers the request. ``sweep`` renews leases before they run out and
 retries what failed. A delivery is checked in the web process (``receive_delivery``) and stored by a worker
-(``store_delivery``, through the ``aggregator.tasks.store_websub_delivery`` task).
+(``store_deliveries``: what waits for the subscription in ``websub_waiting``, through the
+``aggregator.tasks.store_websub_deliveries`` task, several deliveries in one transaction when they queued up).
 
 What a delivery needs of its subscription (id, source, secret) is held per process by callback token
 (``callback_targets``, a ``db.snapshots`` version over an empty table filled one token at a time): a hub's stream
@@ -16,6 +17,7 @@ against a held secret is checked again against the stored one, so a secret chang
 """
 
 import base64
+import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass
@@ -28,10 +30,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aggregator import jobs
+from aggregator.content.entry import Entry, ParsedFeed
 from aggregator.content.xmlsafety import UnsafeXML
 from aggregator.db.rates import over_rate
 from aggregator.db.snapshots import Snapshot
-from aggregator.ingest import push, scheduler
+from aggregator.ingest import push, scheduler, websub_waiting
 from aggregator.ingest.pipeline import ingest_feed
 from aggregator.models import Source, WebSubSubscription
 from aggregator.networks import websub
@@ -200,10 +203,10 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
     all the rest, and the hub waits for the answer. Where tasks run eagerly (the embedded hub, tests) it is stored
     before the answer (200). A broker that is down fails the request (5xx): the hub delivers again later.
 
-    The body travels in the broker message (base64 in JSON, 4/3 of its size). That is acceptable because it is
-    capped by ``CHORUS_WEBSUB_MAX_BYTES`` (4 MiB by default, checked before it is read) and each subscription by
-    ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE``; real fat pings are a feed document of tens of kilobytes, and Redis
-    holds a message only until a worker takes it. Storing bodies elsewhere would add a second store to clean."""
+    The body waits in Redis (``websub_waiting``: base64 in JSON, 4/3 of its size) until a worker stores it. That
+    is acceptable because it is capped by ``CHORUS_WEBSUB_MAX_BYTES`` (4 MiB by default, checked before it is
+    read) and each subscription by ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE``; real fat pings are a feed document of
+    tens of kilobytes, and a body waits only until a worker takes it."""
     target = _delivery_target(token)
     if target is None:
         return DeliveryOutcome(410, "no such subscription")
@@ -220,8 +223,7 @@ def receive_delivery(*, token: str, body: bytes, signature: str, content_type: s
         created = store_delivery(subscription_id=subscription_id, body=body, content_type=content_type,
                                  received_at=received_at)  # fmt: skip
         return DeliveryOutcome(200, "stored", created=created)
-    jobs.enqueue("aggregator.tasks.store_websub_delivery", subscription_id, base64.b64encode(body).decode("ascii"),
-                 content_type, received_at.isoformat())  # fmt: skip
+    websub_waiting.add(subscription_id, body=body, content_type=content_type, received_at=received_at)
     return DeliveryOutcome(202, "queued")
 
 
@@ -259,37 +261,98 @@ def _signed(token: str, body: bytes, *, secret: str, signature: str) -> bool:
     return websub.signature_valid(body, secret=stored[2], header=signature)
 
 
+def store_waiting(*, subscription_id: int) -> int:
+    """The task's body: store the deliveries that wait for the subscription (``websub_waiting``); returns how
+    many were taken."""
+    return websub_waiting.drain(subscription_id, lambda batch: _store_batch(subscription_id, batch))
+
+
+def _store_batch(subscription_id: int, batch: list[websub_waiting.Waiting]) -> None:
+    """Deliveries that queued up are stored together; if that fails, each alone, and one that fails alone is
+    dropped (logged) rather than blocking those behind it."""
+    try:
+        store_deliveries(subscription_id=subscription_id, deliveries=batch)
+        return
+    except Exception:
+        if len(batch) == 1:
+            log.exception("WebSub delivery for subscription %s dropped", subscription_id)
+            return
+    for delivery in batch:
+        _store_batch(subscription_id, [delivery])
+
+
 def store_queued_delivery(*, subscription_id: int, body_base64: str, content_type: str, received_at: str) -> int:
-    """The task's body: a delivery as ``receive_delivery`` queued it."""
+    """A delivery queued with its body in the broker message (``store_websub_delivery``, as earlier versions did)."""
     return store_delivery(subscription_id=subscription_id, body=base64.b64decode(body_base64),
                           content_type=content_type, received_at=datetime.fromisoformat(received_at))  # fmt: skip
 
 
 def store_delivery(*, subscription_id: int, body: bytes, content_type: str, received_at: datetime) -> int:
-    """A verified delivery: a fat ping goes through the same parse and ingest as a poll (a post already stored,
-    as when the broker hands a message twice, is recognized and not stored again); an empty body (thin ping) or
-    one that is no feed makes the source due now. The delivery is a sign of life of the hub, at the time it
-    arrived. Returns how many posts are new (0 when the subscription is gone meanwhile)."""
+    """One verified delivery, as ``store_deliveries`` stores it."""
+    return store_deliveries(subscription_id=subscription_id,
+                            deliveries=[websub_waiting.Waiting(body, content_type, received_at)])  # fmt: skip
+
+
+def store_deliveries(*, subscription_id: int, deliveries: list[websub_waiting.Waiting]) -> int:
+    """Verified deliveries of one subscription, in arrival order, in one transaction: a fat ping goes through the
+    same parse and ingest as a poll (a post already stored, as when a delivery is handed twice, is recognized and
+    not stored again); an empty body (thin ping) or one that is no feed makes the source due now. Each delivery
+    is a sign of life of the hub, at the time it arrived. Returns how many posts are new (0 when the subscription
+    is gone meanwhile).
+
+    Several fat pings are one ingest (``_merged``): each entry as the newest document that has it says, every
+    tombstone of any of them."""
     row = WebSubSubscription.objects.filter(pk=subscription_id).select_related("source").first()
     if row is None:
         return 0
     created = 0
     with transaction.atomic():
-        if body.strip():
-            try:
-                feed = parse(body, base_url=row.topic_url, content_type=content_type)
-            except (NotAFeed, UnsafeXML) as error:
-                log.info("WebSub delivery for source %s is no feed (%s): fetching it instead", row.source_id, error)
-                _fetch_soon(row.source_id)
-            else:
-                created = len(ingest_feed(row.source, feed, fetched_at=received_at).created)
-        else:
+        feeds = [(_parsed(row, delivery), delivery.received_at) for delivery in deliveries]
+        if any(feed is None for feed, _ in feeds):
             _fetch_soon(row.source_id)
-        WebSubSubscription.objects.filter(pk=row.pk).update(last_delivery_at=received_at, deliveries=F("deliveries") + 1)
+        for feed, entries, fetched_at in _merged([(feed, at) for feed, at in feeds if feed is not None]):
+            created += len(ingest_feed(row.source, feed, entries=entries, fetched_at=fetched_at).created)
+        newest = max(delivery.received_at for delivery in deliveries)
+        WebSubSubscription.objects.filter(pk=row.pk).update(last_delivery_at=newest,
+                                                            deliveries=F("deliveries") + len(deliveries))  # fmt: skip
         if row.state == State.SILENT:
             _set_state(row.pk, state=State.ACTIVE)  # the hub proved itself again
-        Source.objects.filter(pk=row.source_id).update(last_success_at=received_at)
+        Source.objects.filter(pk=row.source_id).update(last_success_at=newest)
     return created
+
+
+def _parsed(row: WebSubSubscription, delivery: websub_waiting.Waiting) -> ParsedFeed | None:
+    """The delivered document, or None for a thin ping or a body that is no feed (the source is fetched)."""
+    if not delivery.body.strip():
+        return None
+    try:
+        return parse(delivery.body, base_url=row.topic_url, content_type=delivery.content_type)
+    except (NotAFeed, UnsafeXML) as error:
+        log.info("WebSub delivery for source %s is no feed (%s): fetching it instead", row.source_id, error)
+        return None
+
+
+def _merged(feeds: list[tuple[ParsedFeed, datetime]]) -> list[tuple[ParsedFeed, list[Entry], datetime]]:
+    """What to ingest for these documents (arrival order): (feed, entries, fetched at). Documents whose every
+    entry has an id of its own become one: each id's entry from the newest document naming it (newest first),
+    the tombstones of all, at the newest arrival. A document with entries the pipeline tells apart another way
+    (no id, or an id twice) is ingested alone, as it came."""
+    alone = [(feed, feed.entries, at) for feed, at in feeds if not _keyed(feed)]
+    keyed = [(feed, at) for feed, at in feeds if _keyed(feed)]
+    if len(keyed) <= 1:
+        return alone + [(feed, feed.entries, at) for feed, at in keyed]
+    newest: dict[str, Entry] = {}
+    for feed, _ in reversed(keyed):
+        for entry in feed.entries:
+            newest.setdefault(entry.guid, entry)
+    deleted = tuple(dict.fromkeys(guid for feed, _ in keyed for guid in feed.deleted))
+    last, at = keyed[-1]
+    return alone + [(dataclasses.replace(last, deleted=deleted), list(newest.values()), at)]
+
+
+def _keyed(feed: ParsedFeed) -> bool:
+    guids = [entry.guid for entry in feed.entries]
+    return all(guids) and len(set(guids)) == len(guids)
 
 
 def _over_rate(subscription_id: int) -> bool:
@@ -318,10 +381,11 @@ def stop(*, source_id: int) -> None:
 
 def sweep(*, now: datetime | None = None, limit: int = 100) -> int:
     """Renew leases that run out soon, ask again where a hub never verified or a request failed, retry
-    unsubscribes; each row is claimed by a conditional update, so two sweepers never send the same request."""
+    unsubscribes; each row is claimed by a conditional update, so two sweepers never send the same request.
+    Deliveries that wait with no task to store them (``websub_waiting.requeue_stranded``) get one."""
     now = now or timezone.now()
     due = WebSubSubscription.objects.filter(next_action_at__lte=now).order_by("next_action_at")
-    queued = 0
+    queued = websub_waiting.requeue_stranded(list(WebSubSubscription.objects.values_list("pk", flat=True)))
     for row_id, state, when in due.values_list("pk", "state", "next_action_at")[:limit]:
         if not WebSubSubscription.objects.filter(pk=row_id, next_action_at=when).update(next_action_at=now + VERIFY_WAIT):
             continue
