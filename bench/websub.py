@@ -271,16 +271,17 @@ def measure(args, processes, data: dict, stamps_path: Path) -> None:
     hub.run([request for _, request in warm], args.rate)
     if not wait_for_commits(stamps_path, [key for key, _ in warm]):  # the worker's pool connected and warmed up
         raise SystemExit("the warm-up deliveries were not stored within 60 s; see the celery log")
-    cpu = processes.cpu()
+    before = processes.cpu()
     results = hub.run([request for _, request in timed], args.rate)
-    cpu = processes.cpu(since=cpu)
+    cpu = processes.cpu(since=before)
     wait_for_commits(stamps_path, [key for key, _ in timed])  # the worker's backlog, if any (missing ones are reported)
     time.sleep(1.0)  # the last commits' frames
+    whole = processes.cpu(since=before)
     report(args, processes, data, stamps_path, keys=[key for key, _ in warm + timed], timed=timed, results=results,
-           base_results=base_results, cpu=cpu)  # fmt: skip
+           base_results=base_results, cpu=cpu, whole=whole)  # fmt: skip
 
 
-def report(args, processes, data, stamps_path, *, keys, timed, results, base_results, cpu) -> None:
+def report(args, processes, data, stamps_path, *, keys, timed, results, base_results, cpu, whole) -> None:
     from django.db.models import Count
 
     from aggregator.models import Post
@@ -332,6 +333,8 @@ def report(args, processes, data, stamps_path, *, keys, timed, results, base_res
     print(f"   hub: answers {dict(sorted(statuses.items()))}; lag behind its schedule p99 {percentile(lag, 99) * 1000:.1f}"
           f" ms, max {max(lag) * 1000:.1f} ms; {n / (results[-1][1] - results[0][1]):.0f} POSTs/s sent")  # fmt: skip
     print(f"   CPU seconds during the deliveries: {cpu_line(cpu)}")
+    per = ", ".join(f"{name} {seconds / n * 1000:.1f}" for name, seconds in whole.items() if name not in ("wall", "machine"))
+    print(f"   CPU ms per delivery, from the first delivery to 1 s after the last COMMIT ({whole['wall']:.1f} s): {per}")
     if any(status >= 500 or status < 0 for status in statuses):
         print("   the web process's log ends with:\n" + processes.web.tail()[-1500:])
     print(f"   checked over all {len(keys)} deliveries: {missing_posts} posts missing, {twice} stored twice, "
