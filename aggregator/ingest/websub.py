@@ -195,7 +195,7 @@ class DeliveryOutcome:
 
 
 def receive_delivery(*, token: str, body: bytes, signature: str, content_type: str) -> DeliveryOutcome:
-    """A hub's POST, the web side: rate cap and signature here, the storing in a worker (``store_delivery``).
+    """A hub's POST, the web side: rate cap and signature here, the storing in a worker (``store_deliveries``).
 
     Unsigned or wrongly signed deliveries store nothing and are answered 2xx all the same (the spec's advice: a
     forger learns nothing); they are logged and counted. A verified delivery is queued for a worker and answered

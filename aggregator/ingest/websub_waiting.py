@@ -65,24 +65,28 @@ def drain(subscription_id: int, store: Callable[[list[Waiting]], None]) -> int:
     redis = shared_redis.client()
     waiting, flag = _keys(subscription_id)
     taken = 0
+    values = redis.lrange(waiting, 0, BATCH - 1)
     while True:
-        values = redis.lrange(waiting, 0, BATCH - 1)
         if not values:
-            redis.delete(flag)  # then one more look: a delivery added before the delete found the flag up
-            if not redis.llen(waiting) or not redis.set(flag, "1", nx=True, ex=FLAG_SECONDS):
+            pipe = redis.pipeline(transaction=False)
+            pipe.delete(flag)  # then one more look: a delivery added before the delete found the flag up
+            pipe.llen(waiting)
+            if not pipe.execute()[1] or not redis.set(flag, "1", nx=True, ex=FLAG_SECONDS):
                 return taken
+            values = redis.lrange(waiting, 0, BATCH - 1)
             continue
-        redis.expire(flag, FLAG_SECONDS)
         try:
             store([_decoded(value) for value in values])
         except BaseException:
             redis.delete(flag)
             raise
+        taken += len(values)
         pipe = redis.pipeline(transaction=False)
         for value in values:
             pipe.lrem(waiting, 1, value)
-        pipe.execute()
-        taken += len(values)
+        pipe.expire(flag, FLAG_SECONDS)
+        pipe.lrange(waiting, 0, BATCH - 1)
+        values = pipe.execute()[-1]
 
 
 def _decoded(value: bytes) -> Waiting:

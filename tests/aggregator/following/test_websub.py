@@ -3,6 +3,7 @@ a hub that records what it is asked, and the hub's intent checks and deliveries 
 (websub.rocks subscriber cases 200-205 and 300-302)."""
 
 import asyncio
+import base64
 import concurrent.futures
 import hashlib
 import hmac
@@ -19,7 +20,7 @@ from aggregator.ingest import websub
 from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source, Subscription, WebSubSubscription
 from aggregator.runtime.embedded import EmbeddedScheduler
-from aggregator.tasks import store_websub_deliveries
+from aggregator.tasks import store_websub_deliveries, store_websub_delivery
 from timelines.models import TimelineEntry
 from timelines.serializers import source_status_json
 
@@ -494,3 +495,11 @@ def test_deliveries_left_without_a_task_are_queued_again_by_the_sweep(active, cl
     assert websub.sweep(now=timezone.now()) == 1
     assert queued[-1] == ("aggregator.tasks.store_websub_deliveries", (active.pk,))
     assert store_websub_deliveries(active.pk) == 1 and Post.objects.filter(guid="b").exists()
+
+
+def test_a_delivery_queued_with_its_body_in_the_message_is_still_stored(active, alice):
+    """As versions before the waiting lists queued them: messages still in the broker at an upgrade."""
+    body = rss(("b", "pushed post"))
+    args = [active.pk, base64.b64encode(body).decode("ascii"), RSS, timezone.now().isoformat()]
+    assert store_websub_delivery(*args) == 1
+    assert TimelineEntry.objects.filter(user=alice, post__guid="b").exists()
