@@ -6,13 +6,16 @@
 
 Production shape, separate processes besides Redis and PostgreSQL (the web and clients processes of
 ``bench/live.py``, started through ``bench/live_parts/processes``):
-- web: uvicorn serving ``aggregator.asgi:application``; the hub's POSTs reach the real callback view
-  (``/websub/<token>/``: size cap, per-subscription rate cap, ``X-Hub-Signature`` check, then the verified body
-  queued as the ``aggregator.tasks.store_websub_delivery`` task and 202 answered);
+- web: uvicorn serving ``aggregator.asgi:application``; the hub's POSTs reach the real callback
+  (``/websub/<token>/``, taken in front of Django by ``websub_callback.LeanDeliveries``: size cap,
+  per-subscription rate cap, ``X-Hub-Signature`` check, then the verified body left waiting in Redis for its
+  subscription, the ``aggregator.tasks.store_websub_deliveries`` task queued unless one is already, and 202
+  answered);
 - worker: a Celery worker of the project's app (``celery -A aggregator worker``, prefork pool of
   ``--worker-concurrency``, run by this script's ``--role celery`` through ``live_parts.celery_worker``, as
-  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: the task parses and runs
-  ``pipeline.ingest`` with its fan-out to every follower's timeline and its ``post.new`` events;
+  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: the task takes what waits for its
+  subscription, parses it and runs ``pipeline.ingest`` (one for the deliveries that queued up) with its fan-out
+  to every follower's timeline and its ``post.new`` events;
 - clients: one asyncio process holding the connected followers' WebSockets;
 - this process: sets up the database, plays the hub (a pool of ``--senders`` threads, one keep-alive
   ``http.client`` connection each, paced at ``--rate`` POSTs/s) and computes the figures.
@@ -36,7 +39,7 @@ How the times are taken (``time.time()`` of one host: one clock for every proces
 - response: when the hub has read the callback's answer (202, queued: before the COMMIT).
 
 Baseline, same run, same server, same connections: the same signed body POSTed at the same rate to the callback
-with an unknown token, which the view answers 410 after one indexed lookup (no parse, no transaction).
+with an unknown token, which the callback answers 410 after one indexed lookup (no parse, no transaction).
 
 Checked after the run, from the database and the sockets: every delivery answered 202, its post stored exactly
 once (one row per GUID), on exactly ``--followers`` timelines, and one frame in each connected follower's socket.
@@ -48,9 +51,9 @@ subscription by default; 100/s over 10 sources is 600 a minute each) and the cha
 0 in the web process (``aggregator/asgi.py``; 60 there held one connection per request thread and exhausted
 PostgreSQL's ``max_connections`` at 100 deliveries/s), 60 in the worker; ``--conn-max-age N`` sets it for both.
 
-Redis: ``BENCH_REDIS_URL`` (default db 3, as ``bench/live.py``) carries the broker's queue too. On a shared
-machine give the run a database of its own: a FLUSHDB there by someone else's run empties the queue, and the
-deliveries queued in it are lost to the run (the run then waits 60 s and reports them missing).
+Redis: ``BENCH_REDIS_URL`` (default db 3, as ``bench/live.py``) carries the broker's queue and the waiting
+deliveries too. On a shared machine give the run a database of its own: a FLUSHDB there by someone else's run
+empties them, and those deliveries are lost to the run (the run then waits 60 s and reports them missing).
 """
 
 import argparse

@@ -10,6 +10,7 @@ check and wherever Django serves the request) and ``LeanDeliveries``, the ASGI a
 """
 
 import asyncio
+import functools
 import json
 import re
 
@@ -113,9 +114,13 @@ class LeanDeliveries:
             return None
         if len(body) > cap:
             return await _answer(send, *_too_large(cap), close=True)
-        outcome = await asyncio.to_thread(_receive, token=match["token"], body=body,
-                                          signature=headers.get(b"x-hub-signature", b"").decode("latin-1"),
-                                          content_type=headers.get(b"content-type", b"").decode("latin-1"))  # fmt: skip
+        receive_here = functools.partial(_receive, token=match["token"], body=body,
+                                         signature=headers.get(b"x-hub-signature", b"").decode("latin-1"),
+                                         content_type=headers.get(b"content-type", b"").decode("latin-1"))  # fmt: skip
+        # In the executor thread's own context, not a copy of this request's (as asyncio.to_thread would): Django
+        # keeps its cache clients in context-local storage, so a fresh context per request made a new Redis
+        # connection per request.
+        outcome = await asyncio.get_running_loop().run_in_executor(None, receive_here)
         return await _answer(send, outcome.status, outcome.detail, extra=_outcome_headers(outcome))
 
 
