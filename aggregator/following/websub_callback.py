@@ -4,9 +4,9 @@ subscription under ``CHORUS_PUBLIC_URL``.
 It lives with following because it is the web end of a subscription Chorus holds for its followers (a page
 layer above ingest, like the follow box); the state and the storing are ``aggregator.ingest.websub``'s.
 
-Deliveries have two doors onto the same ``websub.receive_delivery``: ``callback`` (the Django view, for the intent
-check and wherever Django serves the request) and ``LeanDeliveries``, the ASGI application in front of Django in
-``aggregator/asgi.py`` that takes a hub's POSTs where a worker stores them.
+Deliveries have two doors onto the same ``websub_deliveries.receive_delivery``: ``callback`` (the Django view,
+for the intent check and wherever Django serves the request) and ``LeanDeliveries``, the ASGI application in
+front of Django in ``aggregator/asgi.py`` that takes a hub's POSTs where a worker stores them.
 """
 
 import asyncio
@@ -20,7 +20,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from aggregator import jobs
-from aggregator.ingest import websub
+from aggregator.ingest import websub, websub_deliveries
 
 MAX_CHALLENGE = 1024
 DELIVERY_PATH = re.compile(r"/websub/(?P<token>[^/]+)/")  # the callback's route (aggregator/urls.py)
@@ -51,7 +51,7 @@ def _verify(request, token: str) -> HttpResponse:
 def _deliver(request, token: str) -> HttpResponse:
     """The size cap is checked before the body is read: a declared length first, then what actually arrives.
     Then the rate cap and the signature; a verified body is handed to a worker and answered 202 at once (stored
-    here, 200, where tasks run eagerly): see ``websub.receive_delivery``."""
+    here, 200, where tasks run eagerly): see ``websub_deliveries.receive_delivery``."""
     cap = settings.CHORUS_WEBSUB_MAX_BYTES
     refused = _refused_length(request.META.get("CONTENT_LENGTH"), cap)
     if refused is None:
@@ -59,8 +59,9 @@ def _deliver(request, token: str) -> HttpResponse:
         refused = _too_large(cap) if len(body) > cap else None
     if refused is not None:
         return JsonResponse({"detail": refused[1]}, status=refused[0])
-    outcome = websub.receive_delivery(token=token, body=body, signature=request.headers.get("X-Hub-Signature", ""),
-                                      content_type=request.headers.get("Content-Type", ""))  # fmt: skip
+    outcome = websub_deliveries.receive_delivery(token=token, body=body,
+                                                 signature=request.headers.get("X-Hub-Signature", ""),
+                                                 content_type=request.headers.get("Content-Type", ""))  # fmt: skip
     response = JsonResponse({"detail": outcome.detail}, status=outcome.status)
     for name, value in _outcome_headers(outcome):
         response[name] = value
@@ -80,8 +81,8 @@ def _too_large(cap: int) -> tuple[int, str]:
     return 413, f"deliveries are capped at {cap} bytes"
 
 
-def _outcome_headers(outcome: websub.DeliveryOutcome) -> list[tuple[str, str]]:
-    return [("Retry-After", str(websub.RATE_WINDOW))] if outcome.status == 429 else []
+def _outcome_headers(outcome: websub_deliveries.DeliveryOutcome) -> list[tuple[str, str]]:
+    return [("Retry-After", str(websub_deliveries.RATE_WINDOW))] if outcome.status == 429 else []
 
 
 class LeanDeliveries:
@@ -101,7 +102,8 @@ class LeanDeliveries:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        match = DELIVERY_PATH.fullmatch(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        posted = scope["type"] == "http" and scope["method"] == "POST"
+        match = DELIVERY_PATH.fullmatch(scope["path"]) if posted else None
         if match is None or jobs.runs_inline():
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])  # a repeated header: its last value (Django joins them)
@@ -138,11 +140,11 @@ async def _read_body(receive, cap: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _receive(**delivery) -> websub.DeliveryOutcome:
+def _receive(**delivery) -> websub_deliveries.DeliveryOutcome:
     """``receive_delivery`` in an executor thread, which then gives back any connection it borrowed (as the end of
     a Django request does)."""
     try:
-        return websub.receive_delivery(**delivery)
+        return websub_deliveries.receive_delivery(**delivery)
     finally:
         close_old_connections()
 
