@@ -387,7 +387,7 @@ def asgi_post(path: str, *, chunks: list[bytes], headers: dict[str, str]) -> tup
             await communicator.send_input({"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1})
         start = await communicator.receive_output(10)
         body = await communicator.receive_output(10)
-        return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, json.loads(body["body"])
+        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, json.loads(body["body"])
 
     return asyncio.run(run())
 
