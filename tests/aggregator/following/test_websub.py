@@ -2,7 +2,6 @@
 a hub that records what it is asked, and the hub's intent checks and deliveries sent to the real callback view
 (websub.rocks subscriber cases 200-205 and 300-302)."""
 
-import asyncio
 import base64
 import concurrent.futures
 import hashlib
@@ -15,6 +14,7 @@ from django.utils import timezone
 from werkzeug import Response
 
 from aggregator import jobs
+from aggregator.asgi import application
 from aggregator.following.subscriptions import unsubscribe
 from aggregator.ingest import websub
 from aggregator.ingest.polling import poll_source
@@ -24,6 +24,7 @@ from aggregator.tasks import store_websub_deliveries, store_websub_delivery
 from timelines.models import TimelineEntry
 from timelines.serializers import source_status_json
 
+from tests.servers.asgi_client import asgi_post
 from tests.servers.feeds import ATOM, RSS, atom, rss
 
 pytestmark = pytest.mark.django_db
@@ -370,35 +371,13 @@ def test_a_hub_on_a_private_address_is_refused_by_the_fetch_guard(httpserver, al
 #    deliveries that queued up stored together
 
 
-def asgi_post(path: str, *, chunks: list[bytes], headers: dict[str, str]) -> tuple[int, dict, dict]:
-    """POST ``chunks`` (the body, as the server hands it on) through the project's ASGI application; returns the
-    status, the response headers and the JSON answer."""
-    from asgiref.testing import ApplicationCommunicator
-
-    from aggregator.asgi import application
-
-    async def run():
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                 "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
-                 "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}  # fmt: skip
-        communicator = ApplicationCommunicator(application, scope)
-        for i, chunk in enumerate(chunks):
-            await communicator.send_input({"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1})
-        start = await communicator.receive_output(10)
-        body = await communicator.receive_output(10)
-        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, json.loads(body["body"])
-
-    return asyncio.run(run())
-
-
 def asgi_deliver(row, body: bytes, *, secret: str | None = None, declare_length=True, chunks=None):
     headers = {"Content-Type": RSS, "Host": "127.0.0.1"}
     if secret is not None:
         headers["X-Hub-Signature"] = signed(body, secret)["HTTP_X_HUB_SIGNATURE"]
     if declare_length:
         headers["Content-Length"] = str(len(body))
-    return asgi_post(callback_path(row), chunks=chunks or [body], headers=headers)
+    return asgi_post(application, callback_path(row), chunks=chunks or [body], headers=headers)
 
 
 @pytest.mark.django_db(transaction=True)  # the lean door reads in a thread of its own: it sees committed rows
@@ -438,7 +417,7 @@ def test_the_lean_door_answers_2xx_to_bad_signatures_stores_nothing_and_counts_t
 def test_the_lean_door_answers_410_to_unknown_tokens_and_caps_the_rate(active, queued, settings):
     settings.CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = 1
     body = rss(("s", "small"))
-    assert asgi_post("/websub/nobody/", chunks=[body], headers={"Content-Type": RSS})[0] == 410
+    assert asgi_post(application, "/websub/nobody/", chunks=[body], headers={"Content-Type": RSS})[0] == 410
     assert asgi_deliver(active, body, secret=active.secret)[0] == 202
     status, headers, _ = asgi_deliver(active, body, secret=active.secret)
     assert status == 429 and headers["retry-after"] == "60"
