@@ -1,15 +1,20 @@
 """The production shape: a real Celery worker process, fed through Redis, ingests into PostgreSQL."""
 
+import hashlib
+import hmac
 
 import pytest
 import redis
 from django.conf import settings
 from django.utils import timezone
 
+from aggregator.asgi import application
 from aggregator.celery import app as celery_app
-from aggregator.models import Post, Source, Subscription
+from aggregator.db import shared_redis
+from aggregator.models import Post, Source, Subscription, WebSubSubscription
 from timelines.selectors import timeline_for
 
+from tests.servers.asgi_client import asgi_post
 from tests.servers.feeds import RSS, rss
 from tests.servers.processes import production_env, require_production_services, start_worker, stop, wait_for
 
@@ -70,15 +75,6 @@ def test_hubs_sharing_one_redis_database_each_take_only_their_own_work(httpserve
 def test_fat_pings_posted_to_the_web_door_are_stored_once_by_a_real_worker(worker, alice, monkeypatch):
     """A hub's POSTs through the ASGI application (taken in front of Django), left waiting in Redis, stored by the
     worker's task; a second delivery of the same document stores nothing new."""
-    import hashlib
-    import hmac
-
-    from aggregator.asgi import application
-    from aggregator.db import shared_redis
-    from aggregator.models import WebSubSubscription
-
-    from tests.servers.asgi_client import asgi_post
-
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)  # queued through Redis, as in production
     source = Source.objects.create(address="https://a.example/feed.xml", url="https://a.example/feed.xml")
     Subscription.objects.create(user=alice, source=source)
