@@ -43,3 +43,20 @@ def wait_until_read(page, title: str, read: bool = True) -> None:
 
 def post(page, title: str):
     return page.locator("article.post", has=page.locator(f"a.title:text-is('{title}')"))
+
+
+def mute_and_undo(page, target) -> None:
+    """Mute the source from the post ``target``: its posts leave in place and the hub has the block; Undo brings
+    them back and the hub drops it."""
+    shown = page.locator("article.post:visible").count()
+    target.locator("summary:has-text('Block')").click()
+    target.locator("button:has-text('Mute Live feed')").click()
+    bar = page.locator(".undo-bar")
+    bar.locator("button:text-is('Undo')").wait_for()
+    assert bar.inner_text().startswith("Muted Live feed.")
+    assert page.locator("article.post:visible").count() == 0
+    assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
+    bar.locator("button:text-is('Undo')").click()
+    page.wait_for_selector(".toast:has-text('undone')")  # said once the hub answered
+    assert page.locator("article.post:visible").count() == shown and bar.count() == 0
+    assert api(page, "/api/v1/blocks") == []

@@ -4,23 +4,7 @@ navigating and keeping the scroll position (the source's river, a tag's, search 
 import pytest
 
 from tests.browser import refresh_now
-from tests.timelines.river import POSTS, api, post, reader
-
-
-def mute_and_undo(page, title: str, shown: int) -> None:
-    """Mute the source from ``title``'s post: its posts leave in place, the hub has the block; Undo brings them
-    back and the hub drops it."""
-    target = post(page, title)
-    target.locator("summary:has-text('Block')").click()
-    target.locator("button:has-text('Mute Live feed')").click()
-    bar = page.locator(".undo-bar")
-    bar.locator("button:text-is('Undo')").wait_for()
-    assert bar.inner_text().startswith("Muted Live feed.")
-    assert page.locator("article.post:visible").count() == 0
-    assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
-    bar.locator("button:text-is('Undo')").click()
-    page.wait_for_selector(".toast:has-text('undone')")  # said once the hub answered
-    assert page.locator("article.post:visible").count() == shown and api(page, "/api/v1/blocks") == []
+from tests.timelines.river import POSTS, api, mute_and_undo, post, reader
 
 
 def source_id(page) -> str:
@@ -53,7 +37,7 @@ def test_every_river_reads_stars_and_mutes_in_place_and_keeps_its_place(reader_h
     target.locator("button.star").click()
     target.locator(f"button.star[aria-pressed={'false' if view == 'starred' else 'true'}]").wait_for()
     assert page.evaluate("window.scrollY") == scrolled
-    mute_and_undo(page, "post 5", POSTS)
+    mute_and_undo(page, target)
     assert page.evaluate("window.__samePage") and page.url == base + address
 
 
@@ -72,12 +56,5 @@ def test_track_matches_read_and_mute_in_place(reader_hub, browser, httpserver):
     page.evaluate("window.__samePage = true")
     match.locator("button.mark-read").click()
     page.wait_for_selector("article.post:not(.unread):has-text('fresh post 13')")
-    match.locator("summary:has-text('Block')").click()
-    match.locator("button:has-text('Mute Live feed')").click()
-    page.locator(".undo-bar button:text-is('Undo')").wait_for()
-    assert page.locator("article.post:visible").count() == 0
-    assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
-    page.locator(".undo-bar button:text-is('Undo')").click()
-    page.wait_for_selector(".toast:has-text('undone')")
-    assert match.is_visible() and api(page, "/api/v1/blocks") == []
+    mute_and_undo(page, match)
     assert page.evaluate("window.__samePage")

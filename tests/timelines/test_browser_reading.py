@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.browser import log_in, refresh_now, wait_for_js
-from tests.timelines.river import POSTS, SIZES, api, post, read_state, reader, wait_until_read
+from tests.timelines.river import POSTS, SIZES, api, mute_and_undo, post, read_state, reader, wait_until_read
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -40,18 +40,7 @@ def test_muting_a_source_says_muted_and_undo_brings_its_posts_back(reader_hub, b
     page.wait_for_selector("section.river.titles")
     target = post(page, "post 9")
     target.locator("a.title").click()  # unfolds it in place
-    target.locator("summary:has-text('Block')").click()
-    target.locator("button:has-text('Mute Live feed')").click()
-    bar = page.locator(".undo-bar")
-    bar.locator("button:text-is('Undo')").wait_for()
-    assert bar.inner_text().startswith("Muted Live feed.")
-    assert page.locator("article.post:visible").count() == 0
-    assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
-    bar.locator("button:text-is('Undo')").click()
-    page.wait_for_selector("article.post:visible a.title:text-is('post 9')")
-    assert page.locator("article.post:visible").count() == POSTS and bar.count() == 0
-    page.wait_for_selector(".toast:has-text('undone')")  # said once the reader_hub answered
-    assert api(page, "/api/v1/blocks") == []
+    mute_and_undo(page, target)
     assert page.evaluate("window.__samePage")
 
 
