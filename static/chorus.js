@@ -351,7 +351,7 @@
     const head = river.querySelector(".river-head");
     const focused = head && head.contains(document.activeElement) && document.activeElement.dataset.pref;
     if (head && fresh.querySelector(".river-head")) head.replaceWith(fresh.querySelector(".river-head"));
-    if (focused) river.querySelector(`.river-head [data-pref=${focused}]`)?.focus();
+    if (focused) river.querySelector(`.river-head [data-pref=${focused}]`)?.focus({ preventScroll: true });
     const old = [...river.querySelectorAll(RIVER_PARTS)];
     const spot = document.createComment("");
     if (old.length) old[0].before(spot); else river.querySelector(":scope > p.keys")?.before(spot);
