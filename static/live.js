@@ -176,8 +176,8 @@
 
   window.addEventListener("scroll", () => { if (atTop() && pending.length) flush(); }, { passive: true });
   document.addEventListener("chorus:recount", () => refreshCounts().catch(() => {}));
-  // `r` (chorus.js): what arrived since the newest post here, inserted wherever the reader is (the browser's
-  // scroll anchoring keeps the post in sight where it was).
+  // `r` (chorus.js): what arrived since the newest post here, inserted wherever the reader is; chorus.js puts
+  // the post at the top of the screen back where it was once `chorus:refreshed` says how many came.
   document.addEventListener("chorus:refresh", () => {
     const shown = () => river.querySelectorAll("article.post").length; // some may come in while catching up
     const before = shown();
