@@ -341,8 +341,10 @@
   async function redraw(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!response.ok) throw new Error(`the hub answered ${response.status}`);
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector(".river");
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector(".river");
     if (!fresh) throw new Error("the hub sent no list");
+    document.title = page.title; // its unread count
     const wasSelected = selected && selected === atTheTop() ? selected.dataset.postId : null;
     const restore = keepPlace();
     [...river.attributes].filter((attribute) => !fresh.hasAttribute(attribute.name) && attribute.name !== "aria-busy")
