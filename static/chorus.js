@@ -323,10 +323,11 @@
   // --- The river anew, in place: the page at `url` as the server renders it gives its posts, its head and its
   // links to more; the post the reader was at stays where it was on the screen, if it is still there. ---
   const RIVER_PARTS = ":scope > article.post, :scope > .older, :scope > a.more, :scope > .empty, :scope > .undo-bar, :scope > .caught-up";
-  function atTheTop() { // the selected post, else the first post in sight below the top bar
-    if (selected && selected.isConnected && !selected.hidden) return selected;
+  function atTheTop() { // the selected post if in sight, else the first post in sight below the top bar
     const bar = topbar ? topbar.getBoundingClientRect().bottom : 0;
-    return posts().find((post) => post.getBoundingClientRect().bottom > bar) || null;
+    const seen = (post) => { const box = post.getBoundingClientRect(); return box.bottom > bar && box.top < window.innerHeight; };
+    if (selected && selected.isConnected && !selected.hidden && seen(selected)) return selected;
+    return posts().find(seen) || null;
   }
   function keepPlace() { // what puts the post at the top of the reader's screen back where it is now
     const anchor = atTheTop();
@@ -345,7 +346,7 @@
     const fresh = page.querySelector(".river");
     if (!fresh) throw new Error("the hub sent no list");
     document.title = page.title; // its unread count
-    const wasSelected = selected && selected === atTheTop() ? selected.dataset.postId : null;
+    const wasSelected = selected && selected.isConnected && !selected.hidden ? selected.dataset.postId : null;
     const restore = keepPlace();
     [...river.attributes].filter((attribute) => !fresh.hasAttribute(attribute.name) && attribute.name !== "aria-busy")
       .forEach((attribute) => river.removeAttribute(attribute.name));
@@ -361,12 +362,11 @@
     old.forEach((node) => node.remove());
     const parts = [...fresh.querySelectorAll(RIVER_PARTS)];
     spot.replaceWith(...parts);
-    selected = null;
     const again = restore();
-    if (again && again.dataset.postId === wasSelected) {
-      selected = again;
-      again.classList.add("selected");
-      if (titles()) again.classList.add("open");
+    selected = wasSelected && river.querySelector(`article.post[data-post-id="${wasSelected}"]`);
+    if (selected) {
+      selected.classList.add("selected");
+      if (titles()) selected.classList.add("open");
     }
     if (!again && river.getBoundingClientRect().top < 0) river.scrollIntoView({ block: "start" });
     if (new URL(url, location.href).href !== location.href) history.replaceState(history.state, "", url);
