@@ -314,14 +314,15 @@
     show(on);
     river.setAttribute("aria-busy", "true");
     const done = changing.then(() => send(river.dataset.prefsApi, { method: "PATCH", body: { [name]: on } }))
-      .then(() => redraw(next))
+      .then(() => redraw(next, { keepPlace: false }))
       .catch((error) => { show(!on); failed("change the list")(error); });
     changing = done;
     done.then(() => { if (changing === done) river.removeAttribute("aria-busy"); });
   }
 
   // --- The river anew, in place: the page at `url` as the server renders it gives its posts, its head and its
-  // links to more; the post the reader was at stays where it was on the screen, if it is still there. ---
+  // links to more. The post the reader was at stays where it was on the screen if it is still there (another
+  // order or filter starts from the river's head instead); the selected post stays selected. ---
   const RIVER_PARTS = ":scope > article.post, :scope > .older, :scope > a.more, :scope > .empty, :scope > .undo-bar, :scope > .caught-up";
   function atTheTop() { // the selected post if in sight, else the first post in sight below the top bar
     const bar = topbar ? topbar.getBoundingClientRect().bottom : 0;
@@ -339,7 +340,7 @@
       return again;
     };
   }
-  async function redraw(url) {
+  async function redraw(url, { keepPlace: keep = true } = {}) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!response.ok) throw new Error(`the hub answered ${response.status}`);
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -347,7 +348,7 @@
     if (!fresh) throw new Error("the hub sent no list");
     document.title = page.title; // its unread count
     const wasSelected = selected && selected.isConnected && !selected.hidden ? selected.dataset.postId : null;
-    const restore = keepPlace();
+    const restore = keep ? keepPlace() : () => null;
     [...river.attributes].filter((attribute) => !fresh.hasAttribute(attribute.name) && attribute.name !== "aria-busy")
       .forEach((attribute) => river.removeAttribute(attribute.name));
     [...fresh.attributes].forEach((attribute) => river.setAttribute(attribute.name, attribute.value));
