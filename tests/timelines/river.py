@@ -15,12 +15,15 @@ def reader(browser, base, size):
 
 def api(page, path: str, method: str = "GET", body: dict | None = None):
     """An API call from the page, with its session (what the page's own scripts would see)."""
-    return page.evaluate("""async ([path, method, body]) => {
+    return page.evaluate(
+        """async ([path, method, body]) => {
       const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
       const response = await fetch(path, { method, credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: body ? JSON.stringify(body) : undefined });
       return response.status === 204 ? null : response.json();
-    }""", [path, method, body])
+    }""",
+        [path, method, body],
+    )
 
 
 def read_state(page) -> dict[str, bool]:
@@ -30,7 +33,8 @@ def read_state(page) -> dict[str, bool]:
 def wait_until_read(page, title: str, read: bool = True) -> None:
     """Until the timeline API says ``title`` is read (or unread): the page's own request may still be on its
     way, and nothing in the page says when the hub wrote it, so the page asks the API until it agrees."""
-    page.evaluate("""async ([title, read]) => {
+    page.evaluate(
+        """async ([title, read]) => {
       const ends = performance.now() + 10000;
       while (performance.now() < ends) {
         const page = await (await fetch("/api/v1/timeline?limit=50", { credentials: "same-origin" })).json();
@@ -38,7 +42,28 @@ def wait_until_read(page, title: str, read: bool = True) -> None:
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       throw new Error(`the API never said ${title} is ${read ? "read" : "unread"}`);
-    }""", [title, read])
+    }""",
+        [title, read],
+    )
+
+
+def wait_until_starred(page, titles: list[str]) -> None:
+    """Until the starred API lists exactly ``titles``: the star button and the count change before the hub
+    answers (optimistically), so neither says the star was written."""
+    page.evaluate(
+        """async (titles) => {
+      const ends = performance.now() + 10000;
+      let seen = [];
+      while (performance.now() < ends) {
+        const page = await (await fetch("/api/v1/starred", { credentials: "same-origin" })).json();
+        seen = page.items.map((item) => item.title);
+        if (JSON.stringify(seen) === JSON.stringify(titles)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`the starred API said ${JSON.stringify(seen)}`);
+    }""",
+        titles,
+    )
 
 
 def post(page, title: str):

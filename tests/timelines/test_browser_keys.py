@@ -4,8 +4,17 @@ going (g then a/u/s); the selected post always clear of the sticky top bar; the 
 
 import pytest
 
-from tests.browser import refresh_now, wait_for_js
-from tests.timelines.river import POSTS, SIZES, api, post, read_state, reader, wait_until_read
+from tests.browser import refresh_now
+from tests.timelines.river import (
+    POSTS,
+    SIZES,
+    api,
+    post,
+    read_state,
+    reader,
+    wait_until_read,
+    wait_until_starred,
+)
 
 SELECTED_CLEAR_OF_THE_BAR = """() => {
   const top = document.querySelector("article.post.selected").getBoundingClientRect().top;
@@ -18,7 +27,9 @@ def selected(page) -> str:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_j_and_k_mark_what_they_leave_n_and_p_only_move_and_the_bar_never_covers_the_post(reader_hub, browser, size):
+def test_j_and_k_mark_what_they_leave_n_and_p_only_move_and_the_bar_never_covers_the_post(
+    reader_hub, browser, size
+):
     base, _ = reader_hub
     _, page = reader(browser, base, size)
     page.keyboard.press("n")
@@ -89,13 +100,15 @@ def test_m_marks_read_and_unread_and_s_stars_the_selected_post(reader_hub, brows
     wait_until_read(page, "post 11", read=False)
     page.keyboard.press("s")
     page.wait_for_selector("article.post.selected button.star[aria-pressed=true]")
-    wait_for_js(page, "document.querySelector('nav [data-count-starred]').textContent === '1'")  # the hub answered
-    assert [item["title"] for item in api(page, "/api/v1/starred")["items"]] == ["post 11"]
+    wait_until_starred(page, ["post 11"])
+    assert page.evaluate("document.querySelector('nav [data-count-starred]').textContent") == "1"
     assert page.evaluate("window.__samePage") and page.evaluate("window.scrollY") == scrolled
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_r_inserts_what_is_new_and_keeps_the_selected_post_where_it_was(reader_hub, browser, httpserver, size):
+def test_r_inserts_what_is_new_and_keeps_the_selected_post_where_it_was(
+    reader_hub, browser, httpserver, size
+):
     base, feed = reader_hub
     context, page = reader(browser, base, size)
     for _ in range(4):
@@ -164,7 +177,9 @@ def test_unread_only_changes_the_list_in_place_and_the_address_follows(reader_hu
     page.evaluate("window.__samePage = true")
     assert page.locator("article.post").count() == POSTS - 1
     page.click(".river-view button[data-pref=unread_only][aria-pressed=true]")
-    page.wait_for_selector("section.river:not([aria-busy]) .river-view button[data-pref=unread_only][aria-pressed=false]")
+    page.wait_for_selector(
+        "section.river:not([aria-busy]) .river-view button[data-pref=unread_only][aria-pressed=false]"
+    )
     assert page.locator("article.post").count() == POSTS and page.url == base + "/"
     assert api(page, "/api/v1/reading-prefs")["unread_only"] is False
     page.keyboard.press("j")  # the keys know the new posts
