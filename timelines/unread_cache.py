@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from django.core.cache import cache
 from django.db import transaction
 
-MAX_AGE = 600  # seconds
+MAX_AGE = 60  # seconds
 
 
 def _token_key(user_id: int) -> str:
