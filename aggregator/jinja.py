@@ -11,7 +11,7 @@ are the Django templates' own functions, so both engines word a post alike.
 from datetime import datetime
 
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from jinja2 import Environment
 from markupsafe import Markup
 
@@ -20,9 +20,18 @@ from aggregator.following.avatars import picture_path
 from timelines.templatetags.chorus import ago, post_urls
 
 
-def local_date(moment: datetime | None, format_string: str) -> str:
-    """Django's ``date`` filter: ``moment`` in the current time zone, in Django's date format letters."""
-    return dateformat.format(timezone.localtime(moment), format_string) if moment else ""
+def iso_time(moment: datetime | None) -> str:
+    """``moment`` in the current time zone, ISO 8601 (Django's ``date:'c'``), for ``<time datetime>``."""
+    return timezone.localtime(moment).isoformat() if moment else ""
+
+
+def long_time(moment: datetime | None) -> str:
+    """``moment`` in the current time zone as "1 Nov 2026, 05:03 UTC" (Django's ``date:'j M Y, H:i T'``, English
+    as the ``ago`` filter is, at a fifth of its cost)."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
 def shown(stored_html: str | None) -> Markup:
@@ -32,6 +41,6 @@ def shown(stored_html: str | None) -> Markup:
 
 def environment(**options) -> Environment:
     env = Environment(**options)
-    env.filters.update(ago=ago, shown=shown, picture_src=picture_path, date=local_date)
+    env.filters.update(ago=ago, shown=shown, picture_src=picture_path, iso_time=iso_time, long_time=long_time)
     env.globals.update(post_urls=post_urls, url=reverse)
     return env
