@@ -233,12 +233,13 @@ def subscriptions_for(*, user: AbstractBaseUser, limit: int = 100) -> list[Subsc
     return list(rows.order_by("source__title", "id")[:limit])
 
 
-def tags_by_source(*, user: AbstractBaseUser, source_ids: list[int]) -> dict[int, list[str]]:
-    """The person's tags of each of these sources (every source id a key, ``[]`` when untagged)."""
-    tags: dict[int, list[str]] = {source_id: [] for source_id in source_ids}
-    rows = SubscriptionTag.objects.filter(subscription__user=user, subscription__source_id__in=source_ids)
-    for source_id, name in rows.order_by("id").values_list("subscription__source_id", "name"):
-        tags[source_id].append(name)
+def tags_by_source(subscriptions: list[Subscription]) -> dict[int, list[str]]:
+    """The tags of each of these subscriptions by source id (every source a key, ``[]`` when untagged)."""
+    tags: dict[int, list[str]] = {s.source_id: [] for s in subscriptions}
+    source_of = {s.pk: s.source_id for s in subscriptions}
+    rows = SubscriptionTag.objects.filter(subscription_id__in=list(source_of)).order_by("id")
+    for subscription_id, name in rows.values_list("subscription_id", "name"):
+        tags[source_of[subscription_id]].append(name)
     return tags
 
 

@@ -75,7 +75,7 @@ def timeline(request):
         "newest_cursor": newest_cursor,
         "prefs": prefs,
         "tag_source_ids": selectors.tagged_source_ids(user=request.user, tag=filters["tag"]) if filters["tag"] else [],
-        "source_tags": selectors.tags_by_source(user=request.user, source_ids=[s.source_id for s in subscriptions]),  # live.js
+        "source_tags": selectors.tags_by_source(subscriptions),  # live.js: tag counts
         "next_url": _query(**base, before=page.next_cursor) if page.next_cursor else "",
         "river_url": reverse("timeline") + _query(tag=filters["tag"], source=filters["source_id"]),
         "here": request.get_full_path(),
