@@ -33,7 +33,7 @@
   const inScope = (post) => (!scope.source || String(post.source.id) === scope.source)
     && (!scope.sources || scope.sources.includes(String(post.source.id)));
 
-  // A post is drawn by the server's own fragment (timelines/_post.html, from posts/html/): live posts and the
+  // A post is drawn by the server's own fragment (timelines/_post.jinja, from posts/html/): live posts and the
   // page's posts are one rendering (actions, time, picture).
   async function rendered(ids) {
     const response = await fetch(`${river.dataset.fragmentsUrl}?ids=${ids.join(",")}`, { credentials: "same-origin" });

@@ -91,7 +91,7 @@ def _mark_starred(user, entries) -> None:
 @login_required
 @require_GET
 def post_fragments(request):
-    """``?ids=1,2,3``: the person's posts as the river shows them (``timelines/_post.html``), for the live page
+    """``?ids=1,2,3``: the person's posts as the river shows them (``timelines/_post.jinja``), for the live page
     to insert: one rendering of a post, whether it came with the page or over the socket."""
     ids = [int(part) for part in request.GET.get("ids", "").split(",")[: services.MAX_IDS] if part.isdigit()]
     entries = selectors.entries_by_post(user=request.user, post_ids=ids)

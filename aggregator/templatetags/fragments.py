@@ -5,8 +5,6 @@
 ``here`` (where the forms come back to) and the page's CSRF token from the page's context.
 """
 
-import functools
-
 from django import template
 from django.template import engines
 from django.utils.safestring import SafeString, mark_safe
@@ -14,16 +12,13 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 
 
-@functools.cache
-def _template(name: str):
-    return engines["jinja2"].env.get_template(name)
-
-
 def _render(name: str, context, **values) -> SafeString:
     # One CSRF token for the whole page, as Django's {% csrf_token %} does (the context's lazy token).
     values.setdefault("here", context.get("here", ""))
     values["csrf_token"] = context.get("csrf_token") or ""
-    return mark_safe(_template(name).render(values))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
+    # The environment's own template (Jinja2 caches it, and reloads a changed file when DEBUG): Django's wrapper
+    # would build a context with the request and a CSRF token of its own for every fragment.
+    return mark_safe(engines["jinja2"].env.get_template(name).render(values))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
 
 
 @register.simple_tag(takes_context=True)
