@@ -1,4 +1,5 @@
-"""ASGI entry point: Django over HTTP, the live stream over WebSocket at /ws/stream/ and Mastodon's at
+"""ASGI entry point: Django over HTTP (but hubs' WebSub deliveries, taken in front of it by
+``websub_callback.LeanDeliveries``), the live stream over WebSocket at /ws/stream/ and Mastodon's at
 /api/v1/streaming, all behind the limits on what a client may send (aggregator/transport.py). `serve` and the
 Procfile's web process run this object."""
 
@@ -26,6 +27,7 @@ from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES  # noqa: E402
+from aggregator.following.websub_callback import LeanDeliveries  # noqa: E402
 from aggregator.transport import RequestLimits  # noqa: E402
 from compat.mastodon.stream_views import MastodonStreamConsumer  # noqa: E402
 from timelines.routing import websocket_urlpatterns  # noqa: E402
@@ -49,7 +51,7 @@ async def sockets(scope, receive, send):
 
 application = RequestLimits(
     ProtocolTypeRouter({
-        "http": django_asgi_app,
+        "http": LeanDeliveries(django_asgi_app),
         "websocket": sockets,
     }),
     max_body=settings.CHORUS_MAX_REQUEST_BYTES,

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from aggregator.following import avatars, imports
-from aggregator.ingest import polling, scheduler, websub
+from aggregator.ingest import polling, scheduler, websub, websub_deliveries
 from aggregator.ingest import xmpp_items as xmpp_store
 from aggregator.runtime import xmpp_outbox
 from timelines import retention
@@ -64,10 +64,18 @@ def websub_request(subscription_id: int) -> str:
     return websub.send_request(subscription_id=subscription_id)
 
 
+@shared_task(name="aggregator.tasks.store_websub_deliveries")
+def store_websub_deliveries(subscription_id: int) -> int:
+    """The WebSub deliveries that wait for a subscription (their signatures verified by the callback): parse and
+    ingest them; returns how many were taken."""
+    return websub_deliveries.store_waiting(subscription_id=subscription_id)
+
+
 @shared_task(name="aggregator.tasks.store_websub_delivery")
 def store_websub_delivery(subscription_id: int, body_base64: str, content_type: str, received_at: str) -> int:
-    """A WebSub delivery whose signature the callback verified: parse and ingest it; returns how many posts are new."""
-    return websub.store_queued_delivery(subscription_id=subscription_id, body_base64=body_base64,
+    """A WebSub delivery queued with its body in the message (as earlier versions did): parse and ingest it;
+    returns how many posts are new."""
+    return websub_deliveries.store_queued_delivery(subscription_id=subscription_id, body_base64=body_base64,
                                         content_type=content_type, received_at=received_at)  # fmt: skip
 
 

@@ -10,7 +10,8 @@ started as ``bench/live.py`` and ``bench/websub.py`` start theirs (``bench/live_
 - hub A: web (uvicorn, ``aggregator.asgi``) and a Celery worker of the project's app (prefork pool of
   ``--worker-concurrency``); the person ``bench-fed-alice`` posts through A's API (``POST /api/v1/posts``, her
   API token); each post's transaction owes B's subscription a delivery, queued after the commit, and A's worker
-  delivers her feed (a signed fat ping of her 20 newest entries) to B's callback;
+  delivers the posts owed to B's callback (a signed fat ping of those entries only: one, or several written
+  while a delivery to B was queued or in flight);
 - hub B: web, where the callback checks and queues a delivery (202), and a Celery worker that stores it
   (``pipeline.ingest``: fan-out to ``--followers`` timelines and ``post.new`` events); a clients process holds
   the sockets of the first ``--connected`` followers (follower 0 is "bob");
@@ -29,7 +30,7 @@ How the times are taken (``time.time()`` of one host):
   statement wrapper of ``live_parts.stamps``;
 - frame: the clients process stamps each ``post.new`` frame as it arrives.
 
-Baselines, same run: the bare HTTP round trip between the hubs, A's fat ping of the same size POSTed to B's
+Baselines, same run: the bare HTTP round trip between the hubs, a fat ping of one of A's entries POSTed to B's
 callback with an unknown token (410 after one indexed lookup: no parse, no transaction), at the same rate;
 and A's own answer to the post (201), from the timed run.
 
@@ -276,29 +277,42 @@ def measure(args, a, b, *, data: dict, alice: dict, stamps_path: Path, port_a: i
     base_results = bare.run([unknown] * int(args.rate * args.baseline_seconds), args.rate)
 
     cpu = {"a": a.cpu(), "b": b.cpu()}
+    deliveries = deliveries_to_b(data)
     results = alice_posts.run(posts(alice["token"], first=args.warmup, count=int(args.rate * args.seconds)),
                               args.rate)  # fmt: skip
     cpu = {"a": a.cpu(since=cpu["a"]), "b": b.cpu(since=cpu["b"])}
     keys = [json.loads(body)["url"] if status == 201 else "" for body, (*_, status) in
             zip(alice_posts.bodies, results, strict=True)]  # fmt: skip
     wait_for_commits(stamps_path, [key for key in keys if key])  # B's backlog, if any (missing ones are reported)
+    deliveries = deliveries_to_b(data) - deliveries
     report(args, b, data=data, keys=keys, results=results, base_results=base_results, ping=ping, cpu=cpu,
-           commits=stamp_times(stamps_path))  # fmt: skip
+           commits=stamp_times(stamps_path), deliveries=deliveries)  # fmt: skip
+
+
+def deliveries_to_b(data: dict) -> int:
+    """The deliveries B's worker stored so far for alice's feed (each carries one post or several)."""
+    from aggregator.models import WebSubSubscription
+
+    source_id = data["stream_sources"][0]
+    return WebSubSubscription.objects.filter(source_id=source_id).values_list("deliveries", flat=True).first() or 0
 
 
 def fat_ping(port: int, feed: str) -> bytes:
-    """What A's hub delivers now: alice's feed (her 20 newest entries), fetched from A."""
+    """What A's hub delivers for one post: alice's feed fetched from A, cut to its newest entry."""
     import http.client
     from urllib.parse import urlsplit
+    from xml.etree import ElementTree as ET
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", urlsplit(feed).path)
-    body = conn.getresponse().read()
+    root = ET.fromstring(conn.getresponse().read())  # A's own feed, the hub's trusted peer here
     conn.close()
-    return body
+    for entry in root.findall("{http://www.w3.org/2005/Atom}entry")[1:]:
+        root.remove(entry)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def report(args, b, *, data, keys, results, base_results, ping, cpu, commits) -> None:
+def report(args, b, *, data, keys, results, base_results, ping, cpu, commits, deliveries) -> None:
     from django.db.models import Count
 
     from aggregator.models import Post
@@ -339,7 +353,7 @@ def report(args, b, *, data, keys, results, base_results, ping, cpu, commits) ->
 
     print(f"\n-- {n} posts at {args.rate}/s (after {args.warmup} untimed warm-up posts)")
     print(latency_line("baseline: bare POST A -> B, 410", base_answers,
-                       f"({len(ping)} bytes: A's fat ping; unknown token; {args.rate}/s before the posts)"))  # fmt: skip
+                       f"({len(ping)} bytes: A's fat ping of one post; unknown token; {args.rate}/s before the posts)"))  # fmt: skip
     print(latency_line("baseline: alice's POST -> A's 201", to_answer))
     print(latency_line("chorus: post on A -> COMMIT on B", to_commit))
     print(latency_line("        (A's 201 -> COMMIT on B)", answer_to_commit))
@@ -350,6 +364,8 @@ def report(args, b, *, data, keys, results, base_results, ping, cpu, commits) ->
     short_of_rate = " (short of the rate: A answers slower than --senders connections can keep up)" \
         if sent_rate < 0.9 * args.rate else ""  # fmt: skip
     print(f"   answers {dict(sorted(statuses.items()))}; {sent_rate:.1f} posts/s sent{short_of_rate}")
+    print(f"   B stored {deliveries} deliveries for the {n} posts (A sends what was written while one was queued or in "
+          f"flight with the next)")  # fmt: skip
     print(f"   CPU seconds during the posts: hub A: {cpu_line(cpu['a'])}")
     print(f"                                 hub B: {cpu_line(cpu['b'])}")
     print(f"   checked: {missing} posts missing on B, {twice} stored twice, {short} not on exactly {args.followers} "

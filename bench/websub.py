@@ -6,13 +6,16 @@
 
 Production shape, separate processes besides Redis and PostgreSQL (the web and clients processes of
 ``bench/live.py``, started through ``bench/live_parts/processes``):
-- web: uvicorn serving ``aggregator.asgi:application``; the hub's POSTs reach the real callback view
-  (``/websub/<token>/``: size cap, per-subscription rate cap, ``X-Hub-Signature`` check, then the verified body
-  queued as the ``aggregator.tasks.store_websub_delivery`` task and 202 answered);
+- web: uvicorn serving ``aggregator.asgi:application``; the hub's POSTs reach the real callback
+  (``/websub/<token>/``, taken in front of Django by ``websub_callback.LeanDeliveries``: size cap,
+  per-subscription rate cap, ``X-Hub-Signature`` check, then the verified body left waiting in Redis for its
+  subscription, the ``aggregator.tasks.store_websub_deliveries`` task queued unless one is already, and 202
+  answered);
 - worker: a Celery worker of the project's app (``celery -A aggregator worker``, prefork pool of
   ``--worker-concurrency``, run by this script's ``--role celery`` through ``live_parts.celery_worker``, as
-  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: the task parses and runs
-  ``pipeline.ingest`` with its fan-out to every follower's timeline and its ``post.new`` events;
+  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: the task takes what waits for its
+  subscription, parses it and runs ``pipeline.ingest`` (one for the deliveries that queued up) with its fan-out
+  to every follower's timeline and its ``post.new`` events;
 - clients: one asyncio process holding the connected followers' WebSockets;
 - this process: sets up the database, plays the hub (a pool of ``--senders`` threads, one keep-alive
   ``http.client`` connection each, paced at ``--rate`` POSTs/s) and computes the figures.
@@ -36,7 +39,7 @@ How the times are taken (``time.time()`` of one host: one clock for every proces
 - response: when the hub has read the callback's answer (202, queued: before the COMMIT).
 
 Baseline, same run, same server, same connections: the same signed body POSTed at the same rate to the callback
-with an unknown token, which the view answers 410 after one indexed lookup (no parse, no transaction).
+with an unknown token, which the callback answers 410 after one indexed lookup (no parse, no transaction).
 
 Checked after the run, from the database and the sockets: every delivery answered 202, its post stored exactly
 once (one row per GUID), on exactly ``--followers`` timelines, and one frame in each connected follower's socket.
@@ -48,9 +51,9 @@ subscription by default; 100/s over 10 sources is 600 a minute each) and the cha
 0 in the web process (``aggregator/asgi.py``; 60 there held one connection per request thread and exhausted
 PostgreSQL's ``max_connections`` at 100 deliveries/s), 60 in the worker; ``--conn-max-age N`` sets it for both.
 
-Redis: ``BENCH_REDIS_URL`` (default db 3, as ``bench/live.py``) carries the broker's queue too. On a shared
-machine give the run a database of its own: a FLUSHDB there by someone else's run empties the queue, and the
-deliveries queued in it are lost to the run (the run then waits 60 s and reports them missing).
+Redis: ``BENCH_REDIS_URL`` (default db 3, as ``bench/live.py``) carries the broker's queue and the waiting
+deliveries too. On a shared machine give the run a database of its own: a FLUSHDB there by someone else's run
+empties them, and those deliveries are lost to the run (the run then waits 60 s and reports them missing).
 """
 
 import argparse
@@ -271,16 +274,17 @@ def measure(args, processes, data: dict, stamps_path: Path) -> None:
     hub.run([request for _, request in warm], args.rate)
     if not wait_for_commits(stamps_path, [key for key, _ in warm]):  # the worker's pool connected and warmed up
         raise SystemExit("the warm-up deliveries were not stored within 60 s; see the celery log")
-    cpu = processes.cpu()
+    before = processes.cpu()
     results = hub.run([request for _, request in timed], args.rate)
-    cpu = processes.cpu(since=cpu)
+    cpu = processes.cpu(since=before)
     wait_for_commits(stamps_path, [key for key, _ in timed])  # the worker's backlog, if any (missing ones are reported)
     time.sleep(1.0)  # the last commits' frames
+    whole = processes.cpu(since=before)
     report(args, processes, data, stamps_path, keys=[key for key, _ in warm + timed], timed=timed, results=results,
-           base_results=base_results, cpu=cpu)  # fmt: skip
+           base_results=base_results, cpu=cpu, whole=whole)  # fmt: skip
 
 
-def report(args, processes, data, stamps_path, *, keys, timed, results, base_results, cpu) -> None:
+def report(args, processes, data, stamps_path, *, keys, timed, results, base_results, cpu, whole) -> None:
     from django.db.models import Count
 
     from aggregator.models import Post
@@ -332,6 +336,8 @@ def report(args, processes, data, stamps_path, *, keys, timed, results, base_res
     print(f"   hub: answers {dict(sorted(statuses.items()))}; lag behind its schedule p99 {percentile(lag, 99) * 1000:.1f}"
           f" ms, max {max(lag) * 1000:.1f} ms; {n / (results[-1][1] - results[0][1]):.0f} POSTs/s sent")  # fmt: skip
     print(f"   CPU seconds during the deliveries: {cpu_line(cpu)}")
+    per = ", ".join(f"{name} {seconds / n * 1000:.1f}" for name, seconds in whole.items() if name not in ("wall", "machine"))
+    print(f"   CPU ms per delivery, from the first delivery to 1 s after the last COMMIT ({whole['wall']:.1f} s): {per}")
     if any(status >= 500 or status < 0 for status in statuses):
         print("   the web process's log ends with:\n" + processes.web.tail()[-1500:])
     print(f"   checked over all {len(keys)} deliveries: {missing_posts} posts missing, {twice} stored twice, "

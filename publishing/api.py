@@ -4,7 +4,6 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from aggregator.models import Post
 from publishing import posting, selectors
 from timelines.serializers import post_json
 
@@ -32,7 +31,7 @@ def post_create(request: HttpRequest, payload: PostIn):
         post = posting.post_create(user=request.user, text=payload.text, in_reply_to=payload.in_reply_to)
     except posting.PostError as error:
         raise HttpError(400, str(error)) from None
-    return 201, post_json(Post.objects.select_related("source").get(pk=post.pk))
+    return 201, post_json(post)  # as stored, its source with it
 
 
 @router.delete("/posts/{post_id}", response={204: None}, url_name="post")

@@ -3,9 +3,13 @@
 A subscription request is checked (a topic that is one of our feeds, an http(s) callback the outbound guard
 accepts, the caps per topic and per callback host) and answered 202; the intent is verified afterwards in a
 worker task, through ``aggregator.fetch`` (private addresses refused, deadline, body cap). A post, its edit or
-its deletion makes every active subscription of that feed owe a delivery: the feed as it is then (a fat ping,
-tombstones included), signed ``X-Hub-Signature: sha256=...`` with the subscriber's secret. Failures are retried
-with exponential backoff; a callback answering 410 is dropped; expired leases are dropped by the sweep.
+its deletion makes every active subscription of that feed owe that post (``HubOwedPost``, in the post's own
+transaction). A delivery is a fat ping of the posts owed, as they are when it leaves (new and changed entries,
+RFC 6721 tombstones for deletions: WebSub's new-and-updated content, never the whole feed), signed
+``X-Hub-Signature: sha256=...`` with the subscriber's secret. One delivery at a time per subscriber: posts
+written while one is queued or in flight are carried together by the next (a fast poster's posts coalesce).
+Failures are retried with exponential backoff, the owed posts kept; a callback answering 410 is dropped;
+expired leases are dropped by the sweep.
 """
 
 import hashlib
@@ -13,7 +17,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -25,14 +29,16 @@ from django.utils import timezone
 from aggregator import jobs
 from aggregator.db.backoff import backoff
 from aggregator.fetch import FetchError, check_url, fetch
+from aggregator.models import Post
 from publishing import addresses, feed, selectors
 from publishing.microblogs import microblog_for
-from publishing.models import HubSubscription, Microblog
+from publishing.models import HubOwedPost, HubSubscription, Microblog
 
 log = logging.getLogger(__name__)
 VERIFY_TASK = "publishing.tasks.verify_hub_intent"
 DELIVER_TASK = "publishing.tasks.deliver_to_subscriber"
-FEED_ENTRIES = 20
+PING_POSTS = 100  # the most one delivery carries; more owed are sent by the next, at once
+ROUNDS = 5  # deliveries in a row to one subscriber by one task (a slow callback holds a worker that long)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 12  # about two days of retries, then the subscription is dropped
@@ -149,28 +155,55 @@ def verify_intent(*, subscription_id: int, mode: str) -> bool:
     return confirmed
 
 
-def announce(*, microblog: Microblog) -> int:
-    """The feed changed (a post, an edit, a deletion): every live subscriber is owed a delivery now."""
+def announce(*, microblog: Microblog, post: Post) -> int:
+    """The post was written, changed or deleted: every live subscriber of its feed owes it from now. Inside the
+    post's transaction. A subscriber with no delivery owed gets one queued (after the commit); one whose delivery
+    is queued, in flight or backing off gets the post with it or with the next.
+
+    The subscriptions are locked until the commit, as ``_finish`` locks its own: either the finishing delivery
+    sees this post owed, or this sees that no delivery is owed any more and queues one."""
     now = timezone.now()
-    owed = list(HubSubscription.objects.filter(microblog=microblog, state=HubSubscription.State.ACTIVE,
-                                               expires_at__gt=now).values_list("pk", flat=True))  # fmt: skip
-    HubSubscription.objects.filter(pk__in=owed).update(due_at=now)
-    for subscription_id in owed:
+    owed = list(HubSubscription.objects.select_for_update().filter(
+        microblog=microblog, state=HubSubscription.State.ACTIVE, expires_at__gt=now,
+    ).values_list("pk", "due_at"))  # fmt: skip
+    HubOwedPost.objects.bulk_create([HubOwedPost(subscription_id=pk, post=post) for pk, _ in owed])
+    idle = [pk for pk, due_at in owed if due_at is None]
+    if idle:
+        HubSubscription.objects.filter(pk__in=idle).update(due_at=now)
+    for subscription_id in idle:
         jobs.enqueue_on_commit(DELIVER_TASK, subscription_id)
     return len(owed)
 
 
 def deliver(*, subscription_id: int) -> bool:
-    """Send the feed as it is now to one subscriber, if it is owed one (claimed first: a late duplicate
-    message sends nothing). Returns True when delivered."""
+    """Send one subscriber the posts it is owed, if a delivery is due (claimed first: a late duplicate message
+    sends nothing). Posts owed meanwhile leave next from this same run, without a round through the broker, for
+    up to ``ROUNDS`` deliveries (then a new task takes over). Returns True when something was delivered."""
+    delivered = False
+    for _ in range(ROUNDS):
+        sent, more = _deliver_owed(subscription_id)
+        delivered = delivered or sent
+        if not more:
+            return delivered
+    jobs.enqueue(DELIVER_TASK, subscription_id)
+    return delivered
+
+
+def _deliver_owed(subscription_id: int) -> tuple[bool, bool]:
+    """One delivery: whether it was taken, and whether more posts are owed (due now) after it."""
     now = timezone.now()
+    claim = now + CLAIM_FOR
     claimed = HubSubscription.objects.filter(pk=subscription_id, due_at__lte=now, state=HubSubscription.State.ACTIVE,
-                                             expires_at__gt=now).update(due_at=now + CLAIM_FOR)  # fmt: skip
+                                             expires_at__gt=now).update(due_at=claim)  # fmt: skip
     if not claimed:
-        return False
+        return False, False
     row = HubSubscription.objects.select_related("microblog__user").get(pk=subscription_id)
+    owed = list(HubOwedPost.objects.filter(subscription=row).order_by("pk").values_list("pk", "post_id")[:PING_POSTS])
+    if not owed:  # carried by an earlier delivery
+        return False, _finish(row, claim=claim, sent=[], delivered=False)
     person = row.microblog.user
-    body = feed.atom_feed(user=person, posts=selectors.posts_of(user=person, limit=FEED_ENTRIES, with_deleted=True).posts)
+    posts = list(Post.objects.filter(pk__in={post_id for _, post_id in owed}).order_by("-published", "-id"))
+    body = feed.atom_feed(user=person, posts=posts)
     topic = addresses.feed_url(person.get_username())
     headers = {"Content-Type": feed.CONTENT_TYPE, "Link": f'<{addresses.hub_url()}>; rel="hub", <{topic}>; rel="self"'}
     if row.secret:
@@ -178,10 +211,23 @@ def deliver(*, subscription_id: int) -> bool:
     try:
         fetch(row.callback, method="POST", data=body, headers=headers, max_bytes=4096)
     except FetchError as error:
-        return _failed(row, error)
-    HubSubscription.objects.filter(pk=row.pk, due_at=now + CLAIM_FOR).update(
-        due_at=None, attempts=0, last_error="", delivered_at=timezone.now())  # fmt: skip
-    return True
+        return _failed(row, error), False
+    return True, _finish(row, claim=claim, sent=[pk for pk, _ in owed], delivered=True)
+
+
+def _finish(row: HubSubscription, *, claim: datetime, sent: list[int], delivered: bool) -> bool:
+    """The delivery was taken (or had nothing to carry): its posts are no longer owed. Posts owed meanwhile
+    (``announce`` saw this delivery under way and left them to it) make the next delivery due now; returns
+    whether there are such posts (the sweep finds them too, should this run stop here)."""
+    with transaction.atomic():
+        HubOwedPost.objects.filter(pk__in=sent).delete()
+        held = HubSubscription.objects.filter(pk=row.pk, due_at=claim)
+        if not list(held.select_for_update().values_list("pk", flat=True)):  # the claim ran out, another run took it
+            return False
+        more = HubOwedPost.objects.filter(subscription=row).exists()
+        fields = {"attempts": 0, "last_error": "", "delivered_at": timezone.now()} if delivered else {}
+        held.update(due_at=timezone.now() if more else None, **fields)
+    return more
 
 
 def _failed(row: HubSubscription, error: FetchError) -> bool:

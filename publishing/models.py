@@ -3,7 +3,7 @@
 - ``Microblog``: the person's own ``Source`` (kind ``local``): their posts are stored as posts of it, through
   the same ingest as everything followed, so followers on this hub get them as they get any post.
 - ``HubSubscription``: a remote subscriber of a person's feed (Chorus as a WebSub hub): its callback, secret,
-  lease and the deliveries it still owes.
+  lease and the delivery it still owes; ``HubOwedPost``: the posts that delivery is to carry.
 - ``ReceivedWebmention``, ``SentWebmention``, ``XmppPublication``: work owed to the world for one mention or
   post (``due_at``: owed from then; ``attempts``: failures so far, retried with back-off, see ``outbox``).
 """
@@ -26,8 +26,8 @@ class Microblog(models.Model):
 
 
 class HubSubscription(models.Model):
-    """One WebSub subscriber of one topic (a person's feed). Active once its intent was verified; ``pending``
-    carries the deliveries it has not taken yet (retried with backoff)."""
+    """One WebSub subscriber of one topic (a person's feed). Active once its intent was verified; ``due_at``
+    says a delivery is owed (its posts: ``HubOwedPost``), retried with backoff."""
 
     class State(models.TextChoices):
         VERIFYING = "verifying", "checking the subscriber's intent"
@@ -43,7 +43,7 @@ class HubSubscription(models.Model):
     lease_seconds = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # deliveries: one content push owed at a time (the feed's newest entries as they are then); its retries
+    # deliveries: one content push owed at a time (the posts changed since the last one taken); its retries
     due_at = models.DateTimeField(null=True, blank=True, help_text="a delivery is owed from then")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
@@ -56,6 +56,18 @@ class HubSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.callback} ({self.state})"
+
+
+class HubOwedPost(models.Model):
+    """A post a subscriber has not been sent since it was written or deleted: the next delivery carries it (as
+    it is then: an entry or a tombstone). A row is removed once a delivery that carried it was taken; a post
+    changed again while its delivery is in flight has a newer row, which stays owed."""
+
+    subscription = models.ForeignKey(HubSubscription, on_delete=models.CASCADE, related_name="owed_posts")
+    post = models.ForeignKey("aggregator.Post", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} owed to {self.subscription_id}"
 
 
 class ReceivedWebmention(models.Model):

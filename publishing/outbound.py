@@ -6,15 +6,10 @@ from publishing import hub, webmention_send, xmpp_publishing
 from publishing.models import Microblog
 
 
-def announce(*, post_id: int) -> int:
-    """Owe (and queue, after the commit) what the world must hear of this post; returns the deliveries owed."""
-    post = Post.objects.filter(pk=post_id).first()
-    if post is None:
-        return 0
-    microblog = Microblog.objects.filter(source_id=post.source_id).first()
-    if microblog is None:
-        return 0
+def announce(*, post: Post, microblog: Microblog) -> int:
+    """Owe (and queue, after the commit) what the world must hear of ``post`` (as stored or retracted just now,
+    one of ``microblog``'s); returns the WebSub subscribers that owe it."""
     webmention_send.queue_sends(post=post)
     if xmpp_publishing.enabled():
         xmpp_publishing.owe(post=post)
-    return hub.announce(microblog=microblog)
+    return hub.announce(microblog=microblog, post=post)

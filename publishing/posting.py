@@ -58,7 +58,7 @@ def post_create(*, user: AbstractBaseUser, text: str, in_reply_to: int | str | N
         if not result.posts:
             raise PostError("The post could not be stored.")
         post = result.posts[0]
-        outbound.announce(post_id=post.pk)
+        outbound.announce(post=post, microblog=microblog)
     return post
 
 
@@ -71,7 +71,8 @@ def post_delete(*, user: AbstractBaseUser, post_id: int) -> None:
         raise PostNotFound(f"You have no post {post_id}.")
     with transaction.atomic():
         retract(microblog.source, [post.guid])
-        outbound.announce(post_id=post.pk)
+        post.refresh_from_db(fields=["retracted_at"])
+        outbound.announce(post=post, microblog=microblog)
 
 
 def reply_target(*, user: AbstractBaseUser, in_reply_to: int | str | None) -> str:

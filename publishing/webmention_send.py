@@ -32,9 +32,12 @@ def targets_of(post: Post) -> list[str]:
 
 def queue_sends(*, post: Post) -> int:
     """Owe a Webmention to every page the post names (again, when it was deleted); returns how many."""
+    targets = targets_of(post) if post.retracted_at is None else []
+    if post.retracted_at is None and not targets:
+        return 0  # a post is written once (no edits): one that names no page owes nothing, now or before
     with transaction.atomic():
-        if post.retracted_at is None:
-            SentWebmention.objects.bulk_create([SentWebmention(post=post, target=url) for url in targets_of(post)],
+        if targets:
+            SentWebmention.objects.bulk_create([SentWebmention(post=post, target=url) for url in targets],
                                                ignore_conflicts=True)  # fmt: skip
         ids = list(SentWebmention.objects.filter(post=post).values_list("id", flat=True))
         SentWebmention.objects.filter(id__in=ids).update(due_at=timezone.now(), attempts=0)

@@ -146,6 +146,8 @@
     }
     selected = post;
     post.classList.add("selected");
+    // a control clicked before (a view button) keeps no focus: Enter now opens the post, not that control
+    if (document.activeElement instanceof HTMLElement && !post.contains(document.activeElement)) document.activeElement.blur();
     if (expand) post.classList.add("open");
     post.scrollIntoView({ block: "start" }); // CSS scroll-margin keeps it clear of the sticky top bar
   }
@@ -233,6 +235,15 @@
     return words.toLowerCase().includes(value);
   }
 
+  // A block made in another tab or client (the stream's block.new, passed on by the page's live script): what it
+  // hides leaves this page too. Posts already hidden in place (a mute here, waiting for its Undo) stay hidden.
+  document.addEventListener("chorus:blocked", (event) => {
+    const gone = posts().filter((post) => event.detail.some((block) => hides(block, post)));
+    gone.forEach((post) => post.remove());
+    if (selected && !selected.isConnected) selected = null;
+    if (gone.length) recount();
+  });
+
   async function blockFrom(form) {
     const post = form.closest("article.post");
     const kind = form.querySelector("input[name=kind]").value;
@@ -286,6 +297,96 @@
       failed("change the view")(error);
     }
   }
+
+  // Unread only and Oldest first: the preference is saved, then the river takes the posts the server now shows
+  // (the address the form would have gone back to, which the address bar then shows). Changes go one after the
+  // other; the river is aria-busy until the last one is drawn.
+  let changing = Promise.resolve();
+  function changeList(form, button) {
+    const name = button.dataset.pref;
+    const on = button.value === "1";
+    const next = form.querySelector("input[name=next]").value;
+    const show = (state) => {
+      const shown = river.querySelector(`.river-view [data-pref=${name}]`) || button;
+      shown.setAttribute("aria-pressed", String(state));
+      shown.value = state ? "0" : "1";
+    };
+    show(on);
+    river.setAttribute("aria-busy", "true");
+    const done = changing.then(() => send(river.dataset.prefsApi, { method: "PATCH", body: { [name]: on } }))
+      .then(() => redraw(next, { keepPlace: false }))
+      .catch((error) => { show(!on); failed("change the list")(error); });
+    changing = done;
+    done.then(() => { if (changing === done) river.removeAttribute("aria-busy"); });
+  }
+
+  // --- The river anew, in place: the page at `url` as the server renders it gives its posts, its head and its
+  // links to more. The post the reader was at stays where it was on the screen if it is still there (another
+  // order or filter starts from the river's head instead); the selected post stays selected. ---
+  const RIVER_PARTS = ":scope > article.post, :scope > .older, :scope > a.more, :scope > .empty, :scope > .undo-bar, :scope > .caught-up";
+  function atTheTop() { // the selected post if in sight, else the first post in sight below the top bar
+    const bar = topbar ? topbar.getBoundingClientRect().bottom : 0;
+    const seen = (post) => { const box = post.getBoundingClientRect(); return box.bottom > bar && box.top < window.innerHeight; };
+    if (selected && selected.isConnected && !selected.hidden && seen(selected)) return selected;
+    return posts().find(seen) || null;
+  }
+  function keepPlace() { // what puts the post at the top of the reader's screen back where it is now
+    const anchor = atTheTop();
+    const id = anchor && anchor.dataset.postId;
+    const top = anchor && anchor.getBoundingClientRect().top;
+    return () => {
+      const again = id && river.querySelector(`article.post[data-post-id="${id}"]`);
+      if (again) window.scrollBy(0, again.getBoundingClientRect().top - top);
+      return again;
+    };
+  }
+  async function redraw(url, { keepPlace: keep = true } = {}) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (!response.ok) throw new Error(`the hub answered ${response.status}`);
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector(".river");
+    if (!fresh) throw new Error("the hub sent no list");
+    document.title = page.title; // its unread count
+    const wasSelected = selected && selected.isConnected && !selected.hidden ? selected.dataset.postId : null;
+    const restore = keep ? keepPlace() : () => null;
+    [...river.attributes].filter((attribute) => !fresh.hasAttribute(attribute.name) && attribute.name !== "aria-busy")
+      .forEach((attribute) => river.removeAttribute(attribute.name));
+    [...fresh.attributes].forEach((attribute) => river.setAttribute(attribute.name, attribute.value));
+    const head = river.querySelector(".river-head");
+    const focused = head && head.contains(document.activeElement) && document.activeElement.dataset.pref;
+    if (head && fresh.querySelector(".river-head")) head.replaceWith(fresh.querySelector(".river-head"));
+    if (focused) river.querySelector(`.river-head [data-pref=${focused}]`)?.focus({ preventScroll: true });
+    const old = [...river.querySelectorAll(RIVER_PARTS)];
+    const spot = document.createComment("");
+    if (old.length) old[0].before(spot); else river.querySelector(":scope > p.keys")?.before(spot);
+    if (!spot.isConnected) river.append(spot);
+    old.forEach((node) => node.remove());
+    const parts = [...fresh.querySelectorAll(RIVER_PARTS)];
+    spot.replaceWith(...parts);
+    const again = restore();
+    selected = wasSelected && river.querySelector(`article.post[data-post-id="${wasSelected}"]`);
+    if (selected) {
+      selected.classList.add("selected");
+      if (titles()) selected.classList.add("open");
+    }
+    if (!again && river.getBoundingClientRect().top < 0) river.scrollIntoView({ block: "start" });
+    if (new URL(url, location.href).href !== location.href) history.replaceState(history.state, "", url);
+    document.dispatchEvent(new CustomEvent("chorus:inserted", { detail: parts.filter((node) => node.matches("article.post")) }));
+  }
+
+  // `r`: what is new. A live river (live.js) fetches the posts after its newest and inserts them; any other
+  // list is drawn anew from the server.
+  let placeBeforeRefresh = null;
+  document.addEventListener("chorus:refresh", () => {
+    if (!river) return;
+    if ("live" in river.dataset) placeBeforeRefresh = keepPlace();
+    else redraw(location.href).then(() => say("Refreshed."), failed("refresh"));
+  });
+  document.addEventListener("chorus:refreshed", (event) => { // live.js inserted what was new
+    if (placeBeforeRefresh) placeBeforeRefresh();
+    placeBeforeRefresh = null;
+    say(event.detail ? `${event.detail} new post${event.detail === 1 ? "" : "s"}.` : "Nothing new.");
+  });
 
   // Unfollowing waits a few seconds for an Undo before it is sent: undone, nothing was lost (read state, own
   // title, tags); leaving the page sends it at once.
@@ -341,6 +442,8 @@
       action = () => saveTags(form);
     } else if (form.matches(".river-view") && event.submitter && event.submitter.dataset.pref === "view") {
       action = () => changeView(form, event.submitter);
+    } else if (form.matches(".river-view") && event.submitter && event.submitter.dataset.pref) {
+      action = () => changeList(form, event.submitter);
     }
     if (!action) return;
     event.preventDefault();
@@ -391,7 +494,7 @@
       m: () => post && markRead(post, isUnread(post)),
       s: () => (post || posts()[0])?.querySelector("form.star-form button.star")?.click(),
       A: () => document.querySelector("form.mark-all-form button")?.click(),
-      r: () => location.reload(),
+      r: () => document.dispatchEvent(new CustomEvent("chorus:refresh")),
       "/": () => { if (searchBox) { searchBox.focus(); searchBox.select(); } },
       g: () => { pendingG = Date.now(); },
       "?": () => help && help.showModal(),

@@ -31,7 +31,8 @@
   const atTop = () => window.scrollY < 80;
   const known = (id) => river.querySelector(`article.post[data-post-id="${id}"]`) !== null;
   const inScope = (post) => (!scope.source || String(post.source.id) === scope.source)
-    && (!scope.sources || scope.sources.includes(String(post.source.id)));
+    && (!scope.sources || scope.sources.includes(String(post.source.id)))
+    && !(post.read && "unreadOnly" in river.dataset); // caught up from the API, a read post is not for unread only
 
   // A post is drawn by the server's own fragment (timelines/_post.jinja, from posts/html/): live posts and the
   // page's posts are one rendering (actions, time, picture).
@@ -143,17 +144,6 @@
     }
   }
 
-  function hideBlocked(blocks) { // a block made in another tab or client: what it hides leaves this page too
-    const words = (a) => `${a.querySelector("h2")?.textContent || ""} ${a.querySelector(".content")?.textContent || ""}`.toLowerCase();
-    const hides = (a) => blocks.some((b) =>
-      (b.kind === "author" && (a.dataset.author === b.value || a.dataset.authorUri === b.value))
-      || (b.kind === "source" && a.dataset.source === String(b.value))
-      || (b.kind === "word" && words(a).includes(b.value)));
-    // posts already hidden in place (chorus.js' mute with Undo) stay, hidden, for that Undo
-    const gone = [...river.querySelectorAll("article.post:not([hidden])")].filter(hides).map((a) => a.dataset.postId);
-    if (gone.length) retract(gone);
-  }
-
   function connect() {
     const protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${protocol}//${location.host}${river.dataset.streamUrl}`);
@@ -166,7 +156,7 @@
       const event = JSON.parse(message.data);
       if (event.type === "post.new") receive(event.post, event.cursor);
       else if (event.type === "unread.counts") applyCounts(event);
-      else if (event.type === "block.new") hideBlocked(event.blocks);
+      else if (event.type === "block.new") document.dispatchEvent(new CustomEvent("chorus:blocked", { detail: event.blocks }));
       else if (event.type === "post.retracted") retract(event.post_ids || []);
       else if (event.type === "source.status") {
         const link = document.querySelector(`.sidebar a[href="?source=${event.source.id}"]`);
@@ -186,5 +176,15 @@
 
   window.addEventListener("scroll", () => { if (atTop() && pending.length) flush(); }, { passive: true });
   document.addEventListener("chorus:recount", () => refreshCounts().catch(() => {}));
+  // `r` (chorus.js): what arrived since the newest post here, inserted wherever the reader is; chorus.js puts
+  // the post at the top of the screen back where it was once `chorus:refreshed` says how many came.
+  document.addEventListener("chorus:refresh", () => {
+    const shown = () => river.querySelectorAll("article.post").length; // some may come in while catching up
+    const before = shown();
+    catchUp().then(flush).then(() => {
+      document.dispatchEvent(new CustomEvent("chorus:refreshed", { detail: shown() - before }));
+      return refreshCounts();
+    }).catch(() => {});
+  });
   connect();
 })();

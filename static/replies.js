@@ -1,5 +1,6 @@
-// The replies page, live: `reply.new` events bump the unread count and offer the new replies (a reload shows
-// them, server-rendered, blocks applied); a block made elsewhere takes the posts it hides away.
+// The replies page, live: `reply.new` events bump the unread count and offer the new replies (shown by drawing
+// the list anew in place, server-rendered, blocks applied: chorus.js); a block made elsewhere takes the posts
+// it hides away.
 (() => {
   const page = document.querySelector("[data-replies-live]");
   if (!page) return;
@@ -7,10 +8,6 @@
   const banner = page.querySelector("[data-new-replies]");
   let fresh = 0;
   let retries = 0;
-  // A form sent from this page (the spam button) navigates anyway; reloading on its own block.new would cancel
-  // that navigation and lose its "Blocked: ..." message.
-  let leaving = false;
-  document.addEventListener("submit", (submit) => { leaving = leaving || !submit.defaultPrevented; });
 
   function connect() {
     const protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -23,8 +20,8 @@
         count.textContent = String(Number(count.textContent || 0) + 1);
         banner.hidden = false;
         banner.textContent = fresh === 1 ? "1 new reply: show it" : `${fresh} new replies: show them`;
-      } else if (event.type === "block.new" && !leaving) {
-        location.reload();
+      } else if (event.type === "block.new") {
+        document.dispatchEvent(new CustomEvent("chorus:blocked", { detail: event.blocks }));
       }
     });
     socket.addEventListener("close", (close) => {
@@ -34,6 +31,10 @@
     });
   }
 
-  banner.addEventListener("click", () => location.reload());
+  banner.addEventListener("click", () => {
+    fresh = 0;
+    banner.hidden = true;
+    document.dispatchEvent(new CustomEvent("chorus:refresh"));
+  });
   connect();
 })();

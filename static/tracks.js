@@ -1,6 +1,6 @@
 // Track pages, live: each `track.match` for a track shown here adds one to its sidebar count (and to "All
-// tracks") and to a "N new matches" button that reloads the page (server-rendered, blocks applied). A block
-// made elsewhere reloads too, so what it hides goes. Without this file the page still works.
+// tracks") and to a "N new matches" button that draws the list anew in place (server-rendered, blocks applied:
+// chorus.js). A block made elsewhere takes the posts it hides away. Without this file the page still works.
 (function () {
   "use strict";
   const river = document.querySelector("section.river[data-tracks-live]");
@@ -9,10 +9,6 @@
   const button = river.querySelector("[data-new-matches]");
   const seen = new Set();
   let attempt = 0;
-  // A form sent from this page (the spam button) navigates anyway; reloading on its own block.new would cancel
-  // that navigation and lose its "Blocked: ..." message.
-  let leaving = false;
-  document.addEventListener("submit", (submit) => { leaving = leaving || !submit.defaultPrevented; });
 
   function bump(key) {
     const badge = document.querySelector(`[data-count-track="${key}"]`);
@@ -39,7 +35,7 @@
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "track.match") onMatch(event);
-      if (event.type === "block.new" && !leaving) location.reload();
+      if (event.type === "block.new") document.dispatchEvent(new CustomEvent("chorus:blocked", { detail: event.blocks }));
     };
     socket.onclose = (closed) => {
       if (closed.code === 4401) return; // signed out: nothing to reconnect to
@@ -48,6 +44,10 @@
     };
   }
 
-  button.addEventListener("click", () => location.reload());
+  button.addEventListener("click", () => {
+    seen.clear();
+    button.hidden = true;
+    document.dispatchEvent(new CustomEvent("chorus:refresh"));
+  });
   open();
 })();

@@ -1,7 +1,8 @@
 """Fan-out: put posts on the timelines of the people who follow their source.
 
-Both functions are single INSERT ... SELECT statements (portable between PostgreSQL and SQLite) and are
-idempotent: a post already on a timeline is skipped, so a repeated ingest never duplicates a row.
+``deliver_posts`` and ``backfill`` are INSERT ... SELECT statements (``deliver_posts`` on PostgreSQL inside one
+statement that also reads the followers; on SQLite a second statement reads them) and are idempotent: a post
+already on a timeline is skipped, so a repeated ingest never duplicates a row.
 """
 
 from collections.abc import Sequence
@@ -26,25 +27,32 @@ def _tables() -> dict[str, str]:
     }
 
 
-def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> int:
-    """Add the given posts of ``source_id`` to every subscriber's timeline. Returns the rows added."""
+def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> list[int]:
+    """Add the given posts of ``source_id`` to every subscriber's timeline. Returns the subscribers (the people
+    whose timelines the posts are on now), read in the same statement on PostgreSQL: the live events after the
+    commit go to them without asking the database again."""
     if not post_ids:
-        return 0
+        return []
+    tables = _tables()
+    followers = "SELECT user_id FROM {subscription} WHERE source_id = %s".format(**tables)
     placeholders = ",".join(["%s"] * len(post_ids))
-    sql = (
+    insert = (
         "INSERT INTO {entry} (user_id, post_id, source_id, published, is_read) "
-        "SELECT s.user_id, p.id, p.source_id, p.published, %s "
-        "FROM {subscription} s JOIN {post} p ON p.source_id = s.source_id "
-        f"WHERE s.source_id = %s AND p.id IN ({placeholders}) AND p.retracted_at IS NULL "
+        "SELECT f.user_id, p.id, p.source_id, p.published, %s FROM {followers} f JOIN {post} p ON p.source_id = %s "
+        f"WHERE p.id IN ({placeholders}) AND p.retracted_at IS NULL "
         "ON CONFLICT (user_id, post_id) DO NOTHING"
-    ).format(**_tables())
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [False, source_id, *post_ids])
-        added = cursor.rowcount
-    if added:
-        subscribers = Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True)
-        unread_cache.changed(user_ids=list(subscribers))
-    return added
+        if connection.vendor == "postgresql":  # a data-modifying WITH query runs whether or not it is read
+            added = insert.format(followers="f", **tables)
+            cursor.execute(f"WITH f AS ({followers}), added AS ({added}) SELECT user_id FROM f",
+                           [source_id, False, source_id, *post_ids])  # fmt: skip
+        else:
+            cursor.execute(insert.format(followers=f"({followers})", **tables), [False, source_id, source_id, *post_ids])
+            cursor.execute(followers, [source_id])
+        subscribers = [user_id for (user_id,) in cursor.fetchall()]
+    unread_cache.changed(user_ids=subscribers)
+    return subscribers
 
 
 def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
@@ -90,16 +98,18 @@ def announce_retracted_posts(*, post_ids: Sequence[int], user_ids: Sequence[int]
 
 
 def announce_new_posts(*, source_id: int, post_ids: Sequence[int], posts: Sequence[Post] | None = None,
-                       events: EventBatch | None = None) -> None:  # fmt: skip
+                       followers: Sequence[int] | None = None, events: EventBatch | None = None) -> None:  # fmt: skip
     """After the commit, send ``post.new`` for these posts to every subscriber's live stream (with ``events``:
     in the caller's batch). ``posts``: the same posts as this transaction made them (with their source), so the
-    event needs no query to read them."""
+    event needs no query to read them; ``followers``: the subscribers ``deliver_posts`` gave them to, so it
+    needs none to find who hears it."""
     if post_ids:
         ids = list(post_ids)
         made = list(posts) if posts is not None else None
+        told = list(followers) if followers is not None else None
         # Best effort: a lost event is caught up by the page through the `after` cursor.
         with joined(events) as announced:
-            announced.add(lambda: _announce(source_id=source_id, post_ids=ids, posts=made))
+            announced.add(lambda: _announce(source_id=source_id, post_ids=ids, posts=made, followers=told))
 
 
 def post_event_fields(post: Post) -> dict:
@@ -113,8 +123,10 @@ def post_event_fields(post: Post) -> dict:
     return fields
 
 
-def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None) -> Batch:
-    subscribers = list(Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True))
+def _announce(*, source_id: int, post_ids: list[int], posts: list[Post] | None, followers: list[int] | None) -> Batch:
+    subscribers = followers
+    if subscribers is None:
+        subscribers = list(Subscription.objects.filter(source_id=source_id).values_list("user_id", flat=True))
     if not subscribers:
         return []
     if posts is None:

@@ -36,9 +36,10 @@ def ingest(source: Source, entries: list[Entry], *, fetched_at: datetime | None 
         result = store_entries(source, entries, fetched_at=fetched_at)
         if result.posts or result.updated:
             writes, events = WriteBatch(), EventBatch()
-            deliver_posts(source_id=source.pk, post_ids=result.created)
+            followers = deliver_posts(source_id=source.pk, post_ids=result.created)
             index_posts(posts=[*result.posts, *result.changed], writes=writes)
-            announce_new_posts(source_id=source.pk, post_ids=result.created, posts=result.posts, events=events)
+            announce_new_posts(source_id=source.pk, post_ids=result.created, posts=result.posts, followers=followers,
+                               events=events)  # fmt: skip
             match_new_posts(posts=result.posts, writes=writes, events=events)
             track_new_posts(posts=result.posts, writes=writes, events=events)
             writes.flush()  # the matchers' reply.new and track.match are added to ``events`` here, after post.new

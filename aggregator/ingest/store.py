@@ -10,14 +10,15 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from aggregator.content.entry import Entry
 from aggregator.content.sanitize import clean_html, html_to_text, safe_url
+from aggregator.db.bulk_rows import RowsWrite, execute_writes
 from aggregator.models import Post, Source
 
 log = logging.getLogger(__name__)
@@ -103,17 +104,53 @@ def _published(entry: Entry, *, fetched_at: datetime, position: int) -> datetime
     return when
 
 
+_EXISTING_COLUMNS = ("id", "guid", "url", "content_hash", "retracted_at", "updated", "published")
+_DATES = ("retracted_at", "updated", "published")
+
+
+def _lock_source(source: Source) -> None:
+    """Take the source's row lock for the rest of the transaction (a push and a poll of one entry serialize).
+
+    One fixed statement rather than a queryset: an ingest of one pushed item pays Django's query compiler for
+    every queryset, which costs more CPU than the item's own work. SQLite locks the whole database on write."""
+    if connection.features.has_select_for_update:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {_quoted(Source)} WHERE id = %s FOR UPDATE", [source.pk])
+
+
+def _quoted(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _in(values: set[str]) -> str:
+    return "IN (" + ",".join(["%s"] * len(values)) + ")"
+
+
+def _existing_rows(source: Source, *, guids: set[str], hashes: set[str], urls: set[str]) -> list[dict]:
+    """The source's posts with one of these GUIDs, content hashes or links, as dicts of ``_EXISTING_COLUMNS``
+    (dates aware). One fixed-shape statement, for the reason ``_lock_source`` gives."""
+    where = [f"guid {_in(guids)}", f"content_hash {_in(hashes)}"] + ([f"url {_in(urls)}"] if urls else [])
+    sql = (f"SELECT {', '.join(_EXISTING_COLUMNS)} FROM {_quoted(Post)} "
+           f"WHERE source_id = %s AND ({' OR '.join(where)})")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [source.pk, *guids, *hashes, *urls])
+        rows = [dict(zip(_EXISTING_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    if not settings.USE_TZ or connection.features.supports_timezones:
+        return rows
+    for row in rows:  # SQLite gives back the naive UTC it stored, where a queryset gives aware datetimes
+        for name in _DATES:
+            if row[name] is not None and row[name].tzinfo is None:
+                row[name] = row[name].replace(tzinfo=UTC)
+    return rows
+
+
 def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes: list[str]) -> list[dict | None]:
     """The stored post each entry is, matched by key, then (for GUIDs that change) by unique link or content.
 
     One query fetches the candidates of all three ways (a new entry would otherwise cost two or three)."""
-    columns = ("id", "guid", "url", "content_hash", "retracted_at", "updated", "published")
     url_counts = Counter(e.url for e in entries if e.url)
     urls = {e.url for e in entries if e.url and url_counts[e.url] == 1}
-    wanted = Q(guid__in=set(keys)) | Q(content_hash__in=set(hashes))
-    if urls:
-        wanted |= Q(url__in=urls)
-    rows = list(Post.objects.filter(wanted, source=source).values(*columns))
+    rows = _existing_rows(source, guids=set(keys), hashes=set(hashes), urls=urls)
     by_guid = {row["guid"]: row for row in rows}
     found: list[dict | None] = [by_guid.get(key) for key in keys]
     missing = [i for i, row in enumerate(found) if row is None]
@@ -131,6 +168,30 @@ def _find_existing(source: Source, keys: list[str], entries: list[Entry], hashes
             found[i] = row
             claimed.add(row["id"])
     return found
+
+
+_NOT_INSERTED = frozenset({"id", "retracted_at"})  # the id comes back; a new post is never a tombstone
+# PostgreSQL's array type for each of Post's field types; a new type fails every ingest until it is named here
+_ARRAY_TYPES = {"CharField": "text", "TextField": "text", "ForeignKey": "bigint", "DateTimeField": "timestamptz"}
+
+
+def _insert_posts(posts: list[Post]) -> None:
+    """INSERT new posts (every field but ``retracted_at``) in one prepared statement and give each its id, as
+    ``bulk_create`` would, for the reason ``_lock_source`` gives."""
+    fields = [field for field in Post._meta.concrete_fields if field.name not in _NOT_INSERTED]
+    columns = [(field.column, _ARRAY_TYPES[field.get_internal_type()]) for field in fields]
+    names = ", ".join(column for column, _ in columns)
+    write = RowsWrite(
+        name="chorus_insert_posts", returning=True, columns=columns,
+        sql=f"INSERT INTO {_quoted(Post)} ({names}) SELECT {names} FROM {{rows}} RETURNING id, guid",
+        rows=[[getattr(post, field.attname) for field in fields] for post in posts],
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        execute_writes(cursor, [write])
+        ids = {guid: pk for pk, guid in cursor.fetchall()}
+    for post in posts:  # guids are unique in a batch (the dedupe keys)
+        post.pk = ids[post.guid]
+        post._state.adding, post._state.db = False, connection.alias
 
 
 def _is_stale(entry: Entry, row: dict) -> bool:
@@ -173,7 +234,7 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
     keys = _stable_keys(entries)
     hashes = [_content_hash(e) for e in entries]
     with transaction.atomic(savepoint=False):
-        Source.objects.select_for_update().filter(pk=source.pk).values_list("pk").first()
+        _lock_source(source)
         existing = _find_existing(source, keys, entries, hashes)
         to_create: dict[str, Post] = {}
         to_update: list[Post] = []
@@ -191,7 +252,9 @@ def store_entries(source: Source, entries: list[Entry], *, fetched_at: datetime 
                 to_update.append(Post(id=row["id"], published=row["published"], **_post_fields(entry, digest)))
             else:
                 result.unchanged += 1
-        created = Post.objects.bulk_create(to_create.values())
+        created = list(to_create.values())
+        if created:
+            _insert_posts(created)
         if to_update:
             Post.objects.bulk_update(to_update, _UPDATED_FIELDS)
         result.posts = created
@@ -212,7 +275,7 @@ def tombstone_posts(source: Source, guids: list[str], *, at: datetime | None = N
     if not keys:
         return []
     with transaction.atomic(savepoint=False):
-        Source.objects.select_for_update().filter(pk=source.pk).values_list("pk").first()
+        _lock_source(source)
         rows = dict(Post.objects.filter(source=source, guid__in=keys).values_list("guid", "retracted_at"))
         visible = list(
             Post.objects.filter(source=source, guid__in=keys, retracted_at__isnull=True).values_list("id", flat=True)

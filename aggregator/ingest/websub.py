@@ -4,30 +4,22 @@ and the last unfollow's unsubscribe. Beside ``push`` (XMPP), which decides what 
 A poll that finds hubs calls ``adopt_hub``; the subscription request itself leaves through the
 ``aggregator.tasks.websub_request`` task, after the row (token, secret, pending state) is committed, because a
 hub may check intent before it even answers the request. ``sweep`` renews leases before they run out and
-retries what failed. A delivery is checked in the web process (``receive_delivery``) and stored by a worker
-(``store_delivery``, through the ``aggregator.tasks.store_websub_delivery`` task).
+retries what failed. Deliveries are ``websub_deliveries``' (checked in the web process, stored by a worker).
 """
 
-import base64
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from aggregator import jobs
-from aggregator.content.xmlsafety import UnsafeXML
-from aggregator.db.rates import over_rate
-from aggregator.ingest import push, scheduler
-from aggregator.ingest.pipeline import ingest_feed
-from aggregator.models import Source, WebSubSubscription
+from aggregator.ingest import push, websub_waiting
+from aggregator.models import WebSubSubscription
 from aggregator.networks import websub
-from aggregator.networks.rss import NotAFeed, parse
 
 log = logging.getLogger(__name__)
 State = WebSubSubscription.State
@@ -39,9 +31,6 @@ DENIED_RETRY = timedelta(days=1)
 MAX_UNSUBSCRIBE_ATTEMPTS = 3
 RETRY_BASE = timedelta(minutes=5)
 RETRY_MAX = timedelta(days=1)
-RATE_WINDOW = 60  # seconds
-
-
 def push_enabled() -> bool:
     """Hubs can reach Chorus only at a public address."""
     return bool(settings.CHORUS_PUBLIC_URL)
@@ -93,6 +82,12 @@ def _set_state(subscription_id: int, *, state: str, reason: str = "", **fields) 
     if row[1:] != (state, reason[:2000]):
         WebSubSubscription.objects.filter(pk=subscription_id).update(state_at=timezone.now())
         push.announce_source_status(row[0])
+
+
+def hub_delivered(*, subscription_id: int, state: str) -> None:
+    """A delivery arrived (the subscription was in ``state``): a silent hub proved itself again."""
+    if state == State.SILENT:
+        _set_state(subscription_id, state=State.ACTIVE)
 
 
 def send_request(*, subscription_id: int) -> str:
@@ -166,91 +161,6 @@ def _lease(value: str) -> timedelta:
     return timedelta(seconds=seconds if seconds > 0 else settings.CHORUS_WEBSUB_LEASE_SECONDS)
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryOutcome:
-    status: int
-    detail: str
-    created: int = 0
-
-
-def receive_delivery(*, token: str, body: bytes, signature: str, content_type: str) -> DeliveryOutcome:
-    """A hub's POST, the web side: rate cap and signature here, the storing in a worker (``store_delivery``).
-
-    Unsigned or wrongly signed deliveries store nothing and are answered 2xx all the same (the spec's advice: a
-    forger learns nothing); they are logged and counted. A verified delivery is queued for a worker and answered
-    202 at once: parsing and ingesting a fat ping (its fan-out to every follower) costs the web process more than
-    all the rest, and the hub waits for the answer. Where tasks run eagerly (the embedded hub, tests) it is stored
-    before the answer (200). A broker that is down fails the request (5xx): the hub delivers again later.
-
-    The body travels in the broker message (base64 in JSON, 4/3 of its size). That is acceptable because it is
-    capped by ``CHORUS_WEBSUB_MAX_BYTES`` (4 MiB by default, checked before it is read) and each subscription by
-    ``CHORUS_WEBSUB_DELIVERIES_PER_MINUTE``; real fat pings are a feed document of tens of kilobytes, and Redis
-    holds a message only until a worker takes it. Storing bodies elsewhere would add a second store to clean."""
-    row = WebSubSubscription.objects.filter(callback_token=token).values_list("pk", "source_id", "secret").first()
-    if row is None:
-        return DeliveryOutcome(410, "no such subscription")
-    subscription_id, source_id, secret = row
-    if _over_rate(subscription_id):
-        return DeliveryOutcome(429, "too many deliveries for this subscription")
-    if not websub.signature_valid(body, secret=secret, header=signature):
-        WebSubSubscription.objects.filter(pk=subscription_id).update(rejected=F("rejected") + 1)
-        log.warning("WebSub delivery for source %s ignored: %s signature", source_id,
-                    "wrong" if signature else "no")  # fmt: skip
-        return DeliveryOutcome(202, "ignored")
-    received_at = timezone.now()
-    if jobs.runs_inline():
-        created = store_delivery(subscription_id=subscription_id, body=body, content_type=content_type,
-                                 received_at=received_at)  # fmt: skip
-        return DeliveryOutcome(200, "stored", created=created)
-    jobs.enqueue("aggregator.tasks.store_websub_delivery", subscription_id, base64.b64encode(body).decode("ascii"),
-                 content_type, received_at.isoformat())  # fmt: skip
-    return DeliveryOutcome(202, "queued")
-
-
-def store_queued_delivery(*, subscription_id: int, body_base64: str, content_type: str, received_at: str) -> int:
-    """The task's body: a delivery as ``receive_delivery`` queued it."""
-    return store_delivery(subscription_id=subscription_id, body=base64.b64decode(body_base64),
-                          content_type=content_type, received_at=datetime.fromisoformat(received_at))  # fmt: skip
-
-
-def store_delivery(*, subscription_id: int, body: bytes, content_type: str, received_at: datetime) -> int:
-    """A verified delivery: a fat ping goes through the same parse and ingest as a poll (a post already stored,
-    as when the broker hands a message twice, is recognized and not stored again); an empty body (thin ping) or
-    one that is no feed makes the source due now. The delivery is a sign of life of the hub, at the time it
-    arrived. Returns how many posts are new (0 when the subscription is gone meanwhile)."""
-    row = WebSubSubscription.objects.filter(pk=subscription_id).select_related("source").first()
-    if row is None:
-        return 0
-    created = 0
-    with transaction.atomic():
-        if body.strip():
-            try:
-                feed = parse(body, base_url=row.topic_url, content_type=content_type)
-            except (NotAFeed, UnsafeXML) as error:
-                log.info("WebSub delivery for source %s is no feed (%s): fetching it instead", row.source_id, error)
-                _fetch_soon(row.source_id)
-            else:
-                created = len(ingest_feed(row.source, feed, fetched_at=received_at).created)
-        else:
-            _fetch_soon(row.source_id)
-        WebSubSubscription.objects.filter(pk=row.pk).update(last_delivery_at=received_at, deliveries=F("deliveries") + 1)
-        if row.state == State.SILENT:
-            _set_state(row.pk, state=State.ACTIVE)  # the hub proved itself again
-        Source.objects.filter(pk=row.source_id).update(last_success_at=received_at)
-    return created
-
-
-def _over_rate(subscription_id: int) -> bool:
-    return over_rate(f"websub:{subscription_id}", limit=settings.CHORUS_WEBSUB_DELIVERIES_PER_MINUTE,
-                     window=RATE_WINDOW)  # fmt: skip
-
-
-def _fetch_soon(source_id: int) -> None:
-    """A thin ping: poll the source now, through the same task as the scheduler (unless a poll is running)."""
-    if scheduler.claim_source(source_id=source_id):
-        jobs.enqueue_on_commit("aggregator.tasks.poll_source", source_id)
-
-
 def stop(*, source_id: int) -> None:
     """Nobody follows the source any more: unsubscribe at the hub (a row the hub never took is just dropped)."""
     row = WebSubSubscription.objects.filter(source_id=source_id).first()
@@ -266,10 +176,11 @@ def stop(*, source_id: int) -> None:
 
 def sweep(*, now: datetime | None = None, limit: int = 100) -> int:
     """Renew leases that run out soon, ask again where a hub never verified or a request failed, retry
-    unsubscribes; each row is claimed by a conditional update, so two sweepers never send the same request."""
+    unsubscribes; each row is claimed by a conditional update, so two sweepers never send the same request.
+    Deliveries that wait with no task to store them (``websub_waiting.requeue_stranded``) get one."""
     now = now or timezone.now()
     due = WebSubSubscription.objects.filter(next_action_at__lte=now).order_by("next_action_at")
-    queued = 0
+    queued = websub_waiting.requeue_stranded(list(WebSubSubscription.objects.values_list("pk", flat=True)))
     for row_id, state, when in due.values_list("pk", "state", "next_action_at")[:limit]:
         if not WebSubSubscription.objects.filter(pk=row_id, next_action_at=when).update(next_action_at=now + VERIFY_WAIT):
             continue

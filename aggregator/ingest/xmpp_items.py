@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from aggregator.db.by_pk import by_pk
 from aggregator.ingest import push
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.ingest.store import StoreResult
@@ -25,7 +26,7 @@ def store_items(*, source_id: int, items: list[tuple[str, str, str]], pushed: bo
     ``pushed`` says the items came as live events (not a history fetch): that is what tells the poller the
     push path works. ``on_commit`` runs right after the commit, before the live events are sent.
     """
-    source = Source.objects.filter(pk=source_id).first()
+    source = by_pk(Source, source_id)
     if source is None:
         return None
     entries, refused = parse_items(items)

@@ -10,9 +10,13 @@ import pytest
 from django.utils import timezone
 from werkzeug import Response
 
+from aggregator.ingest.pipeline import ingest_feed
+from aggregator.models import Post, Source
+from aggregator.networks.rss import parse
+from publishing import hub
 from publishing.hub import sweep
 from publishing.microblogs import microblog_for
-from publishing.models import HubSubscription
+from publishing.models import HubOwedPost, HubSubscription
 from publishing.posting import post_create, post_delete
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +130,81 @@ def test_a_post_whose_queued_delivery_is_lost_is_delivered_by_the_sweep(client, 
     assert HubSubscription.objects.get().due_at is not None and received == []
     assert sweep() == 1
     assert post.url.encode() in received[-1]
+
+
+def receiving(httpserver, path: str = "/cb") -> list[bytes]:
+    """The bodies the subscriber at ``path`` receives, in order."""
+    bodies: list[bytes] = []
+    httpserver.expect_request(path, method="POST").respond_with_handler(
+        lambda request: bodies.append(request.get_data()) or Response(""))  # fmt: skip
+    return bodies
+
+
+def stored_by_a_follower(bodies: list[bytes]) -> Source:
+    """What a following hub makes of the fat pings: each parsed and ingested as a WebSub delivery is."""
+    remote = Source.objects.create(address="https://b.example/alice", url=TOPIC)
+    for body in bodies:
+        ingest_feed(remote, parse(body, base_url=TOPIC, content_type="application/atom+xml"))
+    return remote
+
+
+def test_a_fat_ping_carries_only_the_post_it_owes_and_the_follower_keeps_the_older_ones(alice, httpserver,
+                                                                                        committed):  # fmt: skip
+    active_subscriber(alice, httpserver.url_for("/cb"))
+    bodies = receiving(httpserver)
+    with committed():
+        first = post_create(user=alice, text="the first")
+    with committed():
+        second = post_create(user=alice, text="the second")
+    with committed():
+        post_delete(user=alice, post_id=first.pk)
+    pings = [feedparser.parse(body) for body in bodies]
+    assert [[entry.id for entry in ping.entries] for ping in pings] == [[first.url], [second.url], []]
+    assert b"at:deleted-entry" in bodies[2] and second.url.encode() not in bodies[2]
+    remote = stored_by_a_follower(bodies)
+    retracted = {guid: at is not None for guid, at in Post.objects.filter(source=remote).values_list("guid", "retracted_at")}
+    assert retracted == {first.url: True, second.url: False}
+    assert not HubOwedPost.objects.exists() and HubSubscription.objects.get().due_at is None
+
+
+def test_posts_written_while_a_delivery_is_owed_leave_together_and_are_stored_once(alice, httpserver, committed):
+    """Until its delivery is taken, a subscriber's later posts join it: one delivery carries them all."""
+    active_subscriber(alice, httpserver.url_for("/cb"))
+    bodies = receiving(httpserver)
+    written = [post_create(user=alice, text=f"quickly {n}") for n in range(3)]  # the queued delivery not run yet
+    assert HubOwedPost.objects.count() == 3
+    with committed():
+        assert sweep() == 1
+    assert len(bodies) == 1
+    assert {entry.id for entry in feedparser.parse(bodies[0]).entries} == {post.url for post in written}
+    assert sweep() == 0 and not HubOwedPost.objects.exists()
+    remote = stored_by_a_follower(bodies + bodies)  # a delivery handed twice stores nothing twice
+    assert sorted(Post.objects.filter(source=remote).values_list("guid", flat=True)) == sorted(p.url for p in written)
+
+
+def test_more_posts_than_one_delivery_carries_leave_in_the_next_at_once(alice, httpserver, committed, monkeypatch):
+    """The next deliveries leave from the same run, and from a new task after ``ROUNDS`` of them."""
+    monkeypatch.setattr(hub, "PING_POSTS", 2)
+    monkeypatch.setattr(hub, "ROUNDS", 2)
+    active_subscriber(alice, httpserver.url_for("/cb"))
+    bodies = receiving(httpserver)
+    written = [post_create(user=alice, text=f"many {n}") for n in range(5)]
+    with committed():
+        sweep()
+    assert [len(feedparser.parse(body).entries) for body in bodies] == [2, 2, 1]
+    assert {entry.id for body in bodies for entry in feedparser.parse(body).entries} == {p.url for p in written}
+    assert HubSubscription.objects.get().due_at is None
+
+
+def test_a_failed_delivery_keeps_its_posts_owed_and_a_new_post_waits_for_the_backoff(alice, httpserver, committed):
+    subscriber = active_subscriber(alice, httpserver.url_for("/busy"))
+    httpserver.expect_oneshot_request("/busy", method="POST").respond_with_data("busy", status=503)
+    with committed():
+        first = post_create(user=alice, text="while it is busy")
+    with committed():
+        second = post_create(user=alice, text="during the backoff")
+    assert len(httpserver.log) == 1  # the second waits for the retry
+    bodies = receiving(httpserver, "/busy")
+    HubSubscription.objects.filter(pk=subscriber.pk).update(due_at=timezone.now())
+    sweep()
+    assert {entry.id for entry in feedparser.parse(bodies[0]).entries} == {first.url, second.url}

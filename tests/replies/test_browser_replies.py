@@ -38,15 +38,16 @@ def test_a_mention_from_a_feed_alice_does_not_follow_is_offered_live_on_her_repl
     carol_posts(browser, base, carol, "2", f"{HANDLE} have you seen this?")
     page.wait_for_selector("[data-new-replies]:has-text('1 new reply: show it')", timeout=10_000)
     assert page.locator("[data-count-replies]").inner_text() == "1"
-    assert page.locator("article.post").count() == 0  # offered, not inserted: a reload renders it
+    assert page.locator("article.post").count() == 0  # offered, not inserted: the list drawn anew shows it
 
+    page.evaluate("window.__samePage = true")  # gone if anything navigates
     page.click("[data-new-replies]")
     page.wait_for_selector("article.post.unread h2", timeout=10_000)
     assert page.locator("article.post h2").all_inner_texts() == [f"{HANDLE} have you seen this?"]
     assert page.locator("[data-count-replies]").inner_text() == "1"
     assert page.title() == "(1) Replies · Chorus"
+    assert page.evaluate("window.__samePage")
 
-    page.evaluate("window.__samePage = true")  # gone if anything navigates
     with page.expect_response("**/replies/read/"):  # read in place: the form, sent by chorus.js
         page.click("article.post button.mark-read")
     assert page.locator("article.post:not(.unread) button.mark-read").inner_text() == "Keep unread"
@@ -89,8 +90,9 @@ def test_blocking_the_author_from_a_reply_hides_it_until_the_block_is_undone(hub
 
     reply.locator("summary:has-text('Block')").click()
     reply.locator(f"button:has-text('Block {CAROL}')").click()
-    page.wait_for_selector(f".messages:has-text('Blocked {CAROL}.')", timeout=10_000)
-    assert page.locator("article.post").count() == 0
+    # in place: the reply leaves at once, and the Undo is offered once the hub has the block
+    page.wait_for_selector(f".undo-bar:has-text('Blocked {CAROL}.') button:text-is('Undo')", timeout=10_000)
+    assert page.locator("article.post:visible").count() == 0
     page.reload()
     assert page.locator("article.post").count() == 0
     assert page.locator("[data-count-replies]").inner_text() == ""

@@ -6,66 +6,13 @@ import json
 
 import pytest
 
-from tests.browser import LiveFeed, follow, log_in, refresh_now, wait_for_js
-
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-POSTS = 12
-
-
-@pytest.fixture
-def hub(embedded_hub, httpserver):
-    """alice follows a feed of twelve posts ("post 1" oldest .. "post 12"), each linking to its original."""
-    feed = LiveFeed()
-    feed.items.clear()
-    for n in range(1, POSTS + 1):
-        feed.add(str(n), f"post {n}", link=httpserver.url_for(f"/articles/{n}"))
-    # a feed path of its own: seeded databases are made once per seed and shared (tests/browser.py)
-    httpserver.expect_request("/reading.xml").respond_with_handler(feed)
-    return embedded_hub(seed=[follow("alice", httpserver.url_for("/reading.xml"))]).base, feed
-
-
-def reader(browser, base, size):
-    context, page = log_in(browser, base)
-    page.set_viewport_size(SIZES[size])
-    page.evaluate("window.__samePage = true")  # gone if anything navigates
-    return context, page
-
-
-def api(page, path: str, method: str = "GET", body: dict | None = None):
-    """An API call from the page, with its session (what the page's own scripts would see)."""
-    return page.evaluate("""async ([path, method, body]) => {
-      const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
-      const response = await fetch(path, { method, credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: body ? JSON.stringify(body) : undefined });
-      return response.status === 204 ? null : response.json();
-    }""", [path, method, body])
-
-
-def read_state(page) -> dict[str, bool]:
-    return {item["title"]: item["read"] for item in api(page, "/api/v1/timeline?limit=50")["items"]}
-
-
-def wait_until_read(page, title: str, read: bool = True) -> None:
-    """Until the timeline API says ``title`` is read (or unread): the page's own request may still be on its
-    way, and nothing in the page says when the hub wrote it, so the page asks the API until it agrees."""
-    page.evaluate("""async ([title, read]) => {
-      const ends = performance.now() + 10000;
-      while (performance.now() < ends) {
-        const page = await (await fetch("/api/v1/timeline?limit=50", { credentials: "same-origin" })).json();
-        if (page.items.some((item) => item.title === title && item.read === read)) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      throw new Error(`the API never said ${title} is ${read ? "read" : "unread"}`);
-    }""", [title, read])
-
-
-def post(page, title: str):
-    return page.locator("article.post", has=page.locator(f"a.title:text-is('{title}')"))
+from tests.browser import log_in, refresh_now, wait_for_js
+from tests.timelines.river import POSTS, SIZES, api, mute_and_undo, post, read_state, reader, wait_until_read
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_read_and_star_happen_in_place_and_keep_the_place_in_the_river(hub, browser, size):
-    base, _ = hub
+def test_read_and_star_happen_in_place_and_keep_the_place_in_the_river(reader_hub, browser, size):
+    base, _ = reader_hub
     _, page = reader(browser, base, size)
     target = post(page, "post 5")
     target.scroll_into_view_if_needed()
@@ -86,31 +33,20 @@ def test_read_and_star_happen_in_place_and_keep_the_place_in_the_river(hub, brow
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_muting_a_source_says_muted_and_undo_brings_its_posts_back(hub, browser, size):
-    base, _ = hub
+def test_muting_a_source_says_muted_and_undo_brings_its_posts_back(reader_hub, browser, size):
+    base, _ = reader_hub
     _, page = reader(browser, base, size)
     page.click(".river-view button[data-pref=view]")  # titles only: folded rows must hide too
     page.wait_for_selector("section.river.titles")
     target = post(page, "post 9")
     target.locator("a.title").click()  # unfolds it in place
-    target.locator("summary:has-text('Block')").click()
-    target.locator("button:has-text('Mute Live feed')").click()
-    bar = page.locator(".undo-bar")
-    bar.locator("button:text-is('Undo')").wait_for()
-    assert bar.inner_text().startswith("Muted Live feed.")
-    assert page.locator("article.post:visible").count() == 0
-    assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
-    bar.locator("button:text-is('Undo')").click()
-    page.wait_for_selector("article.post:visible a.title:text-is('post 9')")
-    assert page.locator("article.post:visible").count() == POSTS and bar.count() == 0
-    page.wait_for_selector(".toast:has-text('undone')")  # said once the hub answered
-    assert api(page, "/api/v1/blocks") == []
+    mute_and_undo(page, target)
     assert page.evaluate("window.__samePage")
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_j_marks_the_post_left_behind_read_clear_of_the_top_bar(hub, browser, size):
-    base, _ = hub
+def test_j_marks_the_post_left_behind_read_clear_of_the_top_bar(reader_hub, browser, size):
+    base, _ = reader_hub
     _, page = reader(browser, base, size)
     page.keyboard.press("j")
     page.keyboard.press("j")
@@ -127,8 +63,8 @@ def test_j_marks_the_post_left_behind_read_clear_of_the_top_bar(hub, browser, si
     assert page.evaluate("window.__samePage")
 
 
-def test_with_the_setting_off_j_only_moves(hub, browser):
-    base, _ = hub
+def test_with_the_setting_off_j_only_moves(reader_hub, browser):
+    base, _ = reader_hub
     _, page = reader(browser, base, "desktop")
     assert api(page, "/api/v1/reading-prefs", "PATCH", {"read_on_move": False})["read_on_move"] is False
     page.reload()
@@ -139,8 +75,8 @@ def test_with_the_setting_off_j_only_moves(hub, browser):
     assert read_state(page)["post 12"] is False
 
 
-def test_with_the_scroll_setting_posts_scrolled_past_are_read(hub, browser):
-    base, _ = hub
+def test_with_the_scroll_setting_posts_scrolled_past_are_read(reader_hub, browser):
+    base, _ = reader_hub
     _, page = reader(browser, base, "phone")
     api(page, "/api/v1/reading-prefs", "PATCH", {"read_on_scroll": True, "read_on_move": False})
     page.reload()
@@ -152,8 +88,8 @@ def test_with_the_scroll_setting_posts_scrolled_past_are_read(hub, browser):
     assert page.locator("article.post.unread").count() == POSTS - 2
 
 
-def test_opening_a_post_marks_it_read_even_as_the_original_opens(hub, browser):
-    base, _ = hub
+def test_opening_a_post_marks_it_read_even_as_the_original_opens(reader_hub, browser):
+    base, _ = reader_hub
     context, page = reader(browser, base, "desktop")
     page.keyboard.press("j")
     with context.expect_page() as opened:
@@ -167,8 +103,8 @@ def test_opening_a_post_marks_it_read_even_as_the_original_opens(hub, browser):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_question_mark_shows_the_keys_and_escape_closes_them(hub, browser, size):
-    base, _ = hub
+def test_question_mark_shows_the_keys_and_escape_closes_them(reader_hub, browser, size):
+    base, _ = reader_hub
     _, page = reader(browser, base, size)
     page.keyboard.press("?")
     help_box = page.locator("dialog#keys-help")
@@ -182,8 +118,8 @@ def test_question_mark_shows_the_keys_and_escape_closes_them(hub, browser, size)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_titles_only_oldest_first_and_unread_only_are_remembered(hub, browser, size):
-    base, _ = hub
+def test_titles_only_oldest_first_and_unread_only_are_remembered(reader_hub, browser, size):
+    base, _ = reader_hub
     _, page = reader(browser, base, size)
     page.click(".river-view button[data-pref=view]")
     page.wait_for_selector("section.river.titles")
@@ -193,9 +129,11 @@ def test_titles_only_oldest_first_and_unread_only_are_remembered(hub, browser, s
     post(page, "post 12").locator(".content").wait_for(state="visible")
     page.wait_for_selector("article.post:not(.unread) a.title:text-is('post 12')")
     page.click(".river-view button[data-pref=oldest_first]")
-    page.wait_for_selector(".river-view button[data-pref=oldest_first][aria-pressed=true]")
     page.click(".river-view button[data-pref=unread_only]")
-    page.wait_for_selector(".river-view button[data-pref=unread_only][aria-pressed=true]")
+    page.wait_for_selector("section.river:not([aria-busy]) .river-view button[data-pref=unread_only][aria-pressed=true]")
+    assert page.locator(".river-view button[data-pref=oldest_first][aria-pressed=true]").count() == 1
+    assert page.locator("article.post h2").all_inner_texts() == [f"post {n}" for n in range(1, POSTS)]  # in place
+    assert page.evaluate("window.__samePage")
     page.reload()
     assert page.locator("section.river.titles").count() == 1
     titles = page.locator("article.post h2").all_inner_texts()
@@ -205,8 +143,8 @@ def test_titles_only_oldest_first_and_unread_only_are_remembered(hub, browser, s
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_mark_all_read_turns_the_river_read_in_place_and_says_all_caught_up(hub, browser, size):
-    base, _ = hub
+def test_mark_all_read_turns_the_river_read_in_place_and_says_all_caught_up(reader_hub, browser, size):
+    base, _ = reader_hub
     _, page = reader(browser, base, size)
     assert page.locator(".caught-up").is_hidden()
     page.keyboard.press("Shift+A")
@@ -237,8 +175,8 @@ PICTURE_SETTLED = ("(() => { const img = document.querySelector('article.post[da
                    " return !img || (img.complete && img.naturalWidth > 0); })()")
 
 
-def test_a_live_post_is_drawn_like_a_served_one(hub, browser, httpserver):
-    base, feed = hub
+def test_a_live_post_is_drawn_like_a_served_one(reader_hub, browser, httpserver):
+    base, feed = reader_hub
     context, page = log_in(browser, base)
     page.keyboard.press("j")  # a selected post on the page: the selection must not count
     page.evaluate("window.scrollTo(0, 0)")  # at the top, new posts are inserted (not offered by a button)
@@ -255,8 +193,8 @@ def test_a_live_post_is_drawn_like_a_served_one(hub, browser, httpserver):
     assert inserted == served
 
 
-def test_unfollowing_can_be_undone_and_otherwise_is_sent(hub, browser):
-    base, _ = hub
+def test_unfollowing_can_be_undone_and_otherwise_is_sent(reader_hub, browser):
+    base, _ = reader_hub
     _, page = reader(browser, base, "desktop")
     page.goto(base + "/subscriptions/")
     page.evaluate("window.__samePage = true")
@@ -276,8 +214,8 @@ def test_unfollowing_can_be_undone_and_otherwise_is_sent(hub, browser):
     assert page.evaluate("window.__samePage")
 
 
-def test_without_javascript_the_forms_still_work(hub, browser):
-    base, _ = hub
+def test_without_javascript_the_forms_still_work(reader_hub, browser):
+    base, _ = reader_hub
     _, page = log_in(browser, base, java_script_enabled=False)
     post(page, "post 3").locator("button.mark-read").click()
     page.wait_for_load_state()

@@ -513,6 +513,27 @@ def test_a_batch_reaches_every_group_through_redis_pipelined_or_one_by_one(pipel
     assert async_to_sync(scenario)() == [[0, 1], [0, 1], [0, 1]]
 
 
+def test_one_message_to_many_groups_reaches_each_in_the_batchs_order():
+    """A message sent to several groups in a row leaves as one script publishing it to each (a post to its
+    followers); single sends and runs interleave, and every group still gets its messages in batch order."""
+    from aggregator.events import layers
+
+    layer = layers.PipelinedRedisPubSubChannelLayer(hosts=[os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")])
+    messages = [{"type": "t", "k": k} for k in range(4)]
+    plan = [(0, [0, 1, 2]), (1, [1]), (2, [0, 2]), (3, [0, 1, 2])]
+
+    async def scenario():
+        channels = [await layer.new_channel() for _ in range(3)]
+        for n, channel in enumerate(channels):
+            await layer.group_add(f"runs-test.{n}", channel)
+        await layer.group_send_many([(f"runs-test.{n}", messages[k]) for k, groups in plan for n in groups])
+        received = [[(await layer.receive(channel))["k"] for _ in range(3)] for channel in channels]
+        await layer.flush()
+        return received
+
+    assert async_to_sync(scenario)() == [[0, 2, 3], [0, 1, 3], [0, 2, 3]]
+
+
 def test_observers_hear_each_batch_queued_and_sent_and_one_that_fails_stops_nothing(settings):
     """The public timing hook (bench/live.py): told of every batch; an observer that raises is logged, and the
     others and the events themselves go on."""

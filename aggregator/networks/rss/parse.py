@@ -9,10 +9,17 @@ from urllib.parse import urljoin
 from xml.etree import ElementTree as ET
 
 import feedparser
+import feedparser.api
 
 from aggregator.content.entry import Entry, FeedInfo, ParsedFeed
 from aggregator.content.sanitize import html_to_text, safe_url
 from aggregator.content.xmlsafety import refuse_entity_declarations
+
+# feedparser (checked with 6.0.14) asks xml.sax for libxml2's driver before expat on every parse; it is not
+# installed, and the failed import searches sys.path each time (a quarter of a pushed item's parse). Expat
+# parses in either case; naming it alone also keeps a libxml2 installed later from changing how feeds parse.
+if isinstance(getattr(feedparser.api, "PREFERRED_XML_PARSERS", None), list):
+    feedparser.api.PREFERRED_XML_PARSERS = []
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _TOMBSTONE = "{http://purl.org/atompub/tombstones/1.0}deleted-entry"

@@ -1,15 +1,20 @@
 """The production shape: a real Celery worker process, fed through Redis, ingests into PostgreSQL."""
 
+import hashlib
+import hmac
 
 import pytest
 import redis
 from django.conf import settings
 from django.utils import timezone
 
+from aggregator.asgi import application
 from aggregator.celery import app as celery_app
-from aggregator.models import Post, Source, Subscription
+from aggregator.db import shared_redis
+from aggregator.models import Post, Source, Subscription, WebSubSubscription
 from timelines.selectors import timeline_for
 
+from tests.servers.asgi_client import asgi_post
 from tests.servers.feeds import RSS, rss
 from tests.servers.processes import production_env, require_production_services, start_worker, stop, wait_for
 
@@ -65,3 +70,32 @@ def test_hubs_sharing_one_redis_database_each_take_only_their_own_work(httpserve
         assert connection.llen("celery") == 1  # the other hub's message is still waiting for its own worker
     finally:
         print(stop(process)[-4000:])
+
+
+def test_fat_pings_posted_to_the_web_door_are_stored_once_by_a_real_worker(worker, alice, monkeypatch):
+    """A hub's POSTs through the ASGI application (taken in front of Django), left waiting in Redis, stored by the
+    worker's task; a second delivery of the same document stores nothing new."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)  # queued through Redis, as in production
+    source = Source.objects.create(address="https://a.example/feed.xml", url="https://a.example/feed.xml")
+    Subscription.objects.create(user=alice, source=source)
+    row = WebSubSubscription.objects.create(source=source, hub_url="https://hub.example/", topic_url=source.url,
+                                            callback_token="t0ken", secret="s3cret", mode="subscribe",
+                                            state=WebSubSubscription.State.ACTIVE)  # fmt: skip
+    bodies = [rss(("w1", "first pushed")), rss(("w1", "first pushed"), ("w2", "second pushed")),
+              rss(("w1", "first pushed"), ("w2", "second pushed"))]  # fmt: skip
+    for body in bodies:
+        signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+        status, _, answer = asgi_post(application, "/websub/t0ken/", chunks=[body],
+                                      headers={"Content-Type": RSS, "X-Hub-Signature": signature})  # fmt: skip
+        assert (status, answer) == (202, {"detail": "queued"})
+
+    def stored() -> bool:
+        return WebSubSubscription.objects.filter(pk=row.pk, deliveries=3).exists()
+
+    wait_for(stored, timeout=60, interval=0.2, what="the worker to store the deliveries")
+    assert sorted(Post.objects.filter(source=source).values_list("guid", flat=True)) == ["w1", "w2"]
+    assert [entry.post.title for entry in timeline_for(user=alice).entries] == ["second pushed", "first pushed"]
+    waiting = shared_redis.client()
+    assert not waiting.exists(shared_redis.key(f"chorus:websub:waiting:{row.pk}"))
+    wait_for(lambda: not waiting.exists(shared_redis.key(f"chorus:websub:draining:{row.pk}")), timeout=10,
+             interval=0.1, what="the task to lower its flag")  # fmt: skip

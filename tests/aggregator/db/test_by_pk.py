@@ -1,0 +1,26 @@
+"""``db.by_pk``: one row through a fixed statement gives what a queryset gives."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.db.by_pk import by_pk
+from aggregator.models import Source
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_gives_the_row_as_the_queryset_does_and_none_when_missing():
+    pushed = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    source = Source.objects.create(address="xmpp:alice@example.org?;node=urn:xmpp:microblog:0", kind=Source.Kind.XMPP,
+                                   title="Alice", push_jid="alice@example.org", last_push_at=pushed)  # fmt: skip
+    loaded = by_pk(Source, source.pk)
+    expected = Source.objects.get(pk=source.pk)
+    assert {f.attname: getattr(loaded, f.attname) for f in Source._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in Source._meta.concrete_fields
+    }
+    assert loaded.last_push_at == pushed and not loaded._state.adding
+    loaded.title = "Alice's microblog"
+    loaded.save(update_fields=["title"])  # an instance as loaded: it saves as an update
+    assert Source.objects.get(pk=source.pk).title == "Alice's microblog"
+    assert by_pk(Source, source.pk + 1000) is None
