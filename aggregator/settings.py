@@ -88,6 +88,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Only the *.jinja fragments, drawn inside Django templates by {% load fragments %} (aggregator/jinja.py)
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "aggregator.jinja.environment"},
+    },
 ]
 
 # --- Database -------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@
     && (!scope.sources || scope.sources.includes(String(post.source.id)))
     && !(post.read && "unreadOnly" in river.dataset); // caught up from the API, a read post is not for unread only
 
-  // A post is drawn by the server's own fragment (timelines/_post.html, from posts/html/): live posts and the
+  // A post is drawn by the server's own fragment (timelines/_post.jinja, from posts/html/): live posts and the
   // page's posts are one rendering (actions, time, picture).
   async function rendered(ids) {
     const response = await fetch(`${river.dataset.fragmentsUrl}?ids=${ids.join(",")}`, { credentials: "same-origin" });

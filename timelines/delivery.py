@@ -11,6 +11,7 @@ from django.db import connection
 
 from aggregator.events import Batch, EventBatch, joined, messages_for, send_on_commit
 from aggregator.models import Post, Subscription
+from timelines import unread_cache
 from timelines.blocks import blocks_of
 from timelines.cursor import encode_cursor
 from timelines.models import TimelineEntry
@@ -49,7 +50,9 @@ def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> list[int]:
         else:
             cursor.execute(insert.format(followers=f"({followers})", **tables), [False, source_id, source_id, *post_ids])
             cursor.execute(followers, [source_id])
-        return [user_id for (user_id,) in cursor.fetchall()]
+        subscribers = [user_id for (user_id,) in cursor.fetchall()]
+    unread_cache.changed(user_ids=subscribers)
+    return subscribers
 
 
 def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
@@ -63,12 +66,17 @@ def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
     ).format(**_tables())
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, False, source_id, limit])
-        return cursor.rowcount
+        added = cursor.rowcount
+    if added:
+        unread_cache.changed(user_ids=[user_id])
+    return added
 
 
 def withdraw(*, user_id: int, source_id: int) -> int:
     """Remove a source's posts from one person's timeline (they unfollowed it)."""
     deleted, _ = TimelineEntry.objects.filter(user_id=user_id, source_id=source_id).delete()
+    if deleted:
+        unread_cache.changed(user_ids=[user_id])
     return deleted
 
 
@@ -79,6 +87,7 @@ def withdraw_posts(*, post_ids: Sequence[int]) -> list[int]:
     entries = TimelineEntry.objects.filter(post_id__in=post_ids)
     user_ids = sorted(set(entries.values_list("user_id", flat=True)))
     entries.delete()
+    unread_cache.changed(user_ids=user_ids)
     return user_ids
 
 

@@ -24,7 +24,7 @@ EXPORT_CHUNK = 500
 
 
 def _mark(post, words: frozenset[str]) -> None:
-    """The post's title and content with the searched words marked, for ``timelines/_post.html``."""
+    """The post's title and content with the searched words marked, for ``timelines/_post.jinja``."""
     lang = language(post.language)
     post.marked_title = mark_text(post.title, words, lang)
     post.marked_content = mark_html(post.content_html, words, lang)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from aggregator import events
+from timelines import unread_cache
 from timelines.cursor import decode_cursor
 from timelines.models import TimelineEntry
 from timelines.selectors import entries_in_scope, older_than, unread_summary
@@ -32,6 +33,7 @@ def mark_read(*, user: AbstractBaseUser, post_ids: Iterable[int], read: bool = T
     ids = list(post_ids)[:MAX_IDS]
     updated = TimelineEntry.objects.filter(user=user, post_id__in=ids).exclude(is_read=read).update(is_read=read)
     if updated:
+        unread_cache.changed(user_ids=[user.pk])
         send_unread_counts_on_commit(user=user)
     return updated
 
@@ -44,5 +46,6 @@ def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None,
     entries = entries_in_scope(user=user, tag=tag, source_id=source_id).filter(is_read=False)
     updated = entries.filter(older_than(published, post_id, inclusive=True)).update(is_read=True)
     if updated:
+        unread_cache.changed(user_ids=[user.pk])
         send_unread_counts_on_commit(user=user)
     return updated

@@ -75,7 +75,7 @@ def timeline(request):
         "newest_cursor": newest_cursor,
         "prefs": prefs,
         "tag_source_ids": selectors.tagged_source_ids(user=request.user, tag=filters["tag"]) if filters["tag"] else [],
-        "source_tags": {s.source_id: [t.name for t in s.tags.all()] for s in subscriptions},  # live.js counts
+        "source_tags": selectors.tags_by_source(subscriptions),  # live.js: tag counts
         "next_url": _query(**base, before=page.next_cursor) if page.next_cursor else "",
         "river_url": reverse("timeline") + _query(tag=filters["tag"], source=filters["source_id"]),
         "here": request.get_full_path(),
@@ -91,7 +91,7 @@ def _mark_starred(user, entries) -> None:
 @login_required
 @require_GET
 def post_fragments(request):
-    """``?ids=1,2,3``: the person's posts as the river shows them (``timelines/_post.html``), for the live page
+    """``?ids=1,2,3``: the person's posts as the river shows them (``timelines/_post.jinja``), for the live page
     to insert: one rendering of a post, whether it came with the page or over the socket."""
     ids = [int(part) for part in request.GET.get("ids", "").split(",")[: services.MAX_IDS] if part.isdigit()]
     entries = selectors.entries_by_post(user=request.user, post_ids=ids)

@@ -2,18 +2,38 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser as BaseParser
 
 import pytest
 from django.core import mail
 
 from aggregator.content.entry import Entry
 from aggregator.ingest.pipeline import ingest
-from aggregator.models import Source, Subscription, SubscriptionTag
+from aggregator.models import Post, Source, Subscription, SubscriptionTag
 from timelines.models import TimelineEntry
 
 from tests.servers.feeds import RSS, rss
 
 pytestmark = pytest.mark.django_db
+
+
+class HTMLParser(BaseParser):
+    """The attributes (``data-done`` as a list: a post has several) and the text of a piece of HTML."""
+
+    def __init__(self):
+        super().__init__()
+        self.attrs: dict = {"data-done": []}
+        self.text = ""
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "data-done":
+                self.attrs[name].append(value)
+            else:
+                self.attrs.setdefault(name, value)
+
+    def handle_data(self, data):
+        self.text += data
 
 
 def follow(user, name: str, posts: int, *, tag: str | None = None) -> Source:
@@ -120,6 +140,22 @@ class TestTimeline:
         client.force_login(alice)
         html = client.get("/").content.decode()
         assert "<p>ok</p>" in html and "<script>alert(1)" not in html and "javascript:alert" not in html
+
+    def test_hostile_names_stay_text_in_every_attribute_and_menu_of_a_post(self, client, alice):
+        hostile = """"'><img src=x onerror=alert(1)>"""
+        source = follow(alice, "carol", 0)
+        Source.objects.filter(pk=source.pk).update(title=hostile)
+        ingest(source, [Entry(guid="x", title=hostile, author_name=hostile, author_handle=hostile, content_html="<p>ok</p>")])
+        client.force_login(alice)
+        html = client.get("/").content.decode()
+        assert "<img src=x" not in html and "onerror=alert(1)>" not in html
+        article = re.search(r'<article class="post[^"]*"(.*?)</article>', html, re.S).group(0)
+        parsed = HTMLParser()
+        parsed.feed(article)
+        handle = Post.objects.get(guid="x").author_handle  # as ingest kept it (quotes and all)
+        assert '"' in handle and parsed.attrs["data-author"] == handle.lower()
+        assert parsed.attrs["data-done"] == [f"Blocked {handle}", f"Muted {hostile}", "Muted the word"]
+        assert f"Block {handle}" in parsed.text and f"Mute {hostile}" in parsed.text
 
     def test_the_river_never_shows_another_persons_posts(self, client, alice, bob):
         follow(bob, "secret", 2)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from timelines.models import Block, ReadingPrefs, TimelineEntry
+from timelines.services import mark_read
 from timelines.templatetags.chorus import ago
 
 from tests.timelines.test_pages import follow
@@ -44,12 +45,12 @@ def test_oldest_first_pages_forward_in_time(client, alice):
 def test_unread_only_is_remembered_and_the_address_can_still_say_otherwise(client, alice):
     client.force_login(alice)
     follow(alice, "blog", 3)
-    TimelineEntry.objects.filter(user=alice, post__title="blog post 1").update(is_read=True)
+    mark_read(user=alice, post_ids=TimelineEntry.objects.filter(post__title="blog post 1").values_list("post_id", flat=True))
     response = client.post("/reading/", {"unread_only": "1", "next": "/"})
     assert response.status_code == 302 and response["Location"] == "/"
     assert titles(client.get("/").content.decode()) == ["blog post 2", "blog post 0"]
     assert titles(client.get("/?unread=0").content.decode()) == ["blog post 2", "blog post 1", "blog post 0"]
-    TimelineEntry.objects.filter(user=alice).update(is_read=True)
+    mark_read(user=alice, post_ids=TimelineEntry.objects.filter(user=alice).values_list("post_id", flat=True))
     html = client.get("/").content.decode()
     assert titles(html) == [] and re.search(r'<p class="caught-up" role="status">All caught up', html)
 

@@ -63,8 +63,8 @@ def _post_urls(script_prefix: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-@register.simple_tag
 def post_urls() -> dict[str, str]:
-    """``{% post_urls as urls %}``: the addresses a post's actions use (``timelines/_post.html``)."""
+    """The addresses a post's actions use: ``post_urls()`` in the Jinja2 fragments (``timelines/_post.jinja``,
+    ``replies/_spam.jinja``; ``aggregator/jinja.py``)."""
     return _post_urls(get_script_prefix())
 

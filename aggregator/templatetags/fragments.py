@@ -1,0 +1,40 @@
+"""Fragments drawn by the Jinja2 engine inside Django templates (``aggregator/jinja.py`` says why).
+
+``{% load fragments %}`` then ``{% post_fragment post is_read=... starred=... %}`` (one post of a river),
+``{% spam_menu post %}`` (the block menu of a reply or track match) or ``{% timeline_sidebar %}``. They take
+``here`` (where the forms come back to) and the page's CSRF token from the page's context.
+"""
+
+from django import template
+from django.template import engines
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+
+def _render(name: str, context, **values) -> SafeString:
+    # One CSRF token for the whole page, as Django's {% csrf_token %} does (the context's lazy token).
+    values.setdefault("here", context.get("here", ""))
+    values["csrf_token"] = context.get("csrf_token") or ""
+    # The environment's own template (Jinja2 caches it, and reloads a changed file when DEBUG): Django's wrapper
+    # would build a context with the request and a CSRF token of its own for every fragment.
+    return mark_safe(engines["jinja2"].env.get_template(name).render(values))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
+
+
+@register.simple_tag(takes_context=True)
+def post_fragment(context, post, *, is_read: bool, starred: bool) -> SafeString:
+    """A post as rivers show it (``timelines/_post.jinja``)."""
+    return _render("timelines/_post.jinja", context, post=post, is_read=is_read, starred=starred)
+
+
+@register.simple_tag(takes_context=True)
+def spam_menu(context, post) -> SafeString:
+    """Block or mute from a post (``replies/_spam.jinja``)."""
+    return _render("replies/_spam.jinja", context, post=post)
+
+
+@register.simple_tag(takes_context=True)
+def timeline_sidebar(context) -> SafeString:
+    """The timeline's sidebar: all posts, tags and sources with their unread counts (``timelines/_sidebar.jinja``)."""
+    names = ("subscriptions", "per_source", "tags", "more_tags", "more_sources", "total_unread", "filters")
+    return _render("timelines/_sidebar.jinja", context, **{name: context.get(name) for name in names})
