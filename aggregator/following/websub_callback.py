@@ -12,18 +12,17 @@ front of Django in ``aggregator/asgi.py`` that takes a hub's POSTs where a worke
 import asyncio
 import functools
 import json
-import re
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 
 from aggregator import jobs
 from aggregator.ingest import websub, websub_deliveries
 
 MAX_CHALLENGE = 1024
-DELIVERY_PATH = re.compile(r"/websub/(?P<token>[^/]+)/")  # the callback's route (aggregator/urls.py)
 
 
 @csrf_exempt
@@ -103,8 +102,8 @@ class LeanDeliveries:
 
     async def __call__(self, scope, receive, send):
         posted = scope["type"] == "http" and scope["method"] == "POST"
-        match = DELIVERY_PATH.fullmatch(scope["path"]) if posted else None
-        if match is None or jobs.runs_inline():
+        token = _callback_token(scope["path"]) if posted else None
+        if token is None or jobs.runs_inline():
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])  # a repeated header: its last value (Django joins them)
         cap = settings.CHORUS_WEBSUB_MAX_BYTES
@@ -116,7 +115,7 @@ class LeanDeliveries:
             return None
         if len(body) > cap:
             return await _answer(send, *_too_large(cap), close=True)
-        receive_here = functools.partial(_receive, token=match["token"], body=body,
+        receive_here = functools.partial(_receive, token=token, body=body,
                                          signature=headers.get(b"x-hub-signature", b"").decode("latin-1"),
                                          content_type=headers.get(b"content-type", b"").decode("latin-1"))  # fmt: skip
         # In the executor thread's own context, not a copy of this request's (as asyncio.to_thread would): Django
@@ -124,6 +123,16 @@ class LeanDeliveries:
         # connection per request.
         outcome = await asyncio.get_running_loop().run_in_executor(None, receive_here)
         return await _answer(send, outcome.status, outcome.detail, extra=_outcome_headers(outcome))
+
+
+def _callback_token(path: str) -> str | None:
+    """The token of a path Django routes to ``callback``, else None: other paths under /websub/ (our own WebSub
+    hub's endpoint, publishing's) are Django's."""
+    try:
+        found = resolve(path)
+    except Resolver404:
+        return None
+    return found.kwargs["token"] if found.func is callback else None
 
 
 async def _read_body(receive, cap: int) -> bytes | None:

@@ -6,7 +6,7 @@ import json
 
 def asgi_post(application, path: str, *, chunks: list[bytes], headers: dict[str, str]) -> tuple[int, dict, dict]:
     """POST ``chunks`` (the body, in the pieces the server hands on) to ``application``; returns the status, the
-    response headers (names in lower case) and the JSON answer."""
+    response headers (names in lower case) and the answer (JSON decoded, else text)."""
     from asgiref.testing import ApplicationCommunicator
 
     async def run():
@@ -20,6 +20,7 @@ def asgi_post(application, path: str, *, chunks: list[bytes], headers: dict[str,
         start = await communicator.receive_output(10)
         body = await communicator.receive_output(10)
         answer = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-        return start["status"], answer, json.loads(body["body"])
+        text = body["body"].decode()
+        return start["status"], answer, json.loads(text) if answer.get("content-type") == "application/json" else text
 
     return asyncio.run(run())

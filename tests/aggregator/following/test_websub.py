@@ -423,6 +423,14 @@ def test_the_lean_door_answers_410_to_unknown_tokens_and_caps_the_rate(active, q
     assert status == 429 and headers["retry-after"] == "60"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_lean_door_leaves_other_posts_under_websub_to_django_such_as_our_own_hub(queued):
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1"}
+    status, headers, answer = asgi_post(application, "/websub/hub/", chunks=[b"hub.mode=subscribe"], headers=form)
+    assert (status, "x-frame-options" in headers) == (400, True)  # the hub's own answer, through Django
+    assert "hub.callback" in answer
+
+
 def test_a_held_subscription_is_forgotten_when_the_hub_ends_it(active, alice, client, httpserver, committed):
     body = rss(("b", "pushed post"))
     assert deliver(client, active, body, **signed(body, active.secret)).status_code == 200  # now held
