@@ -2,21 +2,26 @@
 
 Every new database connection of the process (and of the processes it forks, a prefork pool) gets a statement
 wrapper (Django's ``connection_created`` signal; nothing of the project is replaced) that sees the INSERT of a
-post whose values carry the run's ``marker`` (its GUID) and registers an ``on_commit`` hook, which runs right
+post whose values carry the run's ``marker`` (its GUID: a plain INSERT, or the execution of the prepared
+statement ``aggregator.ingest.store`` inserts new posts with, whose columns are array literals) and registers an ``on_commit`` hook, which runs right
 after the COMMIT, ahead of the pipeline's own events hook, and appends ``key time`` to the file named by the
 environment variable ``path_env`` (whole lines, from any process).
 """
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
+
+POST_INSERTS = ("INSERT", "EXECUTE chorus_insert_posts(")
 
 
 def stamp_commits(*, marker: str, path_env: str) -> None:
     from django.db import transaction
     from django.db.backends.signals import connection_created
 
+    in_literal = re.compile(re.escape(marker) + r'[^",{}\\]*')  # a value, or an element of an array literal
     lock = threading.Lock()  # each request runs in a thread of its own
     files: dict[int, object] = {}  # per process: a prefork pool's processes open their own
 
@@ -28,10 +33,10 @@ def stamp_commits(*, marker: str, path_env: str) -> None:
             files[os.getpid()].write(line)
 
     def stamp(execute, sql, params, many, context):
-        if sql.startswith("INSERT") and params:
+        if sql.startswith(POST_INSERTS) and params:
             rows = params if many else [params]  # a multi-row bulk INSERT passes each column as one array (UNNEST)
             values = [v for row in rows for p in row for v in (p if isinstance(p, list | tuple) else [p])]
-            keys = sorted({v for v in values if isinstance(v, str) and v.startswith(marker)})
+            keys = sorted({key for v in values if isinstance(v, str) and marker in v for key in in_literal.findall(v)})
             if keys:
                 alias = context["connection"].alias
                 transaction.on_commit(lambda: write(keys), using=alias)
