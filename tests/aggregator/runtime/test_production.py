@@ -96,6 +96,7 @@ def test_fat_pings_posted_to_the_web_door_are_stored_once_by_a_real_worker(worke
     assert sorted(Post.objects.filter(source=source).values_list("guid", flat=True)) == ["w1", "w2"]
     assert [entry.post.title for entry in timeline_for(user=alice).entries] == ["second pushed", "first pushed"]
     waiting = shared_redis.client()
-    assert not waiting.exists(shared_redis.key(f"chorus:websub:waiting:{row.pk}"))
+    wait_for(lambda: not waiting.exists(shared_redis.key(f"chorus:websub:waiting:{row.pk}")), timeout=10,
+             interval=0.1, what="the task to take what it stored off the waiting list (after its commit)")  # fmt: skip
     wait_for(lambda: not waiting.exists(shared_redis.key(f"chorus:websub:draining:{row.pk}")), timeout=10,
              interval=0.1, what="the task to lower its flag")  # fmt: skip
