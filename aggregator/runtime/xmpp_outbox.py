@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 
 from aggregator import jobs
+from aggregator.db import shared_redis
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def answering(channel: str, *, source_id: int) -> Iterator[Callable[[], None] | 
         if not told:
             told = True
             try:
-                _redis().publish(channel, str(source_id))
+                shared_redis.client().publish(channel, str(source_id))
             except Exception as error:  # noqa: BLE001 - best effort: the listener falls back on its timeout
                 log.warning("could not tell the XMPP listener that source %s was stored: %r", source_id, error)
 
@@ -65,19 +66,6 @@ def answering(channel: str, *, source_id: int) -> Iterator[Callable[[], None] | 
         yield tell
     finally:
         tell()
-
-
-_client = None
-
-
-def _redis():
-    global _client
-    if _client is None:
-        import redis
-        from django.conf import settings
-
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
-    return _client
 
 
 class Outbox:
