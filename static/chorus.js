@@ -28,13 +28,15 @@
   // --- Relative times: worded as the server's `ago` filter (timelines/templatetags/chorus.py) words them. ---
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   function ago(moment, now) {
-    const seconds = (now - moment) / 1000;
-    if (seconds < 60) return "just now";
-    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-    const days = Math.floor(seconds / 86400);
-    if (days < 30) return days === 1 ? "1 day ago" : `${days} days ago`;
-    return `${moment.getUTCDate()} ${MONTHS[moment.getUTCMonth()]} ${moment.getUTCFullYear()}`;
+    const ahead = moment > now;
+    const seconds = Math.abs(now - moment) / 1000;
+    if (seconds < 60) return ahead ? "in a moment" : "just now";
+    let span;
+    if (seconds < 3600) span = `${Math.floor(seconds / 60)} min`;
+    else if (seconds < 86400) span = `${Math.floor(seconds / 3600)} h`;
+    else if (seconds < 86400 * 30) { const days = Math.floor(seconds / 86400); span = days === 1 ? "1 day" : `${days} days`; }
+    else return `${moment.getUTCDate()} ${MONTHS[moment.getUTCMonth()]} ${moment.getUTCFullYear()}`;
+    return ahead ? `in ${span}` : `${span} ago`;
   }
   function refreshTimes(root) {
     const now = Date.now();

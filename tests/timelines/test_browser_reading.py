@@ -228,3 +228,17 @@ def test_without_javascript_the_forms_still_work(reader_hub, browser):
     page.wait_for_load_state()
     assert page.locator("section.river.titles").count() == 1
     assert page.locator("text=All caught up").count() == 1  # the muted source's posts left, none unread
+
+
+def test_the_source_page_words_its_times_as_the_river_does_ahead_and_behind(reader_hub, browser):
+    base, _ = reader_hub
+    _, page = reader(browser, base, "desktop")
+    source_id = api(page, "/api/v1/subscriptions")[0]["source"]["id"]
+    page.goto(f"{base}/sources/{source_id}/")
+    times = page.locator("dl.source-status time")
+    last_fetch, next_fetch = times.nth(0), times.nth(1)
+    wait_for_js(page, "document.readyState === 'complete'")
+    # chorus.js has rewritten them by now (it runs at load): a coming poll is "in ...", never "just now"
+    assert last_fetch.inner_text() in ("just now", "1 min ago", "2 min ago")
+    assert next_fetch.inner_text().startswith("in ")
+    assert next_fetch.get_attribute("title").endswith("UTC")

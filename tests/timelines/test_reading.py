@@ -93,6 +93,8 @@ def test_relative_times_say_how_long_ago():
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     said = [ago(now - timedelta(seconds=s), now) for s in (5, 180, 7200, 86400 * 1.5, 86400 * 3, 86400 * 45)]
     assert said == ["just now", "3 min ago", "2 h ago", "1 day ago", "3 days ago", "22 Oct 2026"]
+    ahead = [ago(now + timedelta(seconds=s), now) for s in (5, 180, 7200, 86400 * 1.5, 86400 * 3, 86400 * 45)]
+    assert ahead == ["in a moment", "in 3 min", "in 2 h", "in 1 day", "in 3 days", "20 Jan 2027"]
 
 
 def test_muting_a_source_says_muted_with_its_name(client, alice):

@@ -3,8 +3,10 @@ from datetime import datetime
 
 from django import template
 from django.conf import settings
+from django.template.defaultfilters import date
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from timelines.stars import starred_count as count_of_starred
 
@@ -34,22 +36,40 @@ def keep_read_days() -> int:
 
 @register.filter
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    """How long ago, in few words: "just now", "3 min ago", "5 h ago", "2 days ago", past a month the date.
+    """How far from now, in few words: "just now", "3 min ago", "5 h ago", "2 days ago"; ahead, "in a moment",
+    "in 3 min", "in 5 h", "in 2 days"; a month or more either way, the date.
     static/chorus.js words it the same way (``ago``) and keeps it current: change both together."""
     if moment is None:
         return ""
     seconds = ((now or timezone.now()) - moment).total_seconds()
+    ahead = seconds < 0
+    seconds = abs(seconds)
     if seconds < 60:
-        return "just now"
+        return "in a moment" if ahead else "just now"
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    days = int(seconds // 86400)
-    if days < 30:
-        return "1 day ago" if days == 1 else f"{days} days ago"
-    local = timezone.localtime(moment)
-    return f"{local.day} {local:%b %Y}"
+        span = f"{int(seconds // 60)} min"
+    elif seconds < 86400:
+        span = f"{int(seconds // 3600)} h"
+    elif seconds < 86400 * 30:
+        days = int(seconds // 86400)
+        span = "1 day" if days == 1 else f"{days} days"
+    else:
+        local = timezone.localtime(moment)
+        return f"{local.day} {local:%b %Y}"
+    return f"in {span}" if ahead else f"{span} ago"
+
+
+@register.simple_tag
+def moment(when: datetime | None, css_class: str = "") -> str:
+    """``<time>`` saying how far ``when`` is from now (``ago``), with the exact time on hover; static/chorus.js keeps
+    the wording current. Empty for no time."""
+    if when is None:
+        return ""
+    return format_html(
+        '<time{} datetime="{}" title="{}">{}</time>',
+        format_html(' class="{}"', css_class) if css_class else "",
+        date(when, "c"), date(when, "j M Y, H:i T"), ago(when),
+    )
 
 
 @functools.cache
