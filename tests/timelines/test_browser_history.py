@@ -4,6 +4,7 @@ stars toggle in place (button and "s") and, without JavaScript, through the form
 import pytest
 
 from tests.browser import LiveFeed, follow, log_in
+from tests.timelines.river import wait_until_starred
 
 
 @pytest.fixture
@@ -31,11 +32,13 @@ def test_slash_searches_and_a_star_toggles_in_place(hub, browser):
     page.wait_for_selector("article.post button.star[aria-pressed=true]")
     assert page.url.endswith("/search/?q=%22in+bloom%22")  # no reload
     assert page.locator("nav [data-count-starred]").inner_text() == "1"
+    wait_until_starred(page, ["Orchids in bloom"])  # the star is written before the page is left
     page.goto(hub + "/")
     page.keyboard.press("j")
     page.keyboard.press("s")
     page.wait_for_selector("article.post.selected button.star[aria-pressed=false]")
     assert page.locator("nav [data-count-starred]").inner_text() == ""
+    wait_until_starred(page, [])
 
 
 def test_the_star_is_a_form_without_javascript(hub, browser):
