@@ -118,7 +118,8 @@
     const sent = form.dataset.api
       ? send(form.dataset.api, { body: { post_ids: [Number(post.dataset.postId)], read }, keepalive })
       : sendForm(form, fields);
-    return sent.catch((error) => { showRead(post, !read); failed(read ? "mark it read" : "keep it unread")(error); });
+    return sent.then(() => { if (!keptLive()) recount(); },
+      (error) => { showRead(post, !read); failed(read ? "mark it read" : "keep it unread")(error); });
   }
 
   function markReadLater(post) {
@@ -454,6 +455,32 @@
 
   // The sidebar counts what the river shows: after a block or its undo, live.js asks for the exact counts.
   const recount = () => document.dispatchEvent(new CustomEvent("chorus:recount"));
+  const keptLive = () => river && "live" in river.dataset; // live.js keeps this page's counts itself
+
+  // The counts on any other page (the nav's, the Tracks sidebar, the Replies heading, an older timeline page's
+  // sidebar) as the server draws them now, after something here changed what they count; changes close
+  // together are counted once.
+  const COUNTED = ["replies", "tracks", "track", "starred", "source", "tag", "total"];
+  const countKey = (element) => COUNTED.filter((name) => element.hasAttribute(`data-count-${name}`))
+    .map((name) => `${name}=${element.getAttribute(`data-count-${name}`)}`).join();
+  const COUNTS = COUNTED.map((name) => `[data-count-${name}]`).join();
+  async function countsFromServer() {
+    const response = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const drawn = new Map([...page.querySelectorAll(COUNTS)].map((element) => [countKey(element), element.textContent]));
+    document.querySelectorAll(COUNTS).forEach((element) => {
+      const now = drawn.get(countKey(element));
+      if (now !== undefined) element.textContent = now;
+    });
+    document.title = page.title;
+  }
+  let recountTimer = null;
+  document.addEventListener("chorus:recount", () => {
+    if (!river || keptLive()) return;
+    clearTimeout(recountTimer);
+    recountTimer = setTimeout(() => countsFromServer().catch(() => {}), 250);
+  });
 
   // --- All caught up: shown when nothing in the river's scope is unread (live.js sends the exact counts) ---
   function caughtUp(unread) {

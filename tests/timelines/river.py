@@ -70,9 +70,9 @@ def post(page, title: str):
     return page.locator("article.post", has=page.locator(f"a.title:text-is('{title}')"))
 
 
-def mute_and_undo(page, target) -> None:
+def mute_and_undo(page, target, *, while_muted=None, after_undo=None) -> None:
     """Mute the source from the post ``target``: its posts leave in place and the hub has the block; Undo brings
-    them back and the hub drops it."""
+    them back and the hub drops it. ``while_muted()`` and ``after_undo()`` check more at those two moments."""
     shown = page.locator("article.post:visible").count()
     target.locator("summary:has-text('Block')").click()
     target.locator("button:has-text('Mute Live feed')").click()
@@ -81,7 +81,11 @@ def mute_and_undo(page, target) -> None:
     assert bar.inner_text().startswith("Muted Live feed.")
     assert page.locator("article.post:visible").count() == 0
     assert [block["kind"] for block in api(page, "/api/v1/blocks")] == ["source"]
+    if while_muted:
+        while_muted()
     bar.locator("button:text-is('Undo')").click()
     page.wait_for_selector(".toast:has-text('undone')")  # said once the hub answered
     assert page.locator("article.post:visible").count() == shown and bar.count() == 0
     assert api(page, "/api/v1/blocks") == []
+    if after_undo:
+        after_undo()

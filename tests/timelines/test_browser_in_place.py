@@ -3,7 +3,7 @@ navigating and keeping the scroll position (the source's river, a tag's, search 
 
 import pytest
 
-from tests.browser import refresh_now
+from tests.browser import refresh_now, wait_for_js
 from tests.timelines.river import POSTS, api, mute_and_undo, post, reader
 
 
@@ -54,7 +54,12 @@ def test_track_matches_read_and_mute_in_place(reader_hub, browser, httpserver):
     match = page.locator("article.post", has_text="fresh post 13")
     match.wait_for()
     page.evaluate("window.__samePage = true")
+    counts = "[...document.querySelectorAll('[data-count-track]:not([data-count-track=all]), [data-count-tracks]')]"
+    say = lambda n: wait_for_js(page, f"{counts}.every((count) => count.textContent.trim() === '{n}')")  # noqa: E731
+    say("1")
+    # the counts leave with a muted match and come back with the Undo, as the server counts them (blocks applied)
+    mute_and_undo(page, match, while_muted=lambda: say(""), after_undo=lambda: say("1"))
     match.locator("button.mark-read").click()
     page.wait_for_selector("article.post:not(.unread):has-text('fresh post 13')")
-    mute_and_undo(page, match)
+    say("")
     assert page.evaluate("window.__samePage")
