@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -20,8 +20,10 @@ from aggregator.hygiene.redirects import redirect_back
 from aggregator.images.views import image_response
 from aggregator.models import FollowImport, Source, Subscription
 from aggregator.networks.rss.discover import DiscoveryError
+from replies.models import Reply
 from timelines.cursor import BadCursor
 from timelines.selectors import subscription_count, subscriptions_page, unread_counts_for
+from tracks.models import TrackMatch
 
 PAGE_SIZE = 100
 _PICTURE_CACHE = "private, max-age=3600"
@@ -140,11 +142,23 @@ def follow_list_import_status(request, import_id: int):
     })  # fmt: skip
 
 
+def _shows_posts_of(user, source_id: int) -> bool:
+    """Whether the person follows the source or has one of its posts among their replies or track matches (both
+    reach beyond what they follow): the pages that show a post show its source's picture."""
+    return (
+        Subscription.objects.filter(user=user, source_id=source_id).exists()
+        or Reply.objects.filter(user=user, post__source_id=source_id).exists()
+        or TrackMatch.objects.filter(user=user, post__source_id=source_id).exists()
+    )
+
+
 @login_required
 def source_avatar(request, source_id: int):
-    """The source's picture (learned by ``avatars``, else generated), served from here; followers only. Pages
-    ask for it with ``?v=``, which changes with the picture, so it may be cached for long."""
-    source = get_object_or_404(Source, pk=source_id, subscriptions__user=request.user)
+    """The source's picture (learned by ``avatars``, else generated), served from here to those it shows posts
+    to. Pages ask for it with ``?v=``, which changes with the picture, so it may be cached for long."""
+    if not _shows_posts_of(request.user, source_id):
+        raise Http404("no such source among yours")
+    source = get_object_or_404(Source, pk=source_id)
     cache_for = _PICTURE_CACHE_VERSIONED if request.GET.get("v") else _PICTURE_CACHE
     return image_response(avatars.picture_of(source), cache_control=cache_for)
 

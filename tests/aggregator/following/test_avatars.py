@@ -14,7 +14,9 @@ from aggregator.following import avatars
 from aggregator.following.subscriptions import subscribe
 from aggregator.images import sniff
 from aggregator.ingest.polling import poll_source
-from aggregator.models import Source, Subscription
+from aggregator.models import Post, Source, Subscription
+from replies.models import Reply
+from tracks.models import Track, TrackMatch
 
 from tests.servers.fediverse_server import AVATAR_PNG, mastodon
 from tests.servers.feedservers import response_head, send
@@ -164,6 +166,22 @@ def test_pictures_are_for_followers_only(client, alice, bob, httpserver, committ
     source = followed_feed(httpserver, committed, alice, rss_feed())
     client.force_login(bob)
     assert client.get(f"/sources/{source.pk}/avatar").status_code == 404  # never another person's data
+
+
+@pytest.mark.parametrize("seen_as", ["reply", "track match"])
+def test_a_source_bob_does_not_follow_shows_its_picture_beside_his_replies_and_matches(
+    client, alice, bob, httpserver, committed, seen_as
+):
+    source = followed_feed(httpserver, committed, alice, rss_feed())
+    post = Post.objects.filter(source=source).first()
+    client.force_login(bob)
+    assert client.get(f"/sources/{source.pk}/avatar").status_code == 404
+    if seen_as == "reply":
+        Reply.objects.create(user=bob, post=post, published=post.published)
+    else:
+        track = Track.objects.create(user=bob, query="hello", normalized="hello", terms=["hello"], key_token="hello")
+        TrackMatch.objects.create(track=track, user=bob, post=post, published=post.published, first=True)
+    assert client.get(f"/sources/{source.pk}/avatar").status_code == 200
 
 
 def test_pictures_are_never_looked_for_inside_the_network(alice, raw_server, settings):
