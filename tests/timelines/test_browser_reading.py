@@ -239,6 +239,6 @@ def test_the_source_page_words_its_times_as_the_river_does_ahead_and_behind(read
     last_fetch, next_fetch = times.nth(0), times.nth(1)
     wait_for_js(page, "document.readyState === 'complete'")
     # chorus.js has rewritten them by now (it runs at load): a coming poll is "in ...", never "just now"
-    assert last_fetch.inner_text() in ("just now", "1 min ago", "2 min ago")
+    assert last_fetch.inner_text() == "just now" or last_fetch.inner_text().endswith(" ago")  # the hub is shared
     assert next_fetch.inner_text().startswith("in ")
     assert next_fetch.get_attribute("title").endswith("UTC")
