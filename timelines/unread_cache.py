@@ -49,7 +49,7 @@ MAX_AGE = 600  # seconds a count is kept, deltas or not
 PENDING_SECONDS = 180  # a pending mark outlives any transaction (Celery's hard time limit); then it runs out
 GENERATION_SECONDS = 24 * 3600  # a generation outlives any count that could compare with it
 
-_MARKER = "_"  # a field every kept hash has: a kept "nothing unread" is a hash, not a missing key
+_MARKER = "_"  # the field of the count as counted: every kept hash has it, a kept "nothing unread" too
 
 _mine = threading.local()  # the people this thread's open transaction changed: its own reads count again
 
@@ -135,8 +135,9 @@ def _forget_mine(user_ids: Iterable[int]) -> None:
 
 
 class _Redis:
-    """Per person: a hash of the kept counts (``_MARKER`` and source id -> count), the generation (an integer),
-    and the pending writes (a sorted set of tokens by the time their mark runs out)."""
+    """Per person: a hash of the kept counts (``_MARKER``: the count as counted, a JSON list of source id, count,
+    ...; a field per source that deltas changed since: the change), the generation (an integer), and the pending
+    writes (a sorted set of tokens by the time their mark runs out). A page reads a few fields, not one per source."""
 
     # Keep a count only if the generation is the one read before counting and nothing is pending.
     KEEP = """
@@ -145,10 +146,7 @@ class _Redis:
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
     if redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
     redis.call('DEL', KEYS[1])
-    local fields = cjson.decode(ARGV[4])
-    for i = 1, #fields, 1000 do
-        redis.call('HSET', KEYS[1], unpack(fields, i, math.min(i + 999, #fields)))
-    end
+    redis.call('HSET', KEYS[1], ARGV[5], ARGV[4])
     redis.call('EXPIRE', KEYS[1], ARGV[3])
     return 1
     """
@@ -174,7 +172,7 @@ class _Redis:
 
     @staticmethod
     def _keys(user_id: int) -> tuple[str, str, str]:
-        return (shared_redis.key(f"unread-counts:{user_id}"), shared_redis.key(f"unread-counts-generation:{user_id}"),
+        return (shared_redis.key(f"unread-counts-kept:{user_id}"), shared_redis.key(f"unread-counts-generation:{user_id}"),
                 shared_redis.key(f"unread-counts-pending:{user_id}"))  # fmt: skip
 
     def read(self, user_id: int) -> tuple[dict[int, int] | None, str]:
@@ -185,14 +183,16 @@ class _Redis:
         fields, number = pipe.execute()
         kept = None
         if fields:
-            kept = {int(k): n for k, v in fields.items() if k != _MARKER.encode() and (n := int(v)) > 0}
+            flat = iter(json.loads(fields.pop(_MARKER.encode())))
+            kept = dict(zip(flat, flat, strict=True))
+            for source_id, delta in fields.items():
+                kept[int(source_id)] = kept.get(int(source_id), 0) + int(delta)
+            kept = {source_id: n for source_id, n in kept.items() if n > 0} if fields else kept
         return kept, number.decode() if number is not None else ""
 
     def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
-        fields = [_MARKER, 1]
-        for source_id, n in found.items():
-            fields += [source_id, n]
-        self._keep(keys=self._keys(user_id), args=[generation, time.time(), MAX_AGE, json.dumps(fields)])
+        flat = [x for source_id, n in found.items() for x in (source_id, n)]
+        self._keep(keys=self._keys(user_id), args=[generation, time.time(), MAX_AGE, json.dumps(flat), _MARKER])
 
     def mark_pending(self, user_ids: list[int], *, token: str) -> None:
         until = time.time() + PENDING_SECONDS
