@@ -191,9 +191,10 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,30/h/ip,5/5m/key", "login_failed
                        "social_login": "30/m/ip"}  # fmt: skip
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SIGNUP_ENABLED = env_bool("CHORUS_SIGNUP_ENABLED", True)
-# Sessions live in the database (Django's default, named here on purpose): they survive a restart of any
-# process, in production (PostgreSQL) as in the embedded hub (SQLite).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database: they survive a restart of any process, in production (PostgreSQL) as in the
+# embedded hub (SQLite). Requests read them through the cache (written to both): every page reads its session,
+# and a cache GET costs a fraction of a query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Sign-in with OpenID Connect (providers from CHORUS_OIDC_PROVIDERS and/or SocialApp rows in the admin) and
 # legacy OpenID 2.0 URLs. accounts/adapters.py decides when a login may land in an existing account.

@@ -5,6 +5,7 @@ statement that also reads the followers; on SQLite a second statement reads them
 already on a timeline is skipped, so a repeated ingest never duplicates a row.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 
 from django.db import connection
@@ -30,7 +31,8 @@ def _tables() -> dict[str, str]:
 def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> list[int]:
     """Add the given posts of ``source_id`` to every subscriber's timeline. Returns the subscribers (the people
     whose timelines the posts are on now), read in the same statement on PostgreSQL: the live events after the
-    commit go to them without asking the database again."""
+    commit go to them without asking the database again. Each subscriber's kept unread counts take the rows
+    added for them (``unread_cache``)."""
     if not post_ids:
         return []
     tables = _tables()
@@ -40,19 +42,23 @@ def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> list[int]:
         "INSERT INTO {entry} (user_id, post_id, source_id, published, is_read) "
         "SELECT f.user_id, p.id, p.source_id, p.published, %s FROM {followers} f JOIN {post} p ON p.source_id = %s "
         f"WHERE p.id IN ({placeholders}) AND p.retracted_at IS NULL "
-        "ON CONFLICT (user_id, post_id) DO NOTHING"
+        "ON CONFLICT (user_id, post_id) DO NOTHING RETURNING user_id"
     )
-    with connection.cursor() as cursor:
+    with unread_cache.changing() as change, connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # a data-modifying WITH query runs whether or not it is read
             added = insert.format(followers="f", **tables)
-            cursor.execute(f"WITH f AS ({followers}), added AS ({added}) SELECT user_id FROM f",
-                           [source_id, False, source_id, *post_ids])  # fmt: skip
+            cursor.execute(f"WITH f AS ({followers}), added AS ({added}) SELECT f.user_id, coalesce(a.n, 0) FROM f "
+                           "LEFT JOIN (SELECT user_id, count(*) AS n FROM added GROUP BY user_id) a "
+                           "ON a.user_id = f.user_id", [source_id, False, source_id, *post_ids])  # fmt: skip
+            rows = cursor.fetchall()
         else:
             cursor.execute(insert.format(followers=f"({followers})", **tables), [False, source_id, source_id, *post_ids])
+            added_for = Counter(user_id for (user_id,) in cursor.fetchall())
             cursor.execute(followers, [source_id])
-        subscribers = [user_id for (user_id,) in cursor.fetchall()]
-    unread_cache.changed(user_ids=subscribers)
-    return subscribers
+            rows = [(user_id, added_for[user_id]) for (user_id,) in cursor.fetchall()]
+        for user_id, added_count in rows:
+            change.add(user_id=user_id, source_id=source_id, delta=added_count)  # new rows are unread
+    return [user_id for user_id, _ in rows]
 
 
 def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:

@@ -185,14 +185,41 @@ def _count_by_source(unread: QuerySet) -> dict[int, int]:
     return {row["source_id"]: row["n"] for row in unread.values("source_id").annotate(n=Count("*"))}
 
 
+@dataclass
+class TagSet:
+    """Every tag of one person as (name, source id) pairs, in the order they were given: what the timeline's
+    sidebar shows of tags, read in one query."""
+
+    pairs: list[tuple[str, int]]
+
+    def names(self) -> list[str]:
+        """The tag names, case-insensitively sorted (as ``tags_for``)."""
+        return sorted({name for name, _ in self.pairs}, key=str.casefold)
+
+    def unread(self, per_source: dict[int, int]) -> dict[str, int]:
+        """Unread posts per tag, from the per-source counts."""
+        counts: Counter[str] = Counter()
+        for name, source_id in self.pairs:
+            counts[name] += per_source.get(source_id, 0)
+        return dict(counts)
+
+    def by_source(self, source_ids: list[int]) -> dict[int, list[str]]:
+        """The tags of each of these sources (every one a key, ``[]`` when untagged)."""
+        tags: dict[int, list[str]] = {source_id: [] for source_id in source_ids}
+        for name, source_id in self.pairs:
+            if source_id in tags:
+                tags[source_id].append(name)
+        return tags
+
+
+def tag_set_for(*, user: AbstractBaseUser) -> TagSet:
+    rows = SubscriptionTag.objects.filter(subscription__user=user).order_by("id")
+    return TagSet(list(rows.values_list("name", "subscription__source_id")))
+
+
 def tag_unread_counts(*, user: AbstractBaseUser, per_source: dict[int, int]) -> dict[str, int]:
     """Unread posts per tag, from the per-source counts."""
-    counts: Counter[str] = Counter()
-    for name, source_id in SubscriptionTag.objects.filter(subscription__user=user).values_list(
-        "name", "subscription__source_id"
-    ):
-        counts[name] += per_source.get(source_id, 0)
-    return dict(counts)
+    return tag_set_for(user=user).unread(per_source)
 
 
 def unread_summary(*, user: AbstractBaseUser) -> dict:
@@ -231,16 +258,6 @@ def subscriptions_for(*, user: AbstractBaseUser, limit: int = 100) -> list[Subsc
              "source__status", "source__picture_url")  # fmt: skip
     rows = Subscription.objects.filter(user=user).select_related("source").only(*shown)
     return list(rows.order_by("source__title", "id")[:limit])
-
-
-def tags_by_source(subscriptions: list[Subscription]) -> dict[int, list[str]]:
-    """The tags of each of these subscriptions by source id (every source a key, ``[]`` when untagged)."""
-    tags: dict[int, list[str]] = {s.source_id: [] for s in subscriptions}
-    source_of = {s.pk: s.source_id for s in subscriptions}
-    rows = SubscriptionTag.objects.filter(subscription_id__in=list(source_of)).order_by("id")
-    for subscription_id, name in rows.values_list("subscription_id", "name"):
-        tags[source_of[subscription_id]].append(name)
-    return tags
 
 
 def subscription_title(*, user: AbstractBaseUser, source_id: int) -> str | None:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 
 from aggregator import events
 from timelines import unread_cache
@@ -31,11 +31,20 @@ def send_unread_counts_on_commit(*, user: AbstractBaseUser) -> None:
 def mark_read(*, user: AbstractBaseUser, post_ids: Iterable[int], read: bool = True) -> int:
     """Mark posts read (or unread again) on this person's timeline; others' rows are never touched."""
     ids = list(post_ids)[:MAX_IDS]
-    updated = TimelineEntry.objects.filter(user=user, post_id__in=ids).exclude(is_read=read).update(is_read=read)
-    if updated:
-        unread_cache.changed(user_ids=[user.pk])
+    if not ids:
+        return 0
+    placeholders = ",".join(["%s"] * len(ids))
+    # Each row changed says its source: the kept unread counts take -1 (read) or +1 (unread) on it.
+    sql = (f"UPDATE {connection.ops.quote_name(TimelineEntry._meta.db_table)} SET is_read = %s "
+           f"WHERE user_id = %s AND post_id IN ({placeholders}) AND is_read <> %s RETURNING source_id")  # fmt: skip
+    with unread_cache.changing() as change, connection.cursor() as cursor:
+        cursor.execute(sql, [read, user.pk, *ids, read])
+        sources = [source_id for (source_id,) in cursor.fetchall()]
+        for source_id in sources:
+            change.add(user_id=user.pk, source_id=source_id, delta=-1 if read else 1)
+    if sources:
         send_unread_counts_on_commit(user=user)
-    return updated
+    return len(sources)
 
 
 def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None, source_id: int | None = None) -> int:

@@ -1,50 +1,277 @@
-"""A person's unread counts per source, kept in the cache between the writes that change them.
+"""A person's unread counts per source, kept between page loads and carried through the writes that change them.
 
 Counting is a ``COUNT ... GROUP BY source`` over the person's unread rows: it costs by how much is unread (tens of
 milliseconds over hundreds of thousands of rows), and every timeline page, unread API call and ``unread.counts``
-event asks for it. So the counts are kept in the Django cache (Redis in production: every process shares them)
-under the person's version token, and every write that changes a person's unread rows calls ``changed()``: the
-token is dropped at once (the writer's own transaction recounts) and again after the commit (a count another
-process made meanwhile, from before the commit, is under the old token and never read again). A new token is
-made by the next reader. Counts are also dropped after ``MAX_AGE`` seconds whatever happened, so a write that
-bypassed ``changed()`` (SQL by hand) is seen within that time.
+event asks for it. So the counts are counted once, when none are kept (``counts()``), and then kept up to date:
+
+- **Deltas.** A write whose change to the counts is known exactly (a post fanned out to its followers: +n on its
+  source for each follower it was added for; marking posts read or unread: -1/+1 on each post's source) runs inside
+  ``changing()`` and says so (``Change.add``); once its transaction commits, the kept counts take the change.
+- **Drops.** Any other write (marking all read, backfill, withdrawal of a source or of retracted posts) calls
+  ``changed()``: the kept counts are dropped, and the next reader counts again.
+- **Age.** Kept counts are also dropped ``MAX_AGE`` seconds after they were counted whatever happened, so a write
+  that bypassed this module (SQL by hand, a cascade) is seen within that time.
+
+In production the counts are a Redis hash per person (every process shares them; a delta is ``HINCRBY`` on a hash
+that exists, in one script for all the people of a write, one round trip after the commit); the embedded hub,
+one process without Redis, keeps the same structures in memory (``_Local``).
+
+**The race with a recount.** A count runs over a snapshot of the database, while deltas arrive after their
+commits: a count that already saw a write must not be kept if that write's delta is still to come (it would be
+counted twice), nor one that missed a write whose delta has gone already (the delta would be lost). So each person
+has a generation, raised after every delta and drop, and a set of pending writes (marked before their commit,
+cleared with their delta; a mark runs out after ``PENDING_SECONDS``, for a transaction that rolled back). A count
+is kept only if, when it is stored, the generation is the one read before counting and nothing is pending; else
+it is used for that page and not kept. A drop needs no pending mark: it drops before and after its commit, and a
+count kept in between is dropped by the second.
+
+A write's own transaction, before its commit, counts again rather than read counts that lack its change.
 
 The writers: fan-out, backfill and withdrawal (``timelines/delivery.py``), read state (``timelines/services.py``).
-Retention deletes only rows no one has unread. Blocks do not go through here: the counts of people who block
-anything are not cached (``selectors.unread_counts_for``).
+Retention deletes only rows no one has unread. Blocks do not go through here: kept counts are of every unread row,
+and the counts of people who block anything are counted each time (``selectors.unread_counts_for``).
 """
 
+import json
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
-from django.core.cache import cache
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 
-MAX_AGE = 60  # seconds
+from aggregator.db import shared_redis
+
+MAX_AGE = 600  # seconds a count is kept, deltas or not
+PENDING_SECONDS = 180  # a pending mark outlives any transaction (Celery's hard time limit); then it runs out
+GENERATION_SECONDS = 24 * 3600  # a generation outlives any count that could compare with it
+
+_MARKER = "_"  # the field of the count as counted: every kept hash has it, a kept "nothing unread" too
+
+_mine = threading.local()  # the people this thread's open transaction changed: its own reads count again
 
 
-def _token_key(user_id: int) -> str:
-    return f"unread-counts-token:{user_id}"
+class Change:
+    """The exact changes of one write to people's unread counts, taken by the kept counts after the commit."""
+
+    def __init__(self) -> None:
+        self.deltas: dict[int, Counter[int]] = {}
+        self.token = uuid.uuid4().hex
+
+    def add(self, *, user_id: int, source_id: int, delta: int) -> None:
+        """``user_id`` has ``delta`` more (or fewer) unread posts of ``source_id``."""
+        if delta:
+            self.deltas.setdefault(user_id, Counter())[source_id] += delta
 
 
-def counts(*, user_id: int, count: Callable[[], dict[int, int]]) -> dict[int, int]:
-    """The person's counts as of their current token: from the cache, or ``count()`` kept there."""
-    key = _token_key(user_id)
-    token = cache.get(key)
-    if token is None:
-        cache.add(key, uuid.uuid4().hex, timeout=None)
-        token = cache.get(key)
-    counts_key = f"unread-counts:{user_id}:{token}"
-    found = cache.get(counts_key)
-    if found is None:
-        found = count()
-        cache.set(counts_key, found, timeout=MAX_AGE)
-    return found
+@contextmanager
+def changing() -> Iterator[Change]:
+    """Run a write of unread rows whose changes are known exactly and add them to the yielded ``Change``. The
+    block runs in a transaction (the caller's, if any): the people it changed are marked pending before the
+    commit, and their kept counts take the change after it."""
+    change = Change()
+    with transaction.atomic(savepoint=False):
+        yield change
+        if change.deltas:
+            _store().mark_pending(list(change.deltas), token=change.token)
+            _note_mine(change.deltas)
+            transaction.on_commit(lambda: _apply(change), robust=True)
+
+
+def _apply(change: Change) -> None:
+    _store().apply(change.deltas, token=change.token)
+    _forget_mine(change.deltas)
 
 
 def changed(*, user_ids: Iterable[int]) -> None:
-    """These people's unread rows changed (or will, when the transaction commits): count them again."""
-    keys = [_token_key(user_id) for user_id in user_ids]
-    if keys:
-        cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
+    """These people's unread rows changed in a way not told as deltas (or will, when the transaction commits):
+    drop their kept counts now and again after the commit."""
+    ids = sorted(set(user_ids))
+    if ids:
+        _store().drop(ids)
+        _note_mine(ids)
+
+        def after() -> None:
+            _store().drop(ids, advance=True)
+            _forget_mine(ids)
+
+        transaction.on_commit(after, robust=True)
+
+
+def counts(*, user_id: int, count: Callable[[], dict[int, int]]) -> dict[int, int]:
+    """The person's unread counts per source (sources with none left out): the kept ones, or ``count()``, kept
+    if no write raced it."""
+    if user_id in _changed_here():
+        return count()
+    store = _store()
+    kept, generation = store.read(user_id)
+    if kept is not None:
+        return kept
+    fresh = count()
+    store.keep(user_id, fresh, generation=generation)
+    return fresh
+
+
+def _changed_here() -> set[int]:
+    """The people this thread's open transaction changed (none outside a transaction)."""
+    mine = getattr(_mine, "users", None)
+    if mine is None:
+        mine = _mine.users = set()
+    if not connection.in_atomic_block:
+        mine.clear()  # left by a transaction that rolled back
+    return mine
+
+
+def _note_mine(user_ids: Iterable[int]) -> None:
+    if connection.in_atomic_block:
+        _changed_here().update(user_ids)
+
+
+def _forget_mine(user_ids: Iterable[int]) -> None:
+    _changed_here().difference_update(user_ids)
+
+
+class _Redis:
+    """Per person: a hash of the kept counts (``_MARKER``: the count as counted, a JSON list of source id, count,
+    ...; a field per source that deltas changed since: the change), the generation (an integer), and the pending
+    writes (a sorted set of tokens by the time their mark runs out). A page reads a few fields, not one per source."""
+
+    # Keep a count only if the generation is the one read before counting and nothing is pending.
+    KEEP = """
+    local generation = redis.call('GET', KEYS[2]) or ''
+    if generation ~= ARGV[1] then return 0 end
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+    if redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], ARGV[5], ARGV[4])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+    return 1
+    """
+    # Per person (three keys each): the delta on a kept hash, a new generation, the pending mark cleared.
+    APPLY = """
+    local deltas = cjson.decode(ARGV[1])
+    for i, person in ipairs(deltas) do
+        local counts, generation, pending = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+        if redis.call('EXISTS', counts) == 1 then
+            for j = 1, #person, 2 do redis.call('HINCRBY', counts, person[j], person[j + 1]) end
+        end
+        redis.call('INCR', generation)
+        redis.call('EXPIRE', generation, ARGV[3])
+        redis.call('ZREM', pending, ARGV[2])
+    end
+    return 1
+    """
+
+    def __init__(self) -> None:
+        client = shared_redis.client()
+        self._keep = client.register_script(self.KEEP)
+        self._apply = client.register_script(self.APPLY)
+
+    @staticmethod
+    def _keys(user_id: int) -> tuple[str, str, str]:
+        return (shared_redis.key(f"unread-counts-kept:{user_id}"), shared_redis.key(f"unread-counts-generation:{user_id}"),
+                shared_redis.key(f"unread-counts-pending:{user_id}"))  # fmt: skip
+
+    def read(self, user_id: int) -> tuple[dict[int, int] | None, str]:
+        counts, generation, _ = self._keys(user_id)
+        pipe = shared_redis.client().pipeline(transaction=False)
+        pipe.hgetall(counts)
+        pipe.get(generation)
+        fields, number = pipe.execute()
+        kept = None
+        if fields:
+            flat = iter(json.loads(fields.pop(_MARKER.encode())))
+            kept = dict(zip(flat, flat, strict=True))
+            for source_id, delta in fields.items():
+                kept[int(source_id)] = kept.get(int(source_id), 0) + int(delta)
+            kept = {source_id: n for source_id, n in kept.items() if n > 0} if fields else kept
+        return kept, number.decode() if number is not None else ""
+
+    def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
+        flat = [x for source_id, n in found.items() for x in (source_id, n)]
+        self._keep(keys=self._keys(user_id), args=[generation, time.time(), MAX_AGE, json.dumps(flat), _MARKER])
+
+    def mark_pending(self, user_ids: list[int], *, token: str) -> None:
+        until = time.time() + PENDING_SECONDS
+        pipe = shared_redis.client().pipeline(transaction=False)
+        for user_id in user_ids:
+            pending = self._keys(user_id)[2]
+            pipe.zadd(pending, {token: until})
+            pipe.expire(pending, PENDING_SECONDS)
+        pipe.execute()
+
+    def apply(self, deltas: dict[int, Counter[int]], *, token: str) -> None:
+        keys, people = [], []
+        for user_id, by_source in deltas.items():
+            keys += self._keys(user_id)
+            people.append([x for source_id, n in by_source.items() if n for x in (source_id, n)])
+        self._apply(keys=keys, args=[json.dumps(people), token, GENERATION_SECONDS])
+
+    def drop(self, user_ids: list[int], *, advance: bool = False) -> None:
+        pipe = shared_redis.client().pipeline(transaction=False)
+        for user_id in user_ids:
+            counts, generation, _ = self._keys(user_id)
+            pipe.delete(counts)
+            if advance:
+                pipe.incr(generation)
+                pipe.expire(generation, GENERATION_SECONDS)
+        pipe.execute()
+
+
+class _Local:
+    """The same structures in this process's memory, for the embedded hub (one process, no Redis)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[int, tuple[float, Counter[int]]] = {}  # user id -> (dropped at, counts)
+        self._generations: Counter[int] = Counter()
+        self._pending: dict[int, dict[str, float]] = {}  # user id -> {token: runs out at}
+
+    def read(self, user_id: int) -> tuple[dict[int, int] | None, str]:
+        with self._lock:
+            until, kept = self._counts.get(user_id, (0.0, None))
+            found = {k: n for k, n in kept.items() if n > 0} if kept is not None and until > time.time() else None
+            return found, str(self._generations[user_id])
+
+    def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
+        now = time.time()
+        with self._lock:
+            pending = {t: until for t, until in self._pending.get(user_id, {}).items() if until > now}
+            self._pending[user_id] = pending
+            if str(self._generations[user_id]) == generation and not pending:
+                self._counts[user_id] = (now + MAX_AGE, Counter(found))
+
+    def mark_pending(self, user_ids: list[int], *, token: str) -> None:
+        with self._lock:
+            for user_id in user_ids:
+                self._pending.setdefault(user_id, {})[token] = time.time() + PENDING_SECONDS
+
+    def apply(self, deltas: dict[int, Counter[int]], *, token: str) -> None:
+        with self._lock:
+            for user_id, by_source in deltas.items():
+                if user_id in self._counts:
+                    self._counts[user_id][1].update(by_source)
+                self._generations[user_id] += 1
+                self._pending.get(user_id, {}).pop(token, None)
+
+    def drop(self, user_ids: list[int], *, advance: bool = False) -> None:
+        with self._lock:
+            for user_id in user_ids:
+                self._counts.pop(user_id, None)
+                if advance:
+                    self._generations[user_id] += 1
+
+
+_stores: dict[str, _Redis | _Local] = {}
+
+
+def _store() -> _Redis | _Local:
+    """Redis where the hub has one (``REDIS_URL``), else this process's memory."""
+    url = settings.REDIS_URL
+    store = _stores.get(url)
+    if store is None:
+        store = _stores[url] = _Redis() if url else _Local()
+    return store

@@ -52,17 +52,20 @@ def timeline(request):
     else:
         newest_cursor = selectors.cursor_of(page.entries[0]) if page.entries else ""
     # the sidebar is bounded: a person following thousands gets the first ones and a link to all of them
-    subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES)
+    subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES + 1)
+    more_sources = len(subscriptions) > SIDEBAR_SOURCES
+    subscriptions = subscriptions[:SIDEBAR_SOURCES]
     per_source = selectors.unread_counts_for(user=request.user)
-    tag_counts = selectors.tag_unread_counts(user=request.user, per_source=per_source)
-    tags = selectors.tags_for(user=request.user, limit=SIDEBAR_TAGS + 1)
+    tag_set = selectors.tag_set_for(user=request.user)
+    tag_counts = tag_set.unread(per_source)
+    tags = tag_set.names()
     base = {"tag": filters["tag"], "source": filters["source_id"], "unread": "1" if filters["unread_only"] else ""}
     scope_title = filters["tag"] or (selectors.subscription_title(user=request.user, source_id=filters["source_id"])
                                      if filters["source_id"] else None) or "All posts"  # fmt: skip
     return render(request, "timelines/timeline.html", {
         "page": page,
         "subscriptions": subscriptions,
-        "more_sources": selectors.subscription_count(user=request.user) > len(subscriptions),
+        "more_sources": more_sources,
         "per_source": per_source,
         "tags": [(name, tag_counts.get(name, 0)) for name in tags[:SIDEBAR_TAGS]],
         "more_tags": len(tags) > SIDEBAR_TAGS,
@@ -75,7 +78,7 @@ def timeline(request):
         "newest_cursor": newest_cursor,
         "prefs": prefs,
         "tag_source_ids": selectors.tagged_source_ids(user=request.user, tag=filters["tag"]) if filters["tag"] else [],
-        "source_tags": selectors.tags_by_source(subscriptions),  # live.js: tag counts
+        "source_tags": tag_set.by_source([s.source_id for s in subscriptions]),  # live.js: tag counts
         "next_url": _query(**base, before=page.next_cursor) if page.next_cursor else "",
         "river_url": reverse("timeline") + _query(tag=filters["tag"], source=filters["source_id"]),
         "here": request.get_full_path(),

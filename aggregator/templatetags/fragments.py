@@ -1,6 +1,7 @@
 """Fragments drawn by the Jinja2 engine inside Django templates (``aggregator/jinja.py`` says why).
 
 ``{% load fragments %}`` then ``{% post_fragment post is_read=... starred=... %}`` (one post of a river),
+``{% river_fragment entries %}`` (a river's timeline rows, each post as ``post_fragment`` draws it, in one call),
 ``{% spam_menu post %}`` (the block menu of a reply or track match) or ``{% timeline_sidebar %}``. They take
 ``here`` (where the forms come back to) and the page's CSRF token from the page's context.
 """
@@ -25,6 +26,13 @@ def _render(name: str, context, **values) -> SafeString:
 def post_fragment(context, post, *, is_read: bool, starred: bool) -> SafeString:
     """A post as rivers show it (``timelines/_post.jinja``)."""
     return _render("timelines/_post.jinja", context, post=post, is_read=is_read, starred=starred)
+
+
+@register.simple_tag(takes_context=True)
+def river_fragment(context, entries) -> SafeString:
+    """Timeline rows (``post.starred`` set) as a river shows them (``timelines/_river.jinja``): one Jinja2 call
+    for the page's posts, not one per post."""
+    return _render("timelines/_river.jinja", context, entries=entries)
 
 
 @register.simple_tag(takes_context=True)

@@ -1,24 +1,27 @@
-"""The sidebar's unread counts are kept in the cache between page loads (timelines/unread_cache.py), and every
-write that changes a person's unread rows counts them again: new posts, reading, marking all read, following,
-unfollowing, a retracted post."""
+"""The sidebar's unread counts are kept between page loads (timelines/unread_cache.py): new posts and reading
+one post change the kept counts (no count again), other writes drop them (marking all read, following,
+unfollowing, a retracted post), and a count that raced a write is not kept. Real PostgreSQL and Redis; the
+embedded hub's in-memory store too where a test says so."""
 
 import re
+import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from aggregator.content.entry import Entry
 from aggregator.following.subscriptions import follow_source, unsubscribe
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Source, Subscription
-from timelines import unread_cache
+from timelines import services, unread_cache
 from timelines.models import TimelineEntry
 
 from tests.timelines.test_pages import follow
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the kept counts take each write after its commit
 
 
 def shown_counts(client) -> tuple[str, dict[str, str]]:
@@ -42,21 +45,131 @@ def test_a_reload_with_nothing_new_does_not_count_again(client, alice):
     assert shown_counts(client)[0] == "3"
 
 
-def test_new_posts_and_reading_count_again(client, alice):
+def test_new_posts_and_reading_one_post_change_the_kept_counts(client, alice):
     carol = follow(alice, "carol", 3)
     client.force_login(alice)
     assert shown_counts(client) == ("3", {str(carol.pk): "3"})
     ingest(carol, [Entry(guid="new", title="arrived later", published=datetime(2026, 12, 1, tzinfo=UTC))])
+    assert counting_queries(client) == []
     assert shown_counts(client) == ("4", {str(carol.pk): "4"})
     post_id = TimelineEntry.objects.filter(user=alice).order_by("-published").first().post_id
     client.post("/read/", {"post_id": post_id, "read": "1", "next": "/"})
+    assert counting_queries(client) == []
+    assert shown_counts(client) == ("3", {str(carol.pk): "3"})
+    client.post("/read/", {"post_id": post_id, "read": "1", "next": "/"})  # read already: no change
     assert shown_counts(client) == ("3", {str(carol.pk): "3"})
     client.post("/read/", {"post_id": post_id, "read": "0", "next": "/"})
+    assert counting_queries(client) == []
     assert shown_counts(client) == ("4", {str(carol.pk): "4"})
     html = client.get("/").content.decode()
     up_to = re.search(r'name="up_to" value="([^"]+)"', html).group(1)
-    client.post("/read/all/", {"up_to": up_to, "next": "/"})
+    with CaptureQueriesContext(connection) as queries:  # dropped: counted again (for the unread.counts event)
+        client.post("/read/all/", {"up_to": up_to, "next": "/"})
+    assert [q for q in queries.captured_queries if "GROUP BY" in q["sql"]]
     assert shown_counts(client) == ("", {str(carol.pk): ""})
+
+
+def counted(user) -> dict[int, int]:
+    """The unread counts per source as the database has them now."""
+    rows = TimelineEntry.objects.filter(user=user, is_read=False).values("source_id").annotate(n=Count("*"))
+    return {row["source_id"]: row["n"] for row in rows}
+
+
+def kept(user) -> dict[int, int]:
+    """The kept counts, or a fresh count when none are kept (then kept)."""
+    return unread_cache.counts(user_id=user.pk, count=lambda: counted(user))
+
+
+def test_fan_out_to_several_followers_keeps_each_ones_counts_exact(alice, bob):
+    carol = follow(alice, "carol", 2)
+    Subscription.objects.create(user=bob, source=carol)
+    dave = follow(bob, "dave", 1)
+    assert kept(alice) == counted(alice) and kept(bob) == counted(bob) == {dave.pk: 1}
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    ingest(carol, [Entry(guid=f"more-{n}", title=f"more {n}", published=later) for n in range(3)])
+    ingest(carol, [Entry(guid="more-0", title="more 0", published=later)])  # known: no row, no change
+    assert kept(alice) == counted(alice) == {carol.pk: 5}
+    assert kept(bob) == counted(bob) == {carol.pk: 3, dave.pk: 1}  # bob had no row of carol's before
+    services.mark_read(user=bob, post_ids=list(TimelineEntry.objects.filter(user=bob).values_list("post_id", flat=True)))
+    assert kept(bob) == counted(bob) == {}
+    assert kept(alice) == counted(alice) == {carol.pk: 5}
+
+
+def test_withdrawal_and_retraction_keep_the_counts_exact(alice):
+    carol, dave = follow(alice, "carol", 3), follow(alice, "dave", 2)
+    assert kept(alice) == {carol.pk: 3, dave.pk: 2}
+    unsubscribe(user=alice, subscription_id=Subscription.objects.get(user=alice, source=dave).pk)
+    assert kept(alice) == counted(alice) == {carol.pk: 3}
+    retract(carol, ["carol-0"])
+    assert kept(alice) == counted(alice) == {carol.pk: 2}
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store(request, settings):
+    """The kept counts in Redis (production), or in this process's memory (the embedded hub, no Redis)."""
+    if request.param == "memory":
+        settings.REDIS_URL = ""
+    return request.param
+
+
+def test_a_count_that_missed_a_write_whose_delta_came_while_it_counted_is_not_kept(alice, store):
+    carol = follow(alice, "carol", 3)
+    post_id = TimelineEntry.objects.filter(user=alice).first().post_id
+
+    def count_then_a_read_arrives():
+        before = counted(alice)
+        run_in_thread(lambda: services.mark_read(user=alice, post_ids=[post_id]))  # committed, its delta applied
+        return before
+
+    assert unread_cache.counts(user_id=alice.pk, count=count_then_a_read_arrives) == {carol.pk: 3}
+    assert kept(alice) == counted(alice) == {carol.pk: 2}
+
+
+def test_a_count_that_saw_a_write_whose_delta_is_still_to_come_is_not_kept(alice, store):
+    carol = follow(alice, "carol", 3)
+    post_id = TimelineEntry.objects.filter(user=alice).first().post_id
+    committed, go_on = threading.Event(), threading.Event()
+
+    def read_a_post():
+        with transaction.atomic():
+            # Runs after the commit and before the delta (hooks run in order): holds the delta back.
+            transaction.on_commit(lambda: (committed.set(), go_on.wait(10)))
+            services.mark_read(user=alice, post_ids=[post_id])
+
+    reader = threading.Thread(target=with_own_connection(read_a_post))
+    reader.start()
+    assert committed.wait(10)
+    assert unread_cache.counts(user_id=alice.pk, count=lambda: counted(alice)) == {carol.pk: 2}  # saw the read
+    go_on.set()
+    reader.join(10)
+    assert kept(alice) == counted(alice) == {carol.pk: 2}  # not 1: the delta did not come on top of that count
+
+
+def test_a_write_rolled_back_changes_no_counts(alice, store):
+    carol = follow(alice, "carol", 3)
+    post_id = TimelineEntry.objects.filter(user=alice).first().post_id
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.mark_read(user=alice, post_ids=[post_id])
+        assert kept(alice) == {carol.pk: 2}  # the write's own transaction counts again
+        raise RuntimeError("rolled back")
+    assert kept(alice) == counted(alice) == {carol.pk: 3}
+
+
+def with_own_connection(work):
+    def run():
+        try:
+            work()
+        finally:
+            connection.close()
+
+    return run
+
+
+def run_in_thread(work) -> None:
+    thread = threading.Thread(target=with_own_connection(work))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
 
 
 def test_following_unfollowing_and_retractions_count_again(client, alice, bob):
