@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from aggregator.models import Subscription, SubscriptionTag
 from timelines import unread_cache
 from timelines.blocks import blocked, blocks_anything
 from timelines.cursor import BadCursor, decode_cursor, encode_cursor
-from timelines.models import TimelineEntry
+from timelines.models import Star, TimelineEntry
 
 MAX_LIMIT = 200
 
@@ -58,22 +58,29 @@ def newer_than(published: datetime, post_id: int) -> Q:
 
 def timeline_for(*, user: AbstractBaseUser, before: str | None = None, after: str | None = None, limit: int = 50,
                  tag: str | None = None, source_id: int | None = None, unread_only: bool = False,
-                 oldest_first: bool = False) -> TimelinePage:  # fmt: skip
+                 oldest_first: bool = False, with_stars: bool = False) -> TimelinePage:  # fmt: skip
     """One page of the merged river. Newest first, ``before`` being the ``next_cursor`` of the previous page;
     or, with ``after`` (a client catching up on what it missed), the posts newer than that position, oldest
     first, ``next_cursor`` then being a tail cursor: past the newest returned, never null (an empty page ends).
     ``oldest_first`` reads the river the other way: the oldest posts first, ``before`` then being the previous
     page's ``next_cursor`` too (the pages go forward in time).
 
+    ``with_stars`` sets ``post.starred`` on each entry's post, read in the same statement.
+
     Raises ``BadCursor`` for a cursor this module did not write, or for both cursors at once.
     """
     if before and after:
         raise BadCursor("give either `before` or `after`, not both")
     entries = river(user=user, tag=tag, source_id=source_id, read=False if unread_only else None)
+    if with_stars:
+        entries = entries.annotate(starred=Exists(Star.objects.filter(user_id=user.pk, post_id=OuterRef("post_id"))))
     if oldest_first and not after:
         rows, next_cursor = forward_page(entries, cursor=before, limit=limit)
     else:
         rows, next_cursor = keyset_page(entries, before=before, after=after, limit=limit)
+    if with_stars:
+        for row in rows:
+            row.post.starred = row.starred
     return TimelinePage(entries=rows, next_cursor=next_cursor)
 
 

@@ -43,10 +43,9 @@ def timeline(request):
     filters = _filters(request.GET, prefs=prefs)
     try:
         page = selectors.timeline_for(user=request.user, before=request.GET.get("before") or None, limit=PAGE_SIZE,
-                                      oldest_first=prefs.oldest_first, **filters)  # fmt: skip
+                                      oldest_first=prefs.oldest_first, with_stars=True, **filters)  # fmt: skip
     except BadCursor:
         return HttpResponseBadRequest("That page link is broken; go back to the first page.")
-    _mark_starred(request.user, page.entries)
     if prefs.oldest_first or request.GET.get("before"):
         newest_cursor = selectors.newest_cursor_in(user=request.user, tag=filters["tag"], source_id=filters["source_id"])
     else:

@@ -9,14 +9,16 @@
 from django import template
 from django.template import engines
 from django.utils.safestring import SafeString, mark_safe
+from markupsafe import escape
 
 register = template.Library()
 
 
 def _render(name: str, context, **values) -> SafeString:
-    # One CSRF token for the whole page, as Django's {% csrf_token %} does (the context's lazy token).
+    # One CSRF token for the whole page, as Django's {% csrf_token %} does: the context's lazy token, resolved once
+    # here (a river's posts print it in a form each, and every use of the lazy object goes through its proxy).
     values.setdefault("here", context.get("here", ""))
-    values["csrf_token"] = context.get("csrf_token") or ""
+    values["csrf_token"] = escape(str(context.get("csrf_token") or ""))
     # The environment's own template (Jinja2 caches it, and reloads a changed file when DEBUG): Django's wrapper
     # would build a context with the request and a CSRF token of its own for every fragment.
     return mark_safe(engines["jinja2"].env.get_template(name).render(values))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
