@@ -1,7 +1,8 @@
 """Fragments drawn by the Jinja2 engine inside Django templates (``aggregator/jinja.py`` says why).
 
 ``{% load fragments %}`` then ``{% post_fragment post is_read=... starred=... %}`` (one post of a river),
-``{% river_fragment entries %}`` (a river's timeline rows, each post as ``post_fragment`` draws it, in one call),
+``{% river_fragment entries %}`` (a river's timeline rows, each post as ``post_fragment`` draws it; both keep a
+post drawn while nothing it shows changes, ``drawn_posts``),
 ``{% spam_menu post %}`` (the block menu of a reply or track match) or ``{% timeline_sidebar %}``. They take
 ``here`` (where the forms come back to) and the page's CSRF token from the page's context.
 """
@@ -10,6 +11,8 @@ from django import template
 from django.template import engines
 from django.utils.safestring import SafeString, mark_safe
 from markupsafe import escape
+
+from aggregator.templatetags import drawn_posts
 
 register = template.Library()
 
@@ -24,17 +27,23 @@ def _render(name: str, context, **values) -> SafeString:
     return mark_safe(engines["jinja2"].env.get_template(name).render(values))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
 
 
+def _page_values(context) -> dict[str, str]:
+    """The page's CSRF token and return address, escaped as Jinja2 would print them."""
+    return {"csrf_token": escape(str(context.get("csrf_token") or "")), "here": escape(context.get("here", ""))}
+
+
 @register.simple_tag(takes_context=True)
 def post_fragment(context, post, *, is_read: bool, starred: bool) -> SafeString:
     """A post as rivers show it (``timelines/_post.jinja``)."""
-    return _render("timelines/_post.jinja", context, post=post, is_read=is_read, starred=starred)
+    return mark_safe(drawn_posts.post(post, is_read=is_read, starred=starred, **_page_values(context)))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
 
 
 @register.simple_tag(takes_context=True)
 def river_fragment(context, entries) -> SafeString:
-    """Timeline rows (``post.starred`` set) as a river shows them (``timelines/_river.jinja``): one Jinja2 call
-    for the page's posts, not one per post."""
-    return _render("timelines/_river.jinja", context, entries=entries)
+    """Timeline rows (``post.starred`` set) as a river shows them, each post as ``post_fragment`` draws it."""
+    page = _page_values(context)
+    drawn = (drawn_posts.post(entry.post, is_read=entry.is_read, starred=entry.post.starred, **page) for entry in entries)
+    return mark_safe("".join(f"\n    {post}\n" for post in drawn))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
 
 
 @register.simple_tag(takes_context=True)
