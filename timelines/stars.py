@@ -11,12 +11,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from aggregator.models import Post
+from timelines import kept_counts
 from timelines.models import Star, TimelineEntry
 from timelines.search.scopes import scopes
 from timelines.selectors import RefPage, keyset_page, refs_page
 from timelines.serializers import post_json
 
 FEED_SALT = "chorus.starred-feed"
+STARRED = "starred"  # its kept count (kept_counts)
 
 
 class StarError(LookupError):
@@ -36,13 +38,17 @@ def star(*, user: AbstractBaseUser, post_id: int) -> Star:
     post = _visible_post(user=user, post_id=post_id)
     try:
         with transaction.atomic():
-            return Star.objects.create(user=user, post=post, published=post.published)
+            made = Star.objects.create(user=user, post=post, published=post.published)
+            kept_counts.changed(STARRED, user_ids=[user.pk])
+            return made
     except IntegrityError:
         return Star.objects.get(user=user, post=post)
 
 
 def unstar(*, user: AbstractBaseUser, post_id: int) -> bool:
     deleted, _ = Star.objects.filter(user=user, post_id=post_id).delete()
+    if deleted:
+        kept_counts.changed(STARRED, user_ids=[user.pk])
     return bool(deleted)
 
 
@@ -69,7 +75,9 @@ def starred_refs(*, user: AbstractBaseUser, limit: int, cursor: str | None = Non
 
 
 def starred_count(*, user: AbstractBaseUser) -> int:
-    return Star.objects.filter(user=user, post__retracted_at__isnull=True).count()
+    """The person's stars of posts not retracted (kept between stars: ``kept_counts``)."""
+    return kept_counts.kept(STARRED, user_id=user.pk,
+                            count=lambda: Star.objects.filter(user=user, post__retracted_at__isnull=True).count())
 
 
 def starred_ids(*, user: AbstractBaseUser, post_ids: list[int]) -> set[int]:

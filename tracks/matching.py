@@ -25,6 +25,7 @@ from timelines.blocks import blocks_of
 from timelines.delivery import post_event_fields
 from tracks import index
 from tracks.models import Track, TrackMatch
+from tracks.selectors import unread_matches_changed
 from tracks.text import Tokens, matches, tokenize
 
 Found = dict[tuple[int, int], dict[int, str]]  # (user id, post id) -> {track id: its query}
@@ -51,6 +52,7 @@ def track_new_posts(*, posts: Sequence[Post], writes: WriteBatch | None = None,
     with joined_events(events) as announced:
 
         def stored(_rows) -> None:
+            unread_matches_changed(user_ids={user_id for user_id, _ in found})
             announced.add(lambda: announce_matches(pairs=[(pair, found[pair]) for pair in order], posts=matched))
             # the people's notification destinations hear of them through replies, by job name
             told = []

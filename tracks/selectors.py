@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
 
+from timelines import kept_counts
 from timelines.blocks import blocked, blocks_anything
 from timelines.cursor import BadCursor
 from timelines.selectors import MAX_LIMIT as MAX_LIMIT  # the API validates `limit` against it
@@ -52,9 +53,24 @@ def matches_for(*, user: AbstractBaseUser, track_id: int | None = None, before: 
     return MatchesPage(matches=page, next_cursor=next_cursor)
 
 
+_UNREAD_MATCHES = "unread-track-matches"  # the kept count of all tracks (kept_counts)
+
+
 def unread_matches_count(*, user: AbstractBaseUser, track_id: int | None = None) -> int:
-    """Unread posts across the person's tracks (a post two tracks matched counts once), or of one track."""
-    return _visible(user=user, track_id=track_id).filter(is_read=False).count()
+    """Unread posts across the person's tracks (a post two tracks matched counts once), or of one track. The count
+    of all tracks is kept between the writes that change it (``unread_matches_changed``) for people who block
+    nothing (a block changes what it counts)."""
+    def count() -> int:
+        return _visible(user=user, track_id=track_id).filter(is_read=False).count()
+
+    if track_id is not None or blocks_anything(user=user):
+        return count()
+    return kept_counts.kept(_UNREAD_MATCHES, user_id=user.pk, count=count)
+
+
+def unread_matches_changed(*, user_ids) -> None:
+    """These people's unread matches changed (matches stored, read, unread, a track removed)."""
+    kept_counts.changed(_UNREAD_MATCHES, user_ids=user_ids)
 
 
 def visible_matches(*, user: AbstractBaseUser) -> QuerySet:

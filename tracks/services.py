@@ -8,6 +8,7 @@ from aggregator.models import Post
 from timelines.search.selectors import SearchQueryError, matching_post_ids
 from tracks.matching import post_tokens, store_matches
 from tracks.models import Track, TrackMatch
+from tracks.selectors import unread_matches_changed
 from tracks.text import TrackQuery, TrackQueryError, matches, parse_track
 
 MAX_TRACKS = 200  # per person
@@ -58,6 +59,7 @@ def match_history(*, track: Track, parsed: TrackQuery) -> int:
     # a post another of the person's tracks showed already stays that track's row in their river
     others = TrackMatch.objects.filter(user_id=track.user_id, post_id=OuterRef("post_id")).exclude(track=track)
     mine.filter(Exists(others)).update(first=False)
+    unread_matches_changed(user_ids=[track.user_id])
     return len(found)
 def track_set_alert(*, user: AbstractBaseUser, track_id: int, alert: str) -> Track | None:
     """How this track's matches reach the person's notification destinations: each, hourly or daily."""
@@ -80,6 +82,7 @@ def track_delete(*, user: AbstractBaseUser, track_id: int) -> bool:
             has_first = Exists(rows.filter(first=True))
             lower = Exists(rows.filter(track_id__lt=OuterRef("track_id")))
             TrackMatch.objects.filter(user=user, first=False).exclude(has_first).exclude(lower).update(first=True)
+            unread_matches_changed(user_ids=[user.pk])
     return bool(deleted)
 
 
@@ -87,13 +90,15 @@ def mark_matches_read(*, user: AbstractBaseUser, post_ids: list[int], read: bool
     """Mark these matched posts of the person read (or unread), in every track; returns how many changed."""
     rows = TrackMatch.objects.filter(user=user, post_id__in=post_ids[:MAX_IDS]).exclude(is_read=read)
     changed = rows.filter(first=True).count()  # one row per post
-    rows.update(is_read=read)
+    if rows.update(is_read=read):
+        unread_matches_changed(user_ids=[user.pk])
     return changed
 
 
 def mark_all_matches_read(*, user: AbstractBaseUser, track_id: int | None = None) -> int:
     """Mark every unread post of the person's tracks (or of one track) read, in every track; returns how many."""
     unread = TrackMatch.objects.filter(user=user, is_read=False)
+    unread_matches_changed(user_ids=[user.pk])
     if track_id is None:
         changed = unread.filter(first=True).count()
         unread.update(is_read=True)

@@ -1,6 +1,7 @@
 """Tracks: tokenizing and phrase matching (pure), matching new posts from anything Chorus ingests, blocks,
 the pages and the API, and ``track.match`` over a real socket after the commit. Real PostgreSQL and Redis."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Post, Source, Subscription
 from replies.models import KnownPost, Reply
 from timelines.blocks import block_create, block_delete
+from timelines.stars import star, unstar
 from tracks.index import VERSION_KEY
 from tracks.matching import find_matches, store_matches
 from tracks.models import Track, TrackMatch
@@ -384,3 +386,31 @@ def test_track_match_arrives_live_after_the_commit_and_not_for_blocked_posts(ali
         await bobs.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_navigations_counts_follow_every_write_at_once(client, alice, carol_source):
+    """Starred and unread-match counts are kept between the writes that change them; each write counts again."""
+
+    def nav() -> tuple[str, str]:
+        page = client.get("/").content.decode()
+        return (re.search(r"data-count-starred>([^<]*)<", page).group(1),
+                re.search(r"data-count-tracks>([^<]*)<", page).group(1))  # fmt: skip
+
+    client.force_login(alice)
+    Subscription.objects.create(user=alice, source=carol_source)
+    track = track_create(user=alice, query="comet")
+    assert nav() == ("", "")
+    ingest(carol_source, [post("1", "<p>A comet tonight</p>")])
+    first = Post.objects.get(guid="1")
+    assert nav() == ("", "1")
+    star(user=alice, post_id=first.pk)
+    assert nav() == ("1", "1")
+    mark_matches_read(user=alice, post_ids=[first.pk])
+    assert nav() == ("1", "")
+    mark_matches_read(user=alice, post_ids=[first.pk], read=False)
+    ingest(carol_source, [post("2", "<p>Another comet</p>", minutes=1)])
+    assert nav() == ("1", "2")
+    unstar(user=alice, post_id=first.pk)
+    track_delete(user=alice, track_id=track.pk)
+    assert nav() == ("", "")
