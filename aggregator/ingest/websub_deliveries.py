@@ -29,7 +29,7 @@ from aggregator.db.snapshots import Snapshot
 from aggregator.ingest import scheduler, websub, websub_waiting
 from aggregator.ingest.pipeline import ingest_feed
 from aggregator.models import Source, WebSubSubscription
-from aggregator.networks.rss import NotAFeed, parse
+from aggregator.networks.rss import KnownEntries, NotAFeed, parse
 from aggregator.networks.websub import signature_valid
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ def _no_targets_yet() -> dict[str, tuple[int, int, str]]:
 # token -> (subscription id, source id, secret), filled by ``_delivery_target``; AggregatorConfig.ready makes
 # every save and delete of a WebSubSubscription start it empty again in every process.
 callback_targets = Snapshot(key="chorus:websub:callbacks-version", load=_no_targets_yet, max_age=600)
+# Entries of the fat pings this process parsed: a hub delivers the feed's newest entries again and again, and
+# only the new ones are handed to feedparser (``parse`` gives the same result either way).
+known_entries = KnownEntries()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +188,7 @@ def _parsed(row: WebSubSubscription, delivery: websub_waiting.Waiting) -> Parsed
     if not delivery.body.strip():
         return None
     try:
-        return parse(delivery.body, base_url=row.topic_url, content_type=delivery.content_type)
+        return parse(delivery.body, base_url=row.topic_url, content_type=delivery.content_type, known=known_entries)
     except (NotAFeed, UnsafeXML) as error:
         log.info("WebSub delivery for source %s is no feed (%s): fetching it instead", row.source_id, error)
         return None
