@@ -155,9 +155,10 @@ class Known:
 
 class KnownEntries:
     """A process's entries parsed before, by their exact inputs, up to ``max_bytes`` of entry bytes (then it
-    starts empty again)."""
+    starts empty again). Each held entry costs about twice its bytes (the key and its ``Entry``): 8 MiB holds
+    thousands of entries, a fat ping's repeated window for every pushed source of a busy hub."""
 
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024):
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024):
         self.max_bytes = max_bytes
         self.held: dict[tuple, Known] = {}
         self.size = 0
