@@ -59,7 +59,7 @@ def parse(body: bytes, *, base_url: str, content_type: str = "", known: KnownEnt
         if feed is not None:
             return feed
     parsed = _parse(body, base_url=base_url, content_type=content_type)
-    if len(parsed.feed.entries) == len(raws):
+    if parsed.clean and len(parsed.feed.entries) == len(raws):
         for raw, entry in zip(raws, parsed.feed.entries, strict=True):
             known.put(layout.context, raw, Known(entry, *parsed.lent))
     return parsed.feed
@@ -79,7 +79,7 @@ def _parse_new(body: bytes, layout: Split, raws: list[bytes], held: list[Known |
         parsed = _parse(b"".join(pieces), base_url=base_url, content_type=content_type, tombstones_of=body)
     except NotAFeed:
         return None
-    if len(parsed.feed.entries) != held.count(None):
+    if not parsed.clean or len(parsed.feed.entries) != held.count(None):
         return None
     if any(h is not None and (h.feed_author, h.feed_language) != parsed.lent for h in held):
         return None  # the feed's author or language, which entries without their own take, changed
@@ -97,6 +97,7 @@ def _parse_new(body: bytes, layout: Split, raws: list[bytes], held: list[Known |
 class _Parsed:
     feed: ParsedFeed
     lent: tuple[dict, str]  # the feed's author and language, which entries without their own take
+    clean: bool  # feedparser found nothing to complain about (no "bozo"): its strict parser read it all
 
 
 def _parse(body: bytes, *, base_url: str, content_type: str, tombstones_of: bytes | None = None) -> _Parsed:
@@ -122,7 +123,8 @@ def _parse(body: bytes, *, base_url: str, content_type: str, tombstones_of: byte
     language = feed.get("language") or ""
     entries = [_entry(raw, base_url, feed_author, language) for raw in parsed.entries]
     deleted = _tombstones(body if tombstones_of is None else tombstones_of)
-    return _Parsed(ParsedFeed(info=info, entries=entries, deleted=deleted), (dict(feed_author), language))
+    return _Parsed(ParsedFeed(info=info, entries=entries, deleted=deleted), (dict(feed_author), language),
+                   clean=not parsed.get("bozo"))  # fmt: skip
 
 
 def _tombstones(body: bytes) -> tuple[str, ...]:

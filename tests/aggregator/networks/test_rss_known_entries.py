@@ -125,3 +125,13 @@ def test_the_memo_starts_empty_again_past_its_size():
     both(feed(entry("a")), known)
     both(feed(entry("b"), entry("c")), known)
     assert known.size <= 400 and len(known.held) <= 2
+
+
+def test_entries_of_a_document_feedparser_complains_about_are_not_kept():
+    known = KnownEntries()
+    body = feed(entry("a"), entry("b"))
+    assert split(body, base_url=BASE, content_type="text/plain; charset=utf-8") is not None
+    both(body, known, "text/plain; charset=utf-8")  # feedparser: "not an XML media type" (bozo), read all the same
+    assert not known.held
+    both(body, known, ATOM)
+    assert len(known.held) == 2
