@@ -137,7 +137,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    CACHES = {"default": {"BACKEND": "aggregator.db.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # Hubs (or a hub and another application) on one Redis database: each its own Celery queue, cache keys and
     # live-event channel names. Unset: the queue "celery", unprefixed keys, channels "chorus<db>".
     CHORUS_REDIS_NAMESPACE = env_str("CHORUS_REDIS_NAMESPACE", "")
