@@ -125,9 +125,12 @@ class LeanDeliveries:
         return await _answer(send, outcome.status, outcome.detail, extra=_outcome_headers(outcome))
 
 
+@functools.lru_cache(maxsize=4096)
 def _callback_token(path: str) -> str | None:
     """The token of a path Django routes to ``callback``, else None: other paths under /websub/ (our own WebSub
-    hub's endpoint, publishing's) are Django's."""
+    hub's endpoint, publishing's) are Django's. Held per path (the URLconf does not change while the process
+    runs): a hub posts to the same path again and again, and Django's resolver costs more than the rest of the
+    door; the bound keeps made-up paths from growing it."""
     try:
         found = resolve(path)
     except Resolver404:

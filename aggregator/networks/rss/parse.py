@@ -1,8 +1,10 @@
 """Feed bytes -> ``ParsedFeed``. Pure: no I/O, tested on the fixture files in ``testdata/``."""
 
 import calendar
+import dataclasses
 import io
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from urllib.parse import urljoin
@@ -14,6 +16,7 @@ import feedparser.api
 from aggregator.content.entry import Entry, FeedInfo, ParsedFeed
 from aggregator.content.sanitize import html_to_text, safe_url
 from aggregator.content.xmlsafety import refuse_entity_declarations
+from aggregator.networks.rss.known_entries import Known, KnownEntries, Split, split
 
 # feedparser (checked with 6.0.14) asks xml.sax for libxml2's driver before expat on every parse; it is not
 # installed, and the failed import searches sys.path each time (a quarter of a pushed item's parse). Expat
@@ -35,9 +38,10 @@ class NotAFeed(ValueError):
     """The bytes are not an RSS or Atom feed (or not one Chorus will parse)."""
 
 
-def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
+def parse(body: bytes, *, base_url: str, content_type: str = "", known: KnownEntries | None = None) -> ParsedFeed:
     """Parse a fetched feed. ``body`` must be the fetched bytes, never a URL or path (feedparser
-    would fetch or open it).
+    would fetch or open it). ``known``: entries this process parsed before, taken from there rather than parsed
+    again (``known_entries``: the result is the same), and the new ones kept there.
 
     Raises ``NotAFeed`` for documents that are not feeds, ``UnsafeXML`` for entity declarations.
     """
@@ -45,6 +49,60 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
         raise TypeError("parse() takes the fetched bytes; feedparser must never see a URL or a path")
     refuse_entity_declarations(body)
     body = _without_surrogate_references(body)
+    layout = split(body, base_url=base_url, content_type=content_type) if known is not None else None
+    if layout is None:
+        return _parse(body, base_url=base_url, content_type=content_type).feed
+    raws = [body[start:end] for start, end in layout.spans]
+    held = [known.get(layout.context, raw) for raw in raws]
+    if any(held):
+        feed = _parse_new(body, layout, raws, held, known=known, base_url=base_url, content_type=content_type)
+        if feed is not None:
+            return feed
+    parsed = _parse(body, base_url=base_url, content_type=content_type)
+    if parsed.clean and len(parsed.feed.entries) == len(raws):
+        for raw, entry in zip(raws, parsed.feed.entries, strict=True):
+            known.put(layout.context, raw, Known(entry, *parsed.lent))
+    return parsed.feed
+
+
+def _parse_new(body: bytes, layout: Split, raws: list[bytes], held: list[Known | None], *, known: KnownEntries,
+               base_url: str, content_type: str) -> ParsedFeed | None:  # fmt: skip
+    """The document parsed without the entries ``held`` (known already), them put back in their places; None
+    when what the rest parses to does not fit them (the caller then parses the whole document)."""
+    pieces, at = [], 0
+    for (start, end), h in zip(layout.spans, held, strict=True):
+        if h is not None:
+            pieces.append(body[at:start])
+            at = end
+    pieces.append(body[at:])
+    try:
+        parsed = _parse(b"".join(pieces), base_url=base_url, content_type=content_type, tombstones_of=body)
+    except NotAFeed:
+        return None
+    if not parsed.clean or len(parsed.feed.entries) != held.count(None):
+        return None
+    if any(h is not None and (h.feed_author, h.feed_language) != parsed.lent for h in held):
+        return None  # the feed's author or language, which entries without their own take, changed
+    new = iter(parsed.feed.entries)
+    entries = []
+    for raw, h in zip(raws, held, strict=True):
+        if h is None:
+            entry = next(new)
+            known.put(layout.context, raw, Known(entry, *parsed.lent))
+        entries.append(entry if h is None else h.entry)
+    return dataclasses.replace(parsed.feed, entries=entries)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    feed: ParsedFeed
+    lent: tuple[dict, str]  # the feed's author and language, which entries without their own take
+    clean: bool  # feedparser found nothing to complain about (no "bozo"): its strict parser read it all
+
+
+def _parse(body: bytes, *, base_url: str, content_type: str, tombstones_of: bytes | None = None) -> _Parsed:
+    """feedparser's reading of the document, as ``parse`` describes it; the tombstones are read from
+    ``tombstones_of`` (the whole document) when given."""
     # No content-location: feedparser would resolve GUIDs against it, and a feed that moves would then
     # change every GUID. Relative links are resolved here instead, against xml:base or the feed URL.
     headers = {"content-type": content_type} if content_type else {}
@@ -63,8 +121,10 @@ def parse(body: bytes, *, base_url: str, content_type: str = "") -> ParsedFeed:
     )
     feed_author = feed.get("author_detail") or {}
     language = feed.get("language") or ""
-    return ParsedFeed(info=info, entries=[_entry(raw, base_url, feed_author, language) for raw in parsed.entries],
-                      deleted=_tombstones(body))  # fmt: skip
+    entries = [_entry(raw, base_url, feed_author, language) for raw in parsed.entries]
+    deleted = _tombstones(body if tombstones_of is None else tombstones_of)
+    return _Parsed(ParsedFeed(info=info, entries=entries, deleted=deleted), (dict(feed_author), language),
+                   clean=not parsed.get("bozo"))  # fmt: skip
 
 
 def _tombstones(body: bytes) -> tuple[str, ...]:

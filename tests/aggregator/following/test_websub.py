@@ -190,6 +190,27 @@ def test_300_a_signed_fat_ping_goes_through_the_pipeline_to_the_timeline(active,
     assert active.deliveries == 3 and active.last_delivery_at is not None
 
 
+def fat_ping(*entries: tuple[str, str, str]) -> bytes:
+    """An Atom fat ping; each entry is (id, updated, text)."""
+    body = "".join(f"<entry><id>{entry_id}</id><title>{entry_id}</title><updated>{updated}</updated>"
+                   f"<content type='text'>{text}</content></entry>" for entry_id, updated, text in entries)  # fmt: skip
+    return f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{body}</feed>'.encode()
+
+
+def test_fat_pings_that_repeat_known_entries_store_the_new_one_and_the_edited_one_once(active, alice, client):
+    pings = [fat_ping(("b", "2026-11-23T10:01:00Z", "bee"), ("a", "2026-11-23T10:00:00Z", "before")),
+             fat_ping(("c", "2026-11-23T10:02:00Z", "sea"), ("b", "2026-11-23T10:01:00Z", "bee"),
+                      ("a", "2026-11-23T12:00:00Z", "after"))]  # fmt: skip
+    for body in [*pings, pings[-1]]:
+        assert client.post(callback_path(active), body, content_type=ATOM, **signed(body, active.secret)).status_code == 200
+    posts = Post.objects.filter(source=active.source)
+    assert sorted(posts.values_list("guid", flat=True)) == ["a", "b", "c"]
+    assert posts.get(guid="a").text == "after" and posts.get(guid="a").updated.hour == 12
+    assert TimelineEntry.objects.filter(user=alice, post__in=posts).count() == 3
+    active.refresh_from_db()
+    assert active.deliveries == 3 and active.last_delivery_at == Source.objects.get(pk=active.source_id).last_success_at
+
+
 def test_a_fat_ping_s_tombstone_deletes_its_post_and_nothing_the_ping_leaves_out(active, alice, client):
     older, newer = "https://a.example/posts/older", "https://a.example/posts/newer"
     for body in (atom(older, newer), atom(newer), atom(deleted=(newer,))):
