@@ -20,11 +20,13 @@ from markupsafe import Markup
 from timelines.templatetags.chorus import ago
 
 KEPT = 2000
+KEPT_CHARS = 8_000_000
 
 _CSRF = f"csrf-{secrets.token_hex(12)}"  # random per process: no post's text can hold them
 _HERE = f"here-{secrets.token_hex(12)}"
 
 _kept: OrderedDict[tuple, str] = OrderedDict()
+_chars = 0  # of what _kept holds: the drawings and their keys' post texts
 _lock = threading.Lock()
 
 
@@ -40,6 +42,21 @@ def _draw(post, *, is_read: bool, starred: bool, csrf_token: str, here: str) -> 
     return template.render(post=post, is_read=is_read, starred=starred, csrf_token=csrf_token, here=here)
 
 
+def _size(key: tuple, drawn: str) -> int:
+    return len(drawn) + sum(len(part) for part in key if isinstance(part, str))
+
+
+def _keep(key: tuple, drawn: str) -> None:
+    global _chars
+    with _lock:
+        if key in _kept:
+            return
+        _kept[key] = drawn
+        _chars += _size(key, drawn)
+        while len(_kept) > KEPT or _chars > KEPT_CHARS:
+            _chars -= _size(*_kept.popitem(last=False))
+
+
 def post(post, *, is_read: bool, starred: bool, csrf_token: Markup, here: Markup) -> str:
     """The post's fragment for this page (``csrf_token`` and ``here`` escaped already: ``markupsafe.escape``)."""
     if getattr(post, "marked_title", None) or getattr(post, "marked_content", None):  # a search's: drawn each time
@@ -51,8 +68,5 @@ def post(post, *, is_read: bool, starred: bool, csrf_token: Markup, here: Markup
             _kept.move_to_end(key)
     if drawn is None:
         drawn = _draw(post, is_read=is_read, starred=starred, csrf_token=_CSRF, here=_HERE)
-        with _lock:
-            _kept[key] = drawn
-            while len(_kept) > KEPT:
-                _kept.popitem(last=False)
+        _keep(key, drawn)
     return drawn.replace(_CSRF, csrf_token).replace(_HERE, here)

@@ -70,3 +70,17 @@ def test_any_change_to_what_a_post_shows_draws_it_again(post_id, change):
         post.published = timezone.now() - timedelta(minutes=3)
     after = drawn(post, **state)
     assert after != before and after == drawn_by_jinja(post, **state)
+
+
+def test_what_is_kept_stays_within_its_bounds(alice, monkeypatch):
+    follow(alice, "long", 6)
+    monkeypatch.setattr(drawn_posts, "KEPT_CHARS", 0)  # every new drawing pushes out the older ones
+    for post in Post.objects.select_related("source"):
+        assert drawn(post) == drawn_by_jinja(post)
+        assert len(drawn_posts._kept) == 0 and drawn_posts._chars == 0
+    monkeypatch.setattr(drawn_posts, "KEPT_CHARS", 10**9)
+    monkeypatch.setattr(drawn_posts, "KEPT", 2)
+    for post in Post.objects.select_related("source"):
+        drawn(post)
+    assert len(drawn_posts._kept) == 2
+    assert drawn_posts._chars == sum(drawn_posts._size(key, kept) for key, kept in drawn_posts._kept.items())
