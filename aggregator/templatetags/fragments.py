@@ -17,19 +17,18 @@ from aggregator.templatetags import drawn_posts
 register = template.Library()
 
 
+def _page_values(context) -> dict[str, str]:
+    """The page's CSRF token and return address, escaped as Jinja2 would print them. One token for the whole
+    page, as Django's {% csrf_token %} does: the context's lazy token, resolved once here (a river's posts print
+    it in a form each, and every use of the lazy object goes through its proxy)."""
+    return {"csrf_token": escape(str(context.get("csrf_token") or "")), "here": escape(context.get("here", ""))}
+
+
 def _render(name: str, context, **values) -> SafeString:
-    # One CSRF token for the whole page, as Django's {% csrf_token %} does: the context's lazy token, resolved once
-    # here (a river's posts print it in a form each, and every use of the lazy object goes through its proxy).
-    values.setdefault("here", context.get("here", ""))
-    values["csrf_token"] = escape(str(context.get("csrf_token") or ""))
     # The environment's own template (Jinja2 caches it, and reloads a changed file when DEBUG): Django's wrapper
     # would build a context with the request and a CSRF token of its own for every fragment.
+    values = {**_page_values(context), **values}
     return mark_safe(engines["jinja2"].env.get_template(name).render(values))  # noqa: S308 - Jinja2 autoescapes (aggregator/jinja.py)
-
-
-def _page_values(context) -> dict[str, str]:
-    """The page's CSRF token and return address, escaped as Jinja2 would print them."""
-    return {"csrf_token": escape(str(context.get("csrf_token") or "")), "here": escape(context.get("here", ""))}
 
 
 @register.simple_tag(takes_context=True)
