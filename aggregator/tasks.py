@@ -7,6 +7,7 @@ from aggregator.ingest import polling, scheduler, websub, websub_deliveries
 from aggregator.ingest import xmpp_items as xmpp_store
 from aggregator.runtime import xmpp_outbox
 from timelines import retention
+from timelines import selectors as timeline_selectors
 
 
 @shared_task(name="aggregator.tasks.schedule_due_polls")
@@ -83,6 +84,12 @@ def store_websub_delivery(subscription_id: int, body_base64: str, content_type: 
 def sweep_websub() -> int:
     """Renew WebSub leases before they run out and retry failed requests; returns how many were queued."""
     return websub.sweep()
+
+
+@shared_task(name="aggregator.tasks.recount_unread")
+def recount_unread(user_id: int) -> None:
+    """A person's kept unread counts, counted again in the background (``timelines/unread_cache.py``)."""
+    timeline_selectors.recount_unread(user_id=user_id)
 
 
 @shared_task(name="aggregator.tasks.prune_history", soft_time_limit=600, time_limit=660)

@@ -70,31 +70,36 @@ def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
         "ORDER BY published DESC, id DESC LIMIT %s) "
         "ON CONFLICT (user_id, post_id) DO NOTHING"
     ).format(**_tables())
-    with connection.cursor() as cursor:
+    with unread_cache.changing() as change, connection.cursor() as cursor:
         cursor.execute(sql, [user_id, False, source_id, limit])
         added = cursor.rowcount
-    if added:
-        unread_cache.changed(user_ids=[user_id])
+        change.add(user_id=user_id, source_id=source_id, delta=added)  # new rows are unread
     return added
 
 
 def withdraw(*, user_id: int, source_id: int) -> int:
     """Remove a source's posts from one person's timeline (they unfollowed it)."""
-    deleted, _ = TimelineEntry.objects.filter(user_id=user_id, source_id=source_id).delete()
-    if deleted:
-        unread_cache.changed(user_ids=[user_id])
-    return deleted
+    return len(_delete_rows("user_id = %s AND source_id = %s", [user_id, source_id]))
 
 
 def withdraw_posts(*, post_ids: Sequence[int]) -> list[int]:
     """Remove retracted posts from every timeline; returns the people whose timeline had them."""
     if not post_ids:
         return []
-    entries = TimelineEntry.objects.filter(post_id__in=post_ids)
-    user_ids = sorted(set(entries.values_list("user_id", flat=True)))
-    entries.delete()
-    unread_cache.changed(user_ids=user_ids)
-    return user_ids
+    placeholders = ",".join(["%s"] * len(post_ids))
+    return sorted({user_id for user_id, _, _ in _delete_rows(f"post_id IN ({placeholders})", list(post_ids))})
+
+
+def _delete_rows(where: str, params: list) -> list[tuple[int, int, bool]]:
+    """Delete timeline rows; the kept unread counts lose the unread ones. Returns (user, source, read) of each."""
+    sql = f"DELETE FROM {_tables()['entry']} WHERE {where} RETURNING user_id, source_id, is_read"
+    with unread_cache.changing() as change, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        for user_id, source_id, is_read in rows:
+            if not is_read:
+                change.add(user_id=user_id, source_id=source_id, delta=-1)
+    return rows
 
 
 def announce_retracted_posts(*, post_ids: Sequence[int], user_ids: Sequence[int]) -> None:

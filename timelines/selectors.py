@@ -182,10 +182,19 @@ def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
     """Unread posts per source id (sources with none are left out). Blocked posts are not counted: the
     sidebar counts what the river shows. Kept in the cache between writes (``unread_cache``) for people who
     block nothing."""
-    unread = TimelineEntry.objects.filter(user=user, is_read=False)
     if blocks_anything(user=user):
+        unread = TimelineEntry.objects.filter(user=user, is_read=False)
         return _count_by_source(unread.exclude(blocked(user=user, source="source_id")))
-    return unread_cache.counts(user_id=user.pk, count=lambda: _count_by_source(unread))
+    return unread_cache.counts(user_id=user.pk, count=lambda: _count_unread(user.pk))
+
+
+def recount_unread(*, user_id: int) -> None:
+    """Count a person's unread posts again and keep the counts (the background refresh, ``unread_cache``)."""
+    unread_cache.recount(user_id=user_id, count=lambda: _count_unread(user_id))
+
+
+def _count_unread(user_id: int) -> dict[int, int]:
+    return _count_by_source(TimelineEntry.objects.filter(user_id=user_id, is_read=False))
 
 
 def _count_by_source(unread: QuerySet) -> dict[int, int]:
@@ -258,13 +267,40 @@ def subscriptions_page(*, user: AbstractBaseUser, after: str | None = None, limi
     return SubscriptionPage(page, _encode_subscription_cursor(last.source.title, last.pk) if more else None)
 
 
-def subscriptions_for(*, user: AbstractBaseUser, limit: int = 100) -> list[Subscription]:
+@dataclass(frozen=True, slots=True)
+class ShownSource:
+    """What the sidebar shows of a source: its state, and what its picture's address is made of (the
+    ``picture_src`` filter reads ``pk``, ``picture_url`` and ``display_title``, as of a ``Source``)."""
+
+    pk: int
+    display_title: str
+    picture_url: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SidebarSubscription:
+    """One line of the timeline's sidebar."""
+
+    source: ShownSource
+    display_title: str  # the person's name for the source, else the source's own
+
+    @property
+    def source_id(self) -> int:
+        return self.source.pk
+
+
+def subscriptions_for(*, user: AbstractBaseUser, limit: int = 100) -> list[SidebarSubscription]:
     """The first ``limit`` subscriptions by source title (the sidebar's), with only what a sidebar shows of their
-    sources (title, status, picture): a source row has some thirty columns."""
-    shown = ("id", "user_id", "source_id", "title", "source__id", "source__title", "source__address",
-             "source__status", "source__picture_url")  # fmt: skip
-    rows = Subscription.objects.filter(user=user).select_related("source").only(*shown)
-    return list(rows.order_by("source__title", "id")[:limit])
+    sources, read as plain values: a sidebar has a hundred lines, and model instances cost more than the query."""
+    rows = Subscription.objects.filter(user=user).order_by("source__title", "id")[:limit]
+    shown = []
+    for source_id, name, title, address, picture_url, status in rows.values_list(
+        "source_id", "title", "source__title", "source__address", "source__picture_url", "source__status"
+    ):
+        source = ShownSource(pk=source_id, display_title=title or address, picture_url=picture_url, status=status)
+        shown.append(SidebarSubscription(source=source, display_title=name or source.display_title))
+    return shown
 
 
 def subscription_title(*, user: AbstractBaseUser, source_id: int) -> str | None:

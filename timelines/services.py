@@ -1,9 +1,11 @@
 """Read state: the write paths of a person's timeline."""
 
+from collections import Counter
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from aggregator import events
 from timelines import unread_cache
@@ -53,8 +55,28 @@ def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None,
     """
     published, post_id = decode_cursor(up_to)
     entries = entries_in_scope(user=user, tag=tag, source_id=source_id).filter(is_read=False)
-    updated = entries.filter(older_than(published, post_id, inclusive=True)).update(is_read=True)
+    entries = entries.filter(older_than(published, post_id, inclusive=True))
+    with unread_cache.changing() as change:
+        read_per_source = _mark_read_returning_sources(entries)
+        for read_source_id, n in read_per_source.items():
+            change.add(user_id=user.pk, source_id=read_source_id, delta=-n)
+    updated = sum(read_per_source.values())
     if updated:
-        unread_cache.changed(user_ids=[user.pk])
         send_unread_counts_on_commit(user=user)
     return updated
+
+
+def _mark_read_returning_sources(entries: QuerySet) -> Counter[int]:
+    """Mark these timeline rows read in one UPDATE; how many of each source it changed. The queryset's own WHERE
+    (on the one table: ``entries_in_scope`` joins nothing), so the database plans it as the ORM's update would."""
+    query = entries.query
+    where, params = query.get_compiler(connection=connection).compile(query.where)
+    table = connection.ops.quote_name(TimelineEntry._meta.db_table)
+    update = f"UPDATE {table} SET is_read = %s WHERE {where} RETURNING source_id"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the rows stay in the database: one row per source comes back
+            cursor.execute(f"WITH done AS ({update}) SELECT source_id, count(*) FROM done GROUP BY source_id",
+                           [True, *params])  # fmt: skip
+            return Counter(dict(cursor.fetchall()))
+        cursor.execute(update, [True, *params])
+        return Counter(source_id for (source_id,) in cursor.fetchall())

@@ -7,10 +7,15 @@ event asks for it. So the counts are counted once, when none are kept (``counts(
 - **Deltas.** A write whose change to the counts is known exactly (a post fanned out to its followers: +n on its
   source for each follower it was added for; marking posts read or unread: -1/+1 on each post's source) runs inside
   ``changing()`` and says so (``Change.add``); once its transaction commits, the kept counts take the change.
-- **Drops.** Any other write (marking all read, backfill, withdrawal of a source or of retracted posts) calls
-  ``changed()``: the kept counts are dropped, and the next reader counts again.
-- **Age.** Kept counts are also dropped ``MAX_AGE`` seconds after they were counted whatever happened, so a write
-  that bypassed this module (SQL by hand, a cascade) is seen within that time.
+  Every writer of unread rows does so: fan-out, backfill, withdrawal of a source or of retracted posts, read and
+  unread, marking all read (each statement returns the rows it changed, so the change is exact).
+- **Drops.** A write that cannot say its change calls ``changed()``: the kept counts are dropped, and the next
+  reader counts again.
+- **Age.** Counts kept longer than ``REFRESH_AFTER`` seconds are still shown, and a worker counts them again in
+  the background (``recount``, once at a time per person), so a write that bypassed this module (SQL by hand, a
+  cascade) is seen within that time without a reader waiting for the count. Counts no one read for
+  ``KEPT_SECONDS`` are forgotten. Only a person with no kept counts at all (their first page, or after Redis lost
+  them) waits for a count.
 
 In production the counts are a Redis hash per person (every process shares them; a delta is ``HINCRBY`` on a hash
 that exists, in one script for all the people of a write, one round trip after the commit); the embedded hub,
@@ -43,13 +48,17 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection, transaction
 
+from aggregator import jobs
 from aggregator.db import shared_redis
 
-MAX_AGE = 600  # seconds a count is kept, deltas or not
+REFRESH_AFTER = 600  # seconds after a count that a worker counts again, the kept counts shown meanwhile
+KEPT_SECONDS = 24 * 3600  # kept counts no page read for this long are forgotten
+RECOUNT_CLAIM_SECONDS = 60  # one background recount per person at a time (a lost job is asked again after this)
 PENDING_SECONDS = 180  # a pending mark outlives any transaction (Celery's hard time limit); then it runs out
 GENERATION_SECONDS = 24 * 3600  # a generation outlives any count that could compare with it
 
 _MARKER = "_"  # the field of the count as counted: every kept hash has it, a kept "nothing unread" too
+_COUNTED_AT = "_at"  # the field of when it was counted (Unix time)
 
 _mine = threading.local()  # the people this thread's open transaction changed: its own reads count again
 
@@ -103,16 +112,27 @@ def changed(*, user_ids: Iterable[int]) -> None:
 
 def counts(*, user_id: int, count: Callable[[], dict[int, int]]) -> dict[int, int]:
     """The person's unread counts per source (sources with none left out): the kept ones, or ``count()``, kept
-    if no write raced it."""
+    if no write raced it. Kept counts older than ``REFRESH_AFTER`` are returned as they are, and a background
+    ``recount`` is queued."""
     if user_id in _changed_here():
         return count()
     store = _store()
-    kept, generation = store.read(user_id)
-    if kept is not None:
-        return kept
-    fresh = count()
-    store.keep(user_id, fresh, generation=generation)
-    return fresh
+    kept, generation, counted_at = store.read(user_id)
+    if kept is None:
+        fresh = count()
+        store.keep(user_id, fresh, generation=generation)
+        return fresh
+    if time.time() - counted_at > REFRESH_AFTER and store.claim_recount(user_id):
+        jobs.enqueue("aggregator.tasks.recount_unread", user_id)
+    return kept
+
+
+def recount(*, user_id: int, count: Callable[[], dict[int, int]]) -> None:
+    """Count again (``count()``) and keep the result, unless a write raced it (the background refresh)."""
+    store = _store()
+    _, generation, _ = store.read(user_id)
+    store.keep(user_id, count(), generation=generation)
+    store.release_recount(user_id)
 
 
 def _changed_here() -> set[int]:
@@ -146,7 +166,7 @@ class _Redis:
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
     if redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
     redis.call('DEL', KEYS[1])
-    redis.call('HSET', KEYS[1], ARGV[5], ARGV[4])
+    redis.call('HSET', KEYS[1], ARGV[5], ARGV[4], ARGV[6], ARGV[2])
     redis.call('EXPIRE', KEYS[1], ARGV[3])
     return 1
     """
@@ -193,24 +213,36 @@ class _Redis:
         return (f"{prefix}unread-counts-kept:{user_id}", f"{prefix}unread-counts-generation:{user_id}",
                 f"{prefix}unread-counts-pending:{user_id}")  # fmt: skip
 
-    def read(self, user_id: int) -> tuple[dict[int, int] | None, str]:
+    def read(self, user_id: int) -> tuple[dict[int, int] | None, str, float]:
         counts, generation, _ = self._keys(user_id)
         pipe = shared_redis.client().pipeline(transaction=False)
         pipe.hgetall(counts)
+        pipe.expire(counts, KEPT_SECONDS)  # read counts stay kept
         pipe.get(generation)
-        fields, number = pipe.execute()
-        kept = None
+        fields, _, number = pipe.execute()
+        kept, counted_at = None, 0.0
         if fields:
+            counted_at = float(fields.pop(_COUNTED_AT.encode(), 0))
             flat = iter(json.loads(fields.pop(_MARKER.encode())))
             kept = dict(zip(flat, flat, strict=True))
             for source_id, delta in fields.items():
                 kept[int(source_id)] = kept.get(int(source_id), 0) + int(delta)
             kept = {source_id: n for source_id, n in kept.items() if n > 0} if fields else kept
-        return kept, number.decode() if number is not None else ""
+        return kept, number.decode() if number is not None else "", counted_at
 
     def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
         flat = [x for source_id, n in found.items() for x in (source_id, n)]
-        self._keep(keys=self._keys(user_id), args=[generation, time.time(), MAX_AGE, json.dumps(flat), _MARKER])
+        self._keep(keys=self._keys(user_id),
+                   args=[generation, time.time(), KEPT_SECONDS, json.dumps(flat), _MARKER, _COUNTED_AT])  # fmt: skip
+
+    @staticmethod
+    def claim_recount(user_id: int) -> bool:
+        return bool(shared_redis.client().set(shared_redis.key(f"unread-counts-recount:{user_id}"), 1, nx=True,
+                                              ex=RECOUNT_CLAIM_SECONDS))  # fmt: skip
+
+    @staticmethod
+    def release_recount(user_id: int) -> None:
+        shared_redis.client().delete(shared_redis.key(f"unread-counts-recount:{user_id}"))
 
     def mark_pending(self, user_ids: list[int], *, token: str) -> None:
         self._mark(args=[shared_redis.key(""), token, time.time() + PENDING_SECONDS, PENDING_SECONDS, *user_ids])
@@ -236,15 +268,18 @@ class _Local:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[int, tuple[float, Counter[int]]] = {}  # user id -> (dropped at, counts)
+        self._counts: dict[int, tuple[float, Counter[int]]] = {}  # user id -> (counted at, counts)
+        self._recounting: dict[int, float] = {}  # user id -> claimed until
         self._generations: Counter[int] = Counter()
         self._pending: dict[int, dict[str, float]] = {}  # user id -> {token: runs out at}
 
-    def read(self, user_id: int) -> tuple[dict[int, int] | None, str]:
+    def read(self, user_id: int) -> tuple[dict[int, int] | None, str, float]:
         with self._lock:
-            until, kept = self._counts.get(user_id, (0.0, None))
-            found = {k: n for k, n in kept.items() if n > 0} if kept is not None and until > time.time() else None
-            return found, str(self._generations[user_id])
+            counted_at, kept = self._counts.get(user_id, (0.0, None))
+            found = None
+            if kept is not None and counted_at > time.time() - KEPT_SECONDS:
+                found = {k: n for k, n in kept.items() if n > 0}
+            return found, str(self._generations[user_id]), counted_at
 
     def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
         now = time.time()
@@ -252,7 +287,19 @@ class _Local:
             pending = {t: until for t, until in self._pending.get(user_id, {}).items() if until > now}
             self._pending[user_id] = pending
             if str(self._generations[user_id]) == generation and not pending:
-                self._counts[user_id] = (now + MAX_AGE, Counter(found))
+                self._counts[user_id] = (now, Counter(found))
+
+    def claim_recount(self, user_id: int) -> bool:
+        now = time.time()
+        with self._lock:
+            if self._recounting.get(user_id, 0.0) > now:
+                return False
+            self._recounting[user_id] = now + RECOUNT_CLAIM_SECONDS
+            return True
+
+    def release_recount(self, user_id: int) -> None:
+        with self._lock:
+            self._recounting.pop(user_id, None)
 
     def mark_pending(self, user_ids: list[int], *, token: str) -> None:
         with self._lock:
