@@ -52,7 +52,7 @@ from aggregator import jobs
 from aggregator.db import shared_redis
 
 REFRESH_AFTER = 600  # seconds after a count that a worker counts again, the kept counts shown meanwhile
-KEPT_SECONDS = 24 * 3600  # kept counts no page read for this long are forgotten
+KEPT_SECONDS = 7 * 24 * 3600  # kept counts no page read for this long are forgotten
 RECOUNT_CLAIM_SECONDS = 60  # one background recount per person at a time (a lost job is asked again after this)
 PENDING_SECONDS = 180  # a pending mark outlives any transaction (Celery's hard time limit); then it runs out
 GENERATION_SECONDS = 24 * 3600  # a generation outlives any count that could compare with it
