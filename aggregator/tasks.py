@@ -1,6 +1,7 @@
 """Thin Celery tasks: load by id, call the service."""
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 
 from aggregator.following import avatars, imports
 from aggregator.ingest import polling, scheduler, websub, websub_deliveries
@@ -89,7 +90,9 @@ def sweep_websub() -> int:
 @shared_task(name="aggregator.tasks.recount_unread")
 def recount_unread(user_id: int) -> None:
     """A person's kept unread counts, counted again in the background (``timelines/unread_cache.py``)."""
-    timeline_selectors.recount_unread(user_id=user_id)
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is not None:
+        timeline_selectors.recount_unread(user=user)
 
 
 @shared_task(name="aggregator.tasks.prune_history", soft_time_limit=600, time_limit=660)

@@ -15,6 +15,9 @@ milliseconds in this process:
   kept counts took it too;
 - the same page after "mark all read" of one source (untimed before each call, alternately its unread posts all
   marked read and marked unread again): the kept counts took that too;
+- the same page for the reader once they mute a source, block an author and mute a word (``#tag3``, in a tenth
+  of the posts): the river leaves out what they hide, and so do the kept counts (``unread_cache``: the hidden
+  posts are kept apart; counted once after the blocks were made, as a worker does, untimed);
 - with no kept counts (dropped before each call: the person's first page, or after Redis lost its data): the
   page waits for a ``COUNT ... GROUP BY source`` over the 666,667 unread rows; and the same for a reader with
   the default reading preferences but 1,000 unread posts (the rest read). Old counts are not this case: they are
@@ -95,6 +98,23 @@ def few_unread_reader(heavy):
     return reader
 
 
+def timed_blocking(reader, page: Callable[[], object], *, iterations: int) -> tuple[list[float], list[float]]:
+    """``page`` timed while ``reader`` mutes a source, blocks an author and mutes a word (undone at the end)."""
+    from aggregator.models import Subscription
+    from timelines import blocks, unread_cache
+
+    muted = Subscription.objects.filter(user=reader).order_by("source_id")[1].source_id
+    made = [*blocks.block_create(user=reader, kind="source", value=str(muted)),
+            *blocks.block_create(user=reader, kind="author", value="@user7"),
+            *blocks.block_create(user=reader, kind="word", value="#tag3")]  # fmt: skip
+    try:
+        return timed(page, iterations=iterations)
+    finally:
+        for block in made:
+            blocks.block_delete(user=reader, block_id=block.pk)
+        unread_cache.changed(user_ids=[reader.pk])
+
+
 def asset_sizes(html: str) -> list[tuple[str, int, int]]:
     """(path, bytes, gzip -9 bytes) of each stylesheet and script the page names from /static/."""
     paths = re.findall(r'(?:href|src)="/static/([^"?]+\.(?:css|js))"', html)
@@ -114,6 +134,9 @@ def main() -> None:
     os.environ["REDIS_URL"] = bench_redis_url("redis://127.0.0.1:6379/5")  # the cache, as production's
     os.environ["CHORUS_REDIS_NAMESPACE"] = "chorus-bench-pages"  # its keys apart from anything else on that database
     database_url = setup_django(default_db="chorus_bench_pages")
+    from aggregator.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True  # no worker here: what a write queues (a recount) runs here, untimed
     banner("bench/pages.py: the timeline page of a 1,000-source, 1,000,000-row reader", database_url)
     heavy, _ = ensure_data(reload=args.reload)
     few = few_unread_reader(heavy)
@@ -172,6 +195,7 @@ def main() -> None:
             ("GET / (bench-heavy, after a read)", timed(heavy_page, iterations=args.iterations, before=read_a_post)),
             ("GET / (bench-heavy, after mark all read)", timed(heavy_page, iterations=args.iterations,
                                                                before=mark_a_source_read)),
+            ("GET / (bench-heavy, blocking 3 things)", timed_blocking(heavy, heavy_page, iterations=args.iterations)),
             (f"{COLD} (bench-heavy, no kept counts)", timed(heavy_page, iterations=args.iterations,
                                                              before=forget(heavy))),
             (f"{COLD} (bench-few-unread, no kept counts)", timed(page_call(clients["bench-few-unread"], PAGE),

@@ -13,7 +13,7 @@ from django.db import connection
 from aggregator.events import Batch, EventBatch, joined, messages_for, send_on_commit
 from aggregator.models import Post, Subscription
 from timelines import unread_cache
-from timelines.blocks import blocks_of
+from timelines.blocks import blockers, blocks_of
 from timelines.cursor import encode_cursor
 from timelines.models import TimelineEntry
 from timelines.serializers import post_json
@@ -58,7 +58,24 @@ def deliver_posts(*, source_id: int, post_ids: Sequence[int]) -> list[int]:
             rows = [(user_id, added_for[user_id]) for (user_id,) in cursor.fetchall()]
         for user_id, added_count in rows:
             change.add(user_id=user_id, source_id=source_id, delta=added_count)  # new rows are unread
+        _tell_hidden(change, source_id=source_id, post_ids=post_ids, added=dict(rows))
     return [user_id for user_id, _ in rows]
+
+
+def _tell_hidden(change: unread_cache.Change, *, source_id: int, post_ids: Sequence[int], added: dict[int, int]) -> None:
+    """Of the rows just added, those the followers' own blocks hide (``unread_cache``: their counts leave them
+    out). Most people block nothing: then no query."""
+    hiders = blocks_of(user_ids=[user_id for user_id, n in added.items() if n])
+    if not hiders:
+        return
+    posts = list(Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True)
+                 .only("source_id", "title", "text", "author_handle", "author_uri"))  # fmt: skip
+    for user_id, blocks in hiders.items():
+        hidden = sum(1 for post in posts if blocks.hides(post))
+        if added[user_id] == len(posts):  # every post is new on this timeline (the pipeline's case)
+            change.add(user_id=user_id, source_id=source_id, delta=hidden, hidden=True)
+        elif hidden:
+            change.count_again(user_id)  # which of them were added is not known here
 
 
 def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
@@ -74,6 +91,8 @@ def backfill(*, user_id: int, source_id: int, limit: int = 50) -> int:
         cursor.execute(sql, [user_id, False, source_id, limit])
         added = cursor.rowcount
         change.add(user_id=user_id, source_id=source_id, delta=added)  # new rows are unread
+        if added and user_id in blockers.get():
+            change.count_again(user_id)  # how many of them the person's blocks hide
     return added
 
 
@@ -96,9 +115,12 @@ def _delete_rows(where: str, params: list) -> list[tuple[int, int, bool]]:
     with unread_cache.changing() as change, connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+        hiders = blockers.get()
         for user_id, source_id, is_read in rows:
             if not is_read:
                 change.add(user_id=user_id, source_id=source_id, delta=-1)
+                if user_id in hiders:
+                    change.count_again(user_id)  # whether it was one their blocks hide
     return rows
 
 

@@ -3,6 +3,7 @@
 import base64
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from aggregator.models import Subscription, SubscriptionTag
 from timelines import unread_cache
 from timelines.blocks import blocked, blocks_anything
 from timelines.cursor import BadCursor, decode_cursor, encode_cursor
-from timelines.models import Star, TimelineEntry
+from timelines.models import Block, Star, TimelineEntry
 
 MAX_LIMIT = 200
 
@@ -182,19 +183,26 @@ def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
     """Unread posts per source id (sources with none are left out). Blocked posts are not counted: the
     sidebar counts what the river shows. Kept in the cache between writes (``unread_cache``) for people who
     block nothing."""
-    if blocks_anything(user=user):
-        unread = TimelineEntry.objects.filter(user=user, is_read=False)
-        return _count_by_source(unread.exclude(blocked(user=user, source="source_id")))
-    return unread_cache.counts(user_id=user.pk, count=lambda: _count_unread(user.pk))
+    return unread_cache.counts(user_id=user.pk, count=lambda: _count_unread(user), count_hidden=_hidden_counter(user))
 
 
-def recount_unread(*, user_id: int) -> None:
+def recount_unread(*, user: AbstractBaseUser) -> None:
     """Count a person's unread posts again and keep the counts (the background refresh, ``unread_cache``)."""
-    unread_cache.recount(user_id=user_id, count=lambda: _count_unread(user_id))
+    hidden = _hidden_counter(user, blocks=Block.objects.filter(user=user).exists())  # not a process's snapshot
+    unread_cache.recount(user_id=user.pk, count=lambda: _count_unread(user), count_hidden=hidden)
 
 
-def _count_unread(user_id: int) -> dict[int, int]:
-    return _count_by_source(TimelineEntry.objects.filter(user_id=user_id, is_read=False))
+def _count_unread(user: AbstractBaseUser) -> dict[int, int]:
+    return _count_by_source(TimelineEntry.objects.filter(user=user, is_read=False))
+
+
+def _hidden_counter(user: AbstractBaseUser, *, blocks: bool | None = None) -> Callable[[], dict[int, int]] | None:
+    """For a person who blocks anything (``blocks``, else as this process's snapshot has it): what counts their
+    unread posts that their blocks hide."""
+    if not (blocks_anything(user=user) if blocks is None else blocks):
+        return None
+    hidden = TimelineEntry.objects.filter(user=user, is_read=False).filter(blocked(user=user, source="source_id"))
+    return lambda: _count_by_source(hidden)
 
 
 def _count_by_source(unread: QuerySet) -> dict[int, int]:

@@ -8,7 +8,9 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from aggregator import events
+from aggregator.models import Post
 from timelines import unread_cache
+from timelines.blocks import BlockSet, blocks_anything, blocks_of
 from timelines.cursor import decode_cursor
 from timelines.models import TimelineEntry
 from timelines.selectors import entries_in_scope, older_than, unread_summary
@@ -38,15 +40,21 @@ def mark_read(*, user: AbstractBaseUser, post_ids: Iterable[int], read: bool = T
     placeholders = ",".join(["%s"] * len(ids))
     # Each row changed says its source: the kept unread counts take -1 (read) or +1 (unread) on it.
     sql = (f"UPDATE {connection.ops.quote_name(TimelineEntry._meta.db_table)} SET is_read = %s "
-           f"WHERE user_id = %s AND post_id IN ({placeholders}) AND is_read <> %s RETURNING source_id")  # fmt: skip
+           f"WHERE user_id = %s AND post_id IN ({placeholders}) AND is_read <> %s RETURNING post_id, source_id")  # fmt: skip
     with unread_cache.changing() as change, connection.cursor() as cursor:
         cursor.execute(sql, [read, user.pk, *ids, read])
-        sources = [source_id for (source_id,) in cursor.fetchall()]
-        for source_id in sources:
+        changed = cursor.fetchall()
+        for _, source_id in changed:
             change.add(user_id=user.pk, source_id=source_id, delta=-1 if read else 1)
-    if sources:
+        if changed and blocks_anything(user=user):
+            hides = blocks_of(user_ids=[user.pk]).get(user.pk, BlockSet()).hides
+            posts = Post.objects.filter(pk__in=[post_id for post_id, _ in changed])
+            for post in posts.only("source_id", "title", "text", "author_handle", "author_uri"):
+                if hides(post):
+                    change.add(user_id=user.pk, source_id=post.source_id, delta=-1 if read else 1, hidden=True)
+    if changed:
         send_unread_counts_on_commit(user=user)
-    return len(sources)
+    return len(changed)
 
 
 def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None, source_id: int | None = None) -> int:
@@ -60,6 +68,8 @@ def mark_all_read(*, user: AbstractBaseUser, up_to: str, tag: str | None = None,
         read_per_source = _mark_read_returning_sources(entries)
         for read_source_id, n in read_per_source.items():
             change.add(user_id=user.pk, source_id=read_source_id, delta=-n)
+        if read_per_source and blocks_anything(user=user):
+            change.count_again(user.pk)  # how many of them the person's blocks hid
     updated = sum(read_per_source.values())
     if updated:
         send_unread_counts_on_commit(user=user)

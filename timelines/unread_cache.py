@@ -32,9 +32,17 @@ count kept in between is dropped by the second.
 
 A write's own transaction, before its commit, counts again rather than read counts that lack its change.
 
-The writers: fan-out, backfill and withdrawal (``timelines/delivery.py``), read state (``timelines/services.py``).
-Retention deletes only rows no one has unread. Blocks do not go through here: kept counts are of every unread row,
-and the counts of people who block anything are counted each time (``selectors.unread_counts_for``).
+The writers: fan-out, backfill and withdrawal (``timelines/delivery.py``), read state (``timelines/services.py``),
+blocks (``timelines/blocks.py``). Retention deletes only rows no one has unread.
+
+**Blocks.** A river leaves out what the person's blocks hide, at read time, and so must the counts. Counting the
+hidden rows means testing every unread row's post against the blocks (seconds over hundreds of thousands of
+rows), so for a person who blocks anything the hidden unread posts per source are kept beside the counts of every
+unread row, and the counts shown are the difference. Fan-out tells the hidden ones it adds (it tests each new post
+against its followers' blocks, as the live events do), and reading or unreading single posts tells theirs. Writes
+that change what is hidden without knowing how much (a block made or undone, marking all read, following,
+unfollowing or a retraction, for a person who blocks anything) ask a worker to count again
+(``Change.count_again``, ``recount_after_commit``); the kept counts are shown meanwhile, never below zero.
 """
 
 import json
@@ -58,7 +66,9 @@ PENDING_SECONDS = 180  # a pending mark outlives any transaction (Celery's hard 
 GENERATION_SECONDS = 24 * 3600  # a generation outlives any count that could compare with it
 
 _MARKER = "_"  # the field of the count as counted: every kept hash has it, a kept "nothing unread" too
+_HIDDEN = "_h"  # the field of the hidden count as counted (``[]`` for a person who blocks nothing)
 _COUNTED_AT = "_at"  # the field of when it was counted (Unix time)
+_HIDDEN_PREFIX = "h"  # a delta field of the hidden count: ``h<source id>``; ``<source id>`` for every row
 
 _mine = threading.local()  # the people this thread's open transaction changed: its own reads count again
 
@@ -67,13 +77,21 @@ class Change:
     """The exact changes of one write to people's unread counts, taken by the kept counts after the commit."""
 
     def __init__(self) -> None:
-        self.deltas: dict[int, Counter[int]] = {}
+        self.deltas: dict[int, Counter[int | str]] = {}
+        self.recount: set[int] = set()
         self.token = uuid.uuid4().hex
 
-    def add(self, *, user_id: int, source_id: int, delta: int) -> None:
-        """``user_id`` has ``delta`` more (or fewer) unread posts of ``source_id``."""
+    def add(self, *, user_id: int, source_id: int, delta: int, hidden: bool = False) -> None:
+        """``user_id`` has ``delta`` more (or fewer) unread posts of ``source_id``; with ``hidden``: more (or fewer)
+        unread posts of it that their blocks hide (told besides the change of all their unread posts)."""
         if delta:
-            self.deltas.setdefault(user_id, Counter())[source_id] += delta
+            key = f"{_HIDDEN_PREFIX}{source_id}" if hidden else source_id
+            self.deltas.setdefault(user_id, Counter())[key] += delta
+
+    def count_again(self, user_id: int) -> None:
+        """The write changed what ``user_id``'s blocks hide in a way it cannot tell: after the commit, a worker
+        counts their unread posts again (their kept counts are shown meanwhile)."""
+        self.recount.add(user_id)
 
 
 @contextmanager
@@ -88,11 +106,19 @@ def changing() -> Iterator[Change]:
             _store().mark_pending(list(change.deltas), token=change.token)
             _note_mine(change.deltas)
             transaction.on_commit(lambda: _apply(change), robust=True)
+        for user_id in sorted(change.recount):
+            recount_after_commit(user_id=user_id)
 
 
 def _apply(change: Change) -> None:
     _store().apply(change.deltas, token=change.token)
     _forget_mine(change.deltas)
+
+
+def recount_after_commit(*, user_id: int) -> None:
+    """Once the transaction commits, a worker counts the person's unread posts again (``recount``): for writes
+    that change what their blocks hide (a block made or undone). Their kept counts are shown meanwhile."""
+    jobs.enqueue_on_commit("aggregator.tasks.recount_unread", user_id)
 
 
 def changed(*, user_ids: Iterable[int]) -> None:
@@ -110,28 +136,37 @@ def changed(*, user_ids: Iterable[int]) -> None:
         transaction.on_commit(after, robust=True)
 
 
-def counts(*, user_id: int, count: Callable[[], dict[int, int]]) -> dict[int, int]:
-    """The person's unread counts per source (sources with none left out): the kept ones, or ``count()``, kept
-    if no write raced it. Kept counts older than ``REFRESH_AFTER`` are returned as they are, and a background
-    ``recount`` is queued."""
+Count = Callable[[], dict[int, int]]
+
+
+def counts(*, user_id: int, count: Count, count_hidden: Count | None = None) -> dict[int, int]:
+    """The person's unread counts per source that their river shows (sources with none left out): the kept ones,
+    or ``count()``, kept if no write raced it. ``count_hidden``, for a person who blocks anything: the unread posts
+    per source that their blocks hide (``count()`` counts every unread row), subtracted. Kept counts older than
+    ``REFRESH_AFTER`` are returned as they are, and a background ``recount`` is queued."""
     if user_id in _changed_here():
-        return count()
+        return _shown(count(), count_hidden() if count_hidden else {})
     store = _store()
-    kept, generation, counted_at = store.read(user_id)
-    if kept is None:
-        fresh = count()
-        store.keep(user_id, fresh, generation=generation)
-        return fresh
-    if time.time() - counted_at > REFRESH_AFTER and store.claim_recount(user_id):
+    every, hidden, generation, counted_at = store.read(user_id)
+    if every is None:
+        every, hidden = count(), count_hidden() if count_hidden else {}
+        store.keep(user_id, every, hidden, generation=generation)
+    elif time.time() - counted_at > REFRESH_AFTER and store.claim_recount(user_id):
         jobs.enqueue("aggregator.tasks.recount_unread", user_id)
-    return kept
+    return _shown(every, hidden if count_hidden else {})
 
 
-def recount(*, user_id: int, count: Callable[[], dict[int, int]]) -> None:
-    """Count again (``count()``) and keep the result, unless a write raced it (the background refresh)."""
+def _shown(every: dict[int, int], hidden: dict[int, int]) -> dict[int, int]:
+    shown = {source_id: n - hidden.get(source_id, 0) for source_id, n in every.items()}
+    return {source_id: n for source_id, n in shown.items() if n > 0}
+
+
+def recount(*, user_id: int, count: Count, count_hidden: Count | None = None) -> None:
+    """Count again (``count()``, ``count_hidden()`` as ``counts`` takes them) and keep the result, unless a write
+    raced it (the background refresh)."""
     store = _store()
-    _, generation, _ = store.read(user_id)
-    store.keep(user_id, count(), generation=generation)
+    _, _, generation, _ = store.read(user_id)
+    store.keep(user_id, count(), count_hidden() if count_hidden else {}, generation=generation)
     store.release_recount(user_id)
 
 
@@ -166,7 +201,7 @@ class _Redis:
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
     if redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
     redis.call('DEL', KEYS[1])
-    redis.call('HSET', KEYS[1], ARGV[5], ARGV[4], ARGV[6], ARGV[2])
+    redis.call('HSET', KEYS[1], ARGV[5], ARGV[4], ARGV[6], ARGV[2], ARGV[7], ARGV[8])
     redis.call('EXPIRE', KEYS[1], ARGV[3])
     return 1
     """
@@ -213,27 +248,27 @@ class _Redis:
         return (f"{prefix}unread-counts-kept:{user_id}", f"{prefix}unread-counts-generation:{user_id}",
                 f"{prefix}unread-counts-pending:{user_id}")  # fmt: skip
 
-    def read(self, user_id: int) -> tuple[dict[int, int] | None, str, float]:
+    def read(self, user_id: int) -> tuple[dict[int, int] | None, dict[int, int], str, float]:
         counts, generation, _ = self._keys(user_id)
         pipe = shared_redis.client().pipeline(transaction=False)
         pipe.hgetall(counts)
         pipe.expire(counts, KEPT_SECONDS)  # read counts stay kept
         pipe.get(generation)
         fields, _, number = pipe.execute()
-        kept, counted_at = None, 0.0
+        every, hidden, counted_at = None, {}, 0.0
         if fields:
-            counted_at = float(fields.pop(_COUNTED_AT.encode(), 0))
-            flat = iter(json.loads(fields.pop(_MARKER.encode())))
-            kept = dict(zip(flat, flat, strict=True))
-            for source_id, delta in fields.items():
-                kept[int(source_id)] = kept.get(int(source_id), 0) + int(delta)
-            kept = {source_id: n for source_id, n in kept.items() if n > 0} if fields else kept
-        return kept, number.decode() if number is not None else "", counted_at
+            fields = {name.decode(): value for name, value in fields.items()}
+            counted_at = float(fields.pop(_COUNTED_AT, 0))
+            every, hidden = _pairs(fields.pop(_MARKER)), _pairs(fields.pop(_HIDDEN, b"[]"))
+            for name, delta in fields.items():
+                changed = hidden if name.startswith(_HIDDEN_PREFIX) else every
+                source_id = int(name.removeprefix(_HIDDEN_PREFIX))
+                changed[source_id] = changed.get(source_id, 0) + int(delta)
+        return every, hidden, number.decode() if number is not None else "", counted_at
 
-    def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
-        flat = [x for source_id, n in found.items() for x in (source_id, n)]
-        self._keep(keys=self._keys(user_id),
-                   args=[generation, time.time(), KEPT_SECONDS, json.dumps(flat), _MARKER, _COUNTED_AT])  # fmt: skip
+    def keep(self, user_id: int, every: dict[int, int], hidden: dict[int, int], *, generation: str) -> None:
+        self._keep(keys=self._keys(user_id), args=[generation, time.time(), KEPT_SECONDS, _flat(every), _MARKER,
+                                                   _COUNTED_AT, _HIDDEN, _flat(hidden)])  # fmt: skip
 
     @staticmethod
     def claim_recount(user_id: int) -> bool:
@@ -247,8 +282,8 @@ class _Redis:
     def mark_pending(self, user_ids: list[int], *, token: str) -> None:
         self._mark(args=[shared_redis.key(""), token, time.time() + PENDING_SECONDS, PENDING_SECONDS, *user_ids])
 
-    def apply(self, deltas: dict[int, Counter[int]], *, token: str) -> None:
-        people = [[user_id, *(x for source_id, n in by_source.items() if n for x in (source_id, n))]
+    def apply(self, deltas: dict[int, Counter[int | str]], *, token: str) -> None:
+        people = [[user_id, *(x for field, n in by_source.items() if n for x in (str(field), n))]
                   for user_id, by_source in deltas.items()]  # fmt: skip
         self._apply(args=[shared_redis.key(""), token, GENERATION_SECONDS, json.dumps(people)])
 
@@ -268,26 +303,28 @@ class _Local:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[int, tuple[float, Counter[int]]] = {}  # user id -> (counted at, counts)
+        self._counts: dict[int, tuple[float, Counter[int | str]]] = {}  # user id -> (counted at, counts)
         self._recounting: dict[int, float] = {}  # user id -> claimed until
         self._generations: Counter[int] = Counter()
         self._pending: dict[int, dict[str, float]] = {}  # user id -> {token: runs out at}
 
-    def read(self, user_id: int) -> tuple[dict[int, int] | None, str, float]:
+    def read(self, user_id: int) -> tuple[dict[int, int] | None, dict[int, int], str, float]:
         with self._lock:
             counted_at, kept = self._counts.get(user_id, (0.0, None))
-            found = None
+            every, hidden = None, {}
             if kept is not None and counted_at > time.time() - KEPT_SECONDS:
-                found = {k: n for k, n in kept.items() if n > 0}
-            return found, str(self._generations[user_id]), counted_at
+                every = {k: n for k, n in kept.items() if isinstance(k, int)}
+                hidden = {int(k.removeprefix(_HIDDEN_PREFIX)): n for k, n in kept.items() if isinstance(k, str)}
+            return every, hidden, str(self._generations[user_id]), counted_at
 
-    def keep(self, user_id: int, found: dict[int, int], *, generation: str) -> None:
+    def keep(self, user_id: int, every: dict[int, int], hidden: dict[int, int], *, generation: str) -> None:
         now = time.time()
         with self._lock:
             pending = {t: until for t, until in self._pending.get(user_id, {}).items() if until > now}
             self._pending[user_id] = pending
             if str(self._generations[user_id]) == generation and not pending:
-                self._counts[user_id] = (now, Counter(found))
+                kept = Counter({**every, **{f"{_HIDDEN_PREFIX}{k}": n for k, n in hidden.items()}})
+                self._counts[user_id] = (now, kept)
 
     def claim_recount(self, user_id: int) -> bool:
         now = time.time()
@@ -306,7 +343,7 @@ class _Local:
             for user_id in user_ids:
                 self._pending.setdefault(user_id, {})[token] = time.time() + PENDING_SECONDS
 
-    def apply(self, deltas: dict[int, Counter[int]], *, token: str) -> None:
+    def apply(self, deltas: dict[int, Counter[int | str]], *, token: str) -> None:
         with self._lock:
             for user_id, by_source in deltas.items():
                 if user_id in self._counts:
@@ -320,6 +357,15 @@ class _Local:
                 self._counts.pop(user_id, None)
                 if advance:
                     self._generations[user_id] += 1
+
+
+def _flat(counts: dict[int, int]) -> str:
+    return json.dumps([x for source_id, n in counts.items() for x in (source_id, n)])
+
+
+def _pairs(flat: bytes) -> dict[int, int]:
+    items = iter(json.loads(flat))
+    return dict(zip(items, items, strict=True))
 
 
 _stores: dict[str, _Redis | _Local] = {}

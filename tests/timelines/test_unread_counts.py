@@ -18,8 +18,9 @@ from aggregator.following.subscriptions import follow_source, unsubscribe
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Source, Subscription
 from timelines import services, unread_cache
+from timelines.blocks import block_create, block_delete, blocked
 from timelines.models import TimelineEntry
-from timelines.selectors import cursor_of
+from timelines.selectors import cursor_of, unread_counts_for
 
 from tests.timelines.test_pages import follow
 
@@ -239,3 +240,47 @@ def test_a_count_made_before_a_write_is_not_kept_after_it(alice):
     assert made == {source.pk: 1}
     assert unread_cache.counts(user_id=alice.pk, count=lambda: {source.pk: 2}) == {source.pk: 2}
     assert unread_cache.counts(user_id=alice.pk, count=lambda: {source.pk: 3}) == {source.pk: 2}
+
+
+def shown_by_counting(user) -> dict[int, int]:
+    """The counts a blocker's river shows, counted the slow way: every unread row tested against their blocks."""
+    rows = TimelineEntry.objects.filter(user=user, is_read=False).exclude(blocked(user=user, source="source_id"))
+    return {row["source_id"]: row["n"] for row in rows.values("source_id").annotate(n=Count("*"))}
+
+
+def counted_now(user) -> list[str]:
+    """The statements that counted rows while reading the person's counts (none when they were kept)."""
+    with CaptureQueriesContext(connection) as queries:
+        unread_counts_for(user=user)
+    return [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
+
+
+def test_a_blockers_counts_leave_out_what_is_hidden_and_stay_kept(alice, store):
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    carol, dave = follow(alice, "carol", 3), follow(alice, "dave", 2)
+    ingest(carol, [Entry(guid="c-spam", title="buy spam now", published=later),
+                   Entry(guid="c-troll", title="hello", author_handle="@troll@bad.example", published=later)])
+    assert unread_counts_for(user=alice) == {carol.pk: 5, dave.pk: 2}
+    spam = block_create(user=alice, kind="word", value="spam")[0]
+    block_create(user=alice, kind="author", value="@troll@bad.example")
+    block_create(user=alice, kind="source", value=str(dave.pk))
+    assert unread_counts_for(user=alice) == shown_by_counting(alice) == {carol.pk: 3}
+
+    ingest(carol, [Entry(guid="c-spam-2", title="more SPAM", published=later),  # hidden: no change
+                   Entry(guid="c-fine", title="fine", published=later)])  # shown: +1
+    ingest(dave, [Entry(guid="d-new", title="muted source", published=later)])
+    assert counted_now(alice) == []
+    assert unread_counts_for(user=alice) == shown_by_counting(alice) == {carol.pk: 4}
+
+    hidden_post = TimelineEntry.objects.get(user=alice, post__guid="c-spam").post_id
+    services.mark_read(user=alice, post_ids=[hidden_post])  # read through the API: it was not counted
+    assert unread_counts_for(user=alice) == shown_by_counting(alice) == {carol.pk: 4}
+    services.mark_read(user=alice, post_ids=[hidden_post], read=False)
+    assert counted_now(alice) == []
+    assert unread_counts_for(user=alice) == shown_by_counting(alice) == {carol.pk: 4}
+
+    block_delete(user=alice, block_id=spam.pk)  # what it hid counts again
+    assert unread_counts_for(user=alice) == shown_by_counting(alice) == {carol.pk: 6}
+    newest = TimelineEntry.objects.filter(user=alice).order_by("-published", "-post_id").first()
+    services.mark_all_read(user=alice, up_to=cursor_of(newest))
+    assert unread_counts_for(user=alice) == shown_by_counting(alice) == {}
