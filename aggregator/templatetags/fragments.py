@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from markupsafe import escape
 
 from aggregator.templatetags import drawn_posts
+from publishing.models import Microblog
 
 register = template.Library()
 
@@ -47,8 +48,21 @@ def river_fragment(context, entries) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def spam_menu(context, post) -> SafeString:
-    """Block or mute from a post (``replies/_spam.jinja``)."""
+    """Block or mute from a post (``replies/_spam.jinja``); nothing on the reader's own posts."""
+    if post.source_id == _own_source_id(context):
+        return mark_safe("")
     return _render("replies/_spam.jinja", context, post=post)
+
+
+def _own_source_id(context) -> int | None:
+    """The source of the reader's own microblog (None if they have none), read once per page."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    if not hasattr(request, "_chorus_own_source_id"):
+        own = Microblog.objects.filter(user_id=request.user.pk).values_list("source_id", flat=True).first()
+        request._chorus_own_source_id = own
+    return request._chorus_own_source_id
 
 
 @register.simple_tag(takes_context=True)

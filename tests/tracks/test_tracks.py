@@ -15,6 +15,7 @@ from accounts.identities import identity_create
 from aggregator.content.entry import Entry
 from aggregator.ingest.pipeline import ingest, retract
 from aggregator.models import Post, Source, Subscription
+from publishing.posting import post_create
 from replies.models import KnownPost, Reply
 from timelines.blocks import block_create, block_delete
 from timelines.stars import star, unstar
@@ -352,6 +353,18 @@ def test_the_tracks_pages_show_matches_counts_and_take_new_tracks(client, alice,
     assert unread_matches_count(user=alice) == 0
     client.force_login(bob)
     assert client.get(f"/tracks/{track.pk}/").status_code == 404
+
+
+def test_a_track_offers_no_block_menu_on_the_readers_own_posts(client, alice, carol_source):
+    client.force_login(alice)
+    track = track_create(user=alice, query="lighthouse")
+    ingest(carol_source, [post("1", "<p>A lighthouse at dawn</p>")])
+    own = post_create(user=alice, text="My lighthouse photos")
+    articles = dict(re.findall(r'<article [^>]*data-post-id="(\d+)"(.*?)</article>', client.get(f"/tracks/{track.pk}/")
+                               .content.decode(), re.S))  # fmt: skip
+    carols = Post.objects.get(source=carol_source).pk
+    assert set(articles) == {str(carols), str(own.pk)}
+    assert 'class="spam"' in articles[str(carols)] and 'class="spam"' not in articles[str(own.pk)]
 
 
 # --- live: track.match over /ws/stream/ after the commit ---------------------------------------------------------
