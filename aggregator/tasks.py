@@ -8,7 +8,7 @@ from aggregator.ingest import polling, scheduler, websub, websub_deliveries
 from aggregator.ingest import xmpp_items as xmpp_store
 from aggregator.runtime import xmpp_outbox
 from timelines import retention
-from timelines import selectors as timeline_selectors
+from timelines import services as timeline_services
 
 
 @shared_task(name="aggregator.tasks.schedule_due_polls")
@@ -92,7 +92,7 @@ def recount_unread(user_id: int) -> None:
     """A person's kept unread counts, counted again in the background (``timelines/unread_cache.py``)."""
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is not None:
-        timeline_selectors.recount_unread(user=user)
+        timeline_services.recount_unread(user=user)
 
 
 @shared_task(name="aggregator.tasks.prune_history", soft_time_limit=600, time_limit=660)

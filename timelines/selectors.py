@@ -186,7 +186,7 @@ def unread_counts_for(*, user: AbstractBaseUser) -> dict[int, int]:
     return unread_cache.counts(user_id=user.pk, count=lambda: _count_unread(user), count_hidden=_hidden_counter(user))
 
 
-def recount_unread(*, user: AbstractBaseUser) -> None:
+def count_unread_again(*, user: AbstractBaseUser) -> None:
     """Count a person's unread posts again and keep the counts (the background refresh, ``unread_cache``)."""
     hidden = _hidden_counter(user, blocks=Block.objects.filter(user=user).exists())  # not a process's snapshot
     unread_cache.recount(user_id=user.pk, count=lambda: _count_unread(user), count_hidden=hidden)

@@ -13,7 +13,7 @@ from timelines import unread_cache
 from timelines.blocks import BlockSet, blocks_anything, blocks_of
 from timelines.cursor import decode_cursor
 from timelines.models import TimelineEntry
-from timelines.selectors import entries_in_scope, older_than, unread_summary
+from timelines.selectors import count_unread_again, entries_in_scope, older_than, unread_summary
 
 MAX_IDS = 1000
 UNREAD_COUNTS_EVENT = "unread.counts"
@@ -30,6 +30,13 @@ def send_unread_counts_on_commit(*, user: AbstractBaseUser) -> None:
         events.send_now(user_ids=[user.pk], event={"type": UNREAD_COUNTS_EVENT, **counts})
 
     transaction.on_commit(send, robust=True)
+
+
+def recount_unread(*, user: AbstractBaseUser) -> None:
+    """Count the person's unread posts again and keep the counts (the background recount, ``unread_cache``);
+    their open pages and clients then get them (after a block, what it hides leaves the counts)."""
+    count_unread_again(user=user)
+    send_unread_counts_on_commit(user=user)
 
 
 def mark_read(*, user: AbstractBaseUser, post_ids: Iterable[int], read: bool = True) -> int:

@@ -330,6 +330,25 @@ def test_reading_sends_exact_unread_counts_to_the_readers_clients_only(alice, bo
     run(scenario)
 
 
+def test_a_block_sends_unread_counts_that_leave_out_what_it_hides(alice):
+    from timelines.blocks import block_create
+
+    carol, headers = followed(alice), bearer(alice)
+
+    async def scenario():
+        communicator, _ = await connect(headers)
+        await store(carol, [Entry(guid="1", title="buy spam"), Entry(guid="2", title="a fine post")])
+        for _ in range(2):
+            assert (await communicator.receive_json_from(timeout=5))["type"] == "post.new"
+        await database_sync_to_async(block_create)(user=alice, kind="word", value="spam")
+        events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+        assert [event["type"] for event in events] == ["block.new", "unread.counts"]
+        assert events[1]["total"] == 1 and events[1]["sources"] == {str(carol.pk): 1}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
 def test_unread_counts_are_sent_after_the_commit_and_reflect_it(alice):
     from timelines.cursor import encode_cursor
     from timelines.services import mark_all_read
