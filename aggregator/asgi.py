@@ -26,6 +26,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from aggregator import garbage  # noqa: E402
 from aggregator.following.follow_lists import MAX_IMPORT_BYTES  # noqa: E402
 from aggregator.following.websub_callback import LeanDeliveries  # noqa: E402
 from aggregator.transport import RequestLimits  # noqa: E402
@@ -59,3 +60,5 @@ application = RequestLimits(
     ws_max_message=settings.CHORUS_WS_MAX_MESSAGE_BYTES,
     ws_messages_per_minute=settings.CHORUS_WS_MAX_MESSAGES_PER_MINUTE,
 )  # fmt: skip
+
+garbage.settle()  # what the process keeps is loaded now: out of the collector's sight (aggregator/garbage.py)

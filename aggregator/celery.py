@@ -19,6 +19,7 @@ from celery import Celery, states
 from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.db import close_old_connections, connections
 
+from aggregator import garbage
 from aggregator.db import snapshots
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aggregator.settings")
@@ -58,4 +59,5 @@ def _warm_up(**_kwargs) -> None:
         return
     finally:
         connections.close_all()
+        garbage.settle()  # what the process keeps is loaded now (aggregator/garbage.py)
     log.info("worker process %d warmed up in %.0f ms", os.getpid(), (time.monotonic() - started) * 1000)

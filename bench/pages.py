@@ -5,7 +5,7 @@
 Data: bench/timeline.py's loader, in this script's own database ``chorus_bench_pages`` (1,000 sources,
 1,000,000 posts, ``bench-heavy`` following all of them with 1,000,000 timeline rows, a third of them read).
 Cases, each timed over ``--iterations`` calls after a warm-up, p50/p95 wall and CPU (this thread's)
-milliseconds in this process:
+milliseconds in this process (its garbage collector settled as the web process's, ``aggregator/garbage.py``):
 - the page: ``GET /`` through Django's whole stack (middleware, the view, the templates), signed in as
   ``bench-heavy``, 50 posts a page, as the server renders it for a browser, its unread counts kept
   (``timelines/unread_cache.py``): a reload with nothing new;
@@ -143,6 +143,7 @@ def main() -> None:
 
     from django.test import Client
 
+    from aggregator import garbage
     from aggregator.content.entry import Entry
     from aggregator.ingest.pipeline import ingest
     from aggregator.models import Post, Source
@@ -188,6 +189,8 @@ def main() -> None:
             services.mark_read(user=heavy, post_ids=scope_unread, read=False)
 
     heavy_page = page_call(clients["bench-heavy"], PAGE)
+    heavy_page()  # the page's code and templates loaded, as a web process has them after its first pages
+    garbage.settle()  # then its garbage collector as aggregator/asgi.py settles it
     try:
         cases = [
             ("GET / (bench-heavy, counts kept)", timed(heavy_page, iterations=args.iterations)),
