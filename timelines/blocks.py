@@ -26,7 +26,7 @@ from aggregator import events
 from aggregator.content.mentions import Mention
 from aggregator.db.snapshots import Snapshot
 from aggregator.models import Source
-from timelines import unread_cache
+from timelines import kept_counts, unread_cache
 from timelines.models import Block
 
 MAX_BLOCKS = 1000
@@ -119,6 +119,7 @@ def block_create(*, user: AbstractBaseUser, kind: str, value: str) -> list[Block
         rows = list(Block.objects.filter(user=user, kind=kind, value__in=values))
         events.send_on_commit(user_ids=[user.pk], event={"type": "block.new", "blocks": [block_json(b) for b in rows]})
         unread_cache.recount_after_commit(user_id=user.pk)  # the counts leave out what is hidden now
+        kept_counts.changed(kept_counts.UNREAD_TRACK_MATCHES, user_ids=[user.pk])
     return rows
 
 
@@ -129,6 +130,7 @@ def block_delete(*, user: AbstractBaseUser, block_id: int) -> bool:
         if deleted:
             events.send_on_commit(user_ids=[user.pk], event={"type": "block.removed", "block_id": block_id})
             unread_cache.recount_after_commit(user_id=user.pk)  # what it hid counts again
+            kept_counts.changed(kept_counts.UNREAD_TRACK_MATCHES, user_ids=[user.pk])
     return bool(deleted)
 
 

@@ -17,6 +17,10 @@ from django.db import transaction
 
 MAX_AGE = 60  # seconds
 
+# Unread track matches leave out what the person's blocks hide: a block made or undone changes them too, and
+# ``timelines/blocks.py`` (below tracks/, which owns the count) drops it by this name.
+UNREAD_TRACK_MATCHES = "unread-track-matches"
+
 
 def _keys(name: str, user_id: int) -> tuple[str, str]:
     return f"kept-count-token:{name}:{user_id}", f"kept-count:{name}:{user_id}"

@@ -53,17 +53,17 @@ def matches_for(*, user: AbstractBaseUser, track_id: int | None = None, before: 
     return MatchesPage(matches=page, next_cursor=next_cursor)
 
 
-_UNREAD_MATCHES = "unread-track-matches"  # the kept count of all tracks (kept_counts)
+_UNREAD_MATCHES = kept_counts.UNREAD_TRACK_MATCHES  # the kept count of all tracks
 
 
 def unread_matches_count(*, user: AbstractBaseUser, track_id: int | None = None) -> int:
     """Unread posts across the person's tracks (a post two tracks matched counts once), or of one track. The count
-    of all tracks is kept between the writes that change it (``unread_matches_changed``) for people who block
-    nothing (a block changes what it counts)."""
+    of all tracks is kept between the writes that change it (``unread_matches_changed``; blocks made or undone:
+    ``timelines/blocks.py``)."""
     def count() -> int:
         return _visible(user=user, track_id=track_id).filter(is_read=False).count()
 
-    if track_id is not None or blocks_anything(user=user):
+    if track_id is not None:
         return count()
     return kept_counts.kept(_UNREAD_MATCHES, user_id=user.pk, count=count)
 

@@ -267,7 +267,7 @@ def test_blocks_hide_track_matches_until_undone(alice, carol_source):
         post("ok", "<p>the comet tonight</p>", minutes=1),
         post("crypto", "<p>comet CRYPTO</p>", minutes=2),
     ])  # fmt: skip
-    assert matched(alice) == ["crypto", "ok", "spam"]
+    assert matched(alice) == ["crypto", "ok", "spam"] and unread_matches_count(user=alice) == 3  # kept from here
     [author] = block_create(user=alice, kind="author", value="@spammer")
     [word] = block_create(user=alice, kind="word", value="Crypto")
     assert matched(alice) == ["ok"] and unread_matches_count(user=alice) == 1
@@ -276,9 +276,10 @@ def test_blocks_hide_track_matches_until_undone(alice, carol_source):
     assert matched(alice) == ["ok"]
     [source] = block_create(user=alice, kind="source", value=str(carol_source.pk))
     assert matched(alice) == []
+    assert unread_matches_count(user=alice) == 0
     for block in (author, word, source):
         block_delete(user=alice, block_id=block.pk)
-    assert matched(alice) == ["spam2", "crypto", "ok", "spam"]
+    assert matched(alice) == ["spam2", "crypto", "ok", "spam"] and unread_matches_count(user=alice) == 4
 
 
 @pytest.mark.django_db
