@@ -166,11 +166,9 @@ def store_deliveries(*, subscription_id: int, deliveries: list[websub_waiting.Wa
 
     Several fat pings are one ingest (``_merged``): each entry as the newest document that has it says, every
     tombstone of any of them."""
-    row = by_pk(WebSubSubscription, subscription_id)
-    source = by_pk(Source, row.source_id) if row is not None else None
-    if source is None:
+    row = by_pk(WebSubSubscription, subscription_id, related="source")
+    if row is None:
         return 0
-    row.source = source
     created = 0
     with transaction.atomic():
         feeds = [(_parsed(row, delivery), delivery.received_at) for delivery in deliveries]
@@ -187,13 +185,17 @@ def store_deliveries(*, subscription_id: int, deliveries: list[websub_waiting.Wa
 def _count_deliveries(row: WebSubSubscription, count: int, *, at: datetime) -> None:
     """The subscription's delivery count and time, and the source's last success: what
     ``filter(pk=...).update(...)`` would write, in fixed statements (the query compiler costs more CPU than a
-    delivery's own statements, as ``db.by_pk`` says)."""
+    delivery's own statements, as ``db.by_pk`` says); one on PostgreSQL (a data-modifying WITH query)."""
     quote, at = connection.ops.quote_name, connection.ops.adapt_datetimefield_value(at)
+    subscription = (f"UPDATE {quote(WebSubSubscription._meta.db_table)} SET last_delivery_at = %s, "
+                    "deliveries = deliveries + %s WHERE id = %s")  # fmt: skip
+    source = f"UPDATE {quote(Source._meta.db_table)} SET last_success_at = %s WHERE id = %s"
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {quote(WebSubSubscription._meta.db_table)} SET last_delivery_at = %s, "
-                       f"deliveries = deliveries + %s WHERE id = %s", [at, count, row.pk])  # fmt: skip
-        cursor.execute(f"UPDATE {quote(Source._meta.db_table)} SET last_success_at = %s WHERE id = %s",
-                       [at, row.source_id])  # fmt: skip
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH source AS ({source}) {subscription}", [at, row.source_id, at, count, row.pk])
+        else:
+            cursor.execute(subscription, [at, count, row.pk])
+            cursor.execute(source, [at, row.source_id])
 
 
 def _parsed(row: WebSubSubscription, delivery: websub_waiting.Waiting) -> ParsedFeed | None:

@@ -3,8 +3,9 @@
 The web process appends a verified delivery (``add``) and queues ``aggregator.tasks.store_websub_deliveries``
 only when it sets the subscription's flag; the task that flag belongs to takes what waits (``drain``), up to
 ``BATCH`` deliveries at a time, has them stored together and removes them once they are committed, until
-nothing waits; then it lowers the flag, looks once more, and ends. Deliveries that arrive while a worker is busy
-(a hub's burst, a backlog) are therefore stored in one transaction, and queue one broker message between them.
+nothing waits; the step that removes the last ones lowers the flag (one script: nothing added meanwhile is left
+without a task), and the task ends. Deliveries that arrive while a worker is busy (a hub's burst, a backlog) are
+therefore stored in one transaction, and queue one broker message between them.
 
 What may happen twice happens safely: a delivery is removed by its exact value (``LREM``) after its commit, so a
 task that a lost worker's broker message runs again, or a second task after the flag ran out, stores what
@@ -58,16 +59,29 @@ def add(subscription_id: int, *, body: bytes, content_type: str, received_at: da
         jobs.enqueue(TASK, subscription_id)
 
 
+# After a batch is stored: its values removed (each once, by value), then the next batch; when nothing waits, the
+# flag lowered in the same step. A script runs whole, so an ``add`` either comes before it (its value is in the
+# next batch) or after it (it finds the flag down and queues a task): none is left without a task.
+# KEYS: waiting, flag; ARGV: FLAG_SECONDS, BATCH, the values taken.
+_NEXT = """
+for i = 3, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+local values = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if #values == 0 then redis.call('DEL', KEYS[2]) else redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+return values
+"""
+
+
 def drain(subscription_id: int, store: Callable[[list[Waiting]], None]) -> int:
-    """The task's loop: ``store`` what waits, oldest first, ``BATCH`` at a time, until nothing does. Returns how
-    many deliveries were taken. Deliveries ``store`` raised on are left waiting (the next delivery or the sweep
-    queues a task for them)."""
+    """The task's loop: ``store`` what waits, oldest first, ``BATCH`` at a time, until nothing does (the flag is
+    lowered in the step that finds nothing more). Returns how many deliveries were taken. Deliveries ``store``
+    raised on are left waiting (the next delivery or the sweep queues a task for them)."""
     redis = shared_redis.client()
     waiting, flag = _keys(subscription_id)
     taken = 0
+    step = redis.register_script(_NEXT)
     values = redis.lrange(waiting, 0, BATCH - 1)
     while True:
-        if not values:
+        if not values:  # nothing when the task began (a message handed twice, or its deliveries stored already)
             pipe = redis.pipeline(transaction=False)
             pipe.delete(flag)  # then one more look: a delivery added before the delete found the flag up
             pipe.llen(waiting)
@@ -81,12 +95,9 @@ def drain(subscription_id: int, store: Callable[[list[Waiting]], None]) -> int:
             redis.delete(flag)
             raise
         taken += len(values)
-        pipe = redis.pipeline(transaction=False)
-        for value in values:
-            pipe.lrem(waiting, 1, value)
-        pipe.expire(flag, FLAG_SECONDS)
-        pipe.lrange(waiting, 0, BATCH - 1)
-        values = pipe.execute()[-1]
+        values = step(keys=[waiting, flag], args=[FLAG_SECONDS, BATCH, *values])
+        if not values:
+            return taken  # the step lowered the flag: this task holds it no more
 
 
 def _decoded(value: bytes) -> Waiting:

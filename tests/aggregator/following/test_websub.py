@@ -492,6 +492,10 @@ def test_deliveries_that_queued_up_are_stored_by_one_task_the_newest_version_win
     assert TimelineEntry.objects.filter(user=alice, post__guid__in=["n1", "n2"]).count() == 2
     active.refresh_from_db()
     assert active.deliveries == 2
+    third = rss(("n3", "three"))
+    assert deliver(client, active, third, **signed(third, active.secret)).status_code == 202
+    assert len(queued) == 2  # the task lowered the flag as it found nothing more: the next delivery queues one
+    assert store_websub_deliveries(*args) == 1
 
 
 def test_deliveries_left_without_a_task_are_queued_again_by_the_sweep(active, client, queued):

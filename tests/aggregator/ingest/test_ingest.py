@@ -158,6 +158,21 @@ def test_new_posts_reach_every_subscriber_once(source, alice, bob):
     assert TimelineEntry.objects.filter(user=bob).count() == 2
 
 
+def test_timeline_rows_go_with_the_person_or_the_source_deleted(source, alice, bob):
+    """The database checks no foreign key on timeline rows (the fan-out writes one per follower): a person or a
+    source deleted through Django still takes their rows along, and nobody else's."""
+    other = Source.objects.create(address="https://dave.example.com/feed.xml", url="https://dave.example.com/feed.xml")
+    for person, followed in [(alice, source), (bob, source), (bob, other)]:
+        Subscription.objects.create(user=person, source=followed)
+    ingest(source, [entry(guid="a"), entry(guid="b")])
+    ingest(other, [entry(guid="c", base_url="https://dave.example.com/feed.xml")])
+    alice.delete()
+    assert sorted(TimelineEntry.objects.values_list("user_id", "post__guid")) == [(bob.pk, "a"), (bob.pk, "b"),
+                                                                                  (bob.pk, "c")]  # fmt: skip
+    source.delete()
+    assert list(TimelineEntry.objects.values_list("user_id", "post__guid")) == [(bob.pk, "c")]
+
+
 def test_a_retracted_post_never_comes_back(source, alice):
     Subscription.objects.create(user=alice, source=source)
     ingest(source, [entry(guid="a", content_html="v1")])
