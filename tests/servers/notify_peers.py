@@ -73,7 +73,8 @@ class HttpPeer:
         self.port = self._server.server_address[1]
 
     def __enter__(self) -> "HttpPeer":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next poll: 0.5 s by default, on every test's teardown
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:
