@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import CharField, Exists, F, OuterRef, Q
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast, Lower, StrIndex
 
 from accounts.identities import author_handle_forms, owner_of_author
@@ -25,7 +25,7 @@ from accounts.models import Identity
 from aggregator import events
 from aggregator.content.mentions import Mention
 from aggregator.db.snapshots import Snapshot
-from aggregator.models import Source
+from aggregator.models import Post, Source
 from timelines import kept_counts, unread_cache
 from timelines.models import Block
 
@@ -53,6 +53,12 @@ class BlockSet:
             haystack = f"{post.title}\n{post.text}".lower()
             return any(word in haystack for word in self.words)
         return False
+
+
+def posts_to_test(post_ids: Iterable[int]) -> QuerySet:
+    """These posts (not retracted) with only what ``BlockSet.hides`` reads of them."""
+    return Post.objects.filter(pk__in=list(post_ids), retracted_at__isnull=True).only(
+        "source_id", "title", "text", "author_handle", "author_uri")  # fmt: skip
 
 
 def _load_blockers() -> frozenset[int]:

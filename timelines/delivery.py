@@ -13,7 +13,7 @@ from django.db import connection
 from aggregator.events import Batch, EventBatch, joined, messages_for, send_on_commit
 from aggregator.models import Post, Subscription
 from timelines import unread_cache
-from timelines.blocks import blockers, blocks_of
+from timelines.blocks import blockers, blocks_of, posts_to_test
 from timelines.cursor import encode_cursor
 from timelines.models import TimelineEntry
 from timelines.serializers import post_json
@@ -68,8 +68,7 @@ def _tell_hidden(change: unread_cache.Change, *, source_id: int, post_ids: Seque
     hiders = blocks_of(user_ids=[user_id for user_id, n in added.items() if n])
     if not hiders:
         return
-    posts = list(Post.objects.filter(pk__in=post_ids, retracted_at__isnull=True)
-                 .only("source_id", "title", "text", "author_handle", "author_uri"))  # fmt: skip
+    posts = list(posts_to_test(post_ids))
     for user_id, blocks in hiders.items():
         hidden = sum(1 for post in posts if blocks.hides(post))
         if added[user_id] == len(posts):  # every post is new on this timeline (the pipeline's case)

@@ -8,9 +8,8 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from aggregator import events
-from aggregator.models import Post
 from timelines import unread_cache
-from timelines.blocks import BlockSet, blocks_anything, blocks_of
+from timelines.blocks import BlockSet, blocks_anything, blocks_of, posts_to_test
 from timelines.cursor import decode_cursor
 from timelines.models import TimelineEntry
 from timelines.selectors import count_unread_again, entries_in_scope, older_than, unread_summary
@@ -55,8 +54,7 @@ def mark_read(*, user: AbstractBaseUser, post_ids: Iterable[int], read: bool = T
             change.add(user_id=user.pk, source_id=source_id, delta=-1 if read else 1)
         if changed and blocks_anything(user=user):
             hides = blocks_of(user_ids=[user.pk]).get(user.pk, BlockSet()).hides
-            posts = Post.objects.filter(pk__in=[post_id for post_id, _ in changed])
-            for post in posts.only("source_id", "title", "text", "author_handle", "author_uri"):
+            for post in posts_to_test(post_id for post_id, _ in changed):
                 if hides(post):
                     change.add(user_id=user.pk, source_id=post.source_id, delta=-1 if read else 1, hidden=True)
     if changed:
