@@ -377,6 +377,9 @@ CHORUS_PUBLIC_URL = env_str("CHORUS_PUBLIC_URL", "")
 CHORUS_WEBSUB_LEASE_SECONDS = env_int("CHORUS_WEBSUB_LEASE_SECONDS", 864000)
 CHORUS_WEBSUB_MAX_BYTES = env_int("CHORUS_WEBSUB_MAX_BYTES", 4194304)
 CHORUS_WEBSUB_DELIVERIES_PER_MINUTE = env_int("CHORUS_WEBSUB_DELIVERIES_PER_MINUTE", 60)
+# Worker processes that store WebSub deliveries at a time (aggregator/ingest/websub_waiting.py): keep it below the
+# worker's concurrency, so polls and the other tasks always find a process.
+CHORUS_WEBSUB_DRAINERS = env_int("CHORUS_WEBSUB_DRAINERS", 2)
 # Notification destinations (Apprise URLs): the schemes people may use, how long one send may take, how many
 # messages a destination, a person and a remote host get per minute, and after how many failures in a row a
 # destination is paused.

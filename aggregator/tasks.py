@@ -66,10 +66,17 @@ def websub_request(subscription_id: int) -> str:
     return websub.send_request(subscription_id=subscription_id)
 
 
+@shared_task(name="aggregator.tasks.drain_websub_deliveries")
+def drain_websub_deliveries(token: str) -> int:
+    """A turn of storing the WebSub deliveries that wait (their signatures verified by the callback), for every
+    subscription with some, in the drainer's slot ``token``; returns how many were taken."""
+    return websub_deliveries.run_drainer(token=token)
+
+
 @shared_task(name="aggregator.tasks.store_websub_deliveries")
 def store_websub_deliveries(subscription_id: int) -> int:
-    """The WebSub deliveries that wait for a subscription (their signatures verified by the callback): parse and
-    ingest them; returns how many were taken."""
+    """The WebSub deliveries that wait for one subscription, as earlier versions queued them (messages still in
+    the broker at an upgrade); returns how many were taken."""
     return websub_deliveries.store_waiting(subscription_id=subscription_id)
 
 

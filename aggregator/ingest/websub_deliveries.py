@@ -1,6 +1,6 @@
 """WebSub deliveries: a hub's POST checked in the web process (``receive_delivery``: the rate cap, the
-signature), left waiting in Redis (``websub_waiting``) and stored by a worker (``store_waiting``, through the
-``aggregator.tasks.store_websub_deliveries`` task, the deliveries that queued up in one transaction).
+signature), left waiting in Redis (``websub_waiting``) and stored by a worker (``run_drainer``, through the
+``aggregator.tasks.drain_websub_deliveries`` task, the deliveries that queued up in one transaction).
 
 What a delivery needs of its subscription (id, source, secret) is held per process by callback token
 (``callback_targets``, a ``db.snapshots`` version over an empty table filled one token at a time): a hub's stream
@@ -126,9 +126,15 @@ def _signed(token: str, body: bytes, *, secret: str, signature: str) -> bool:
 
 
 def store_waiting(*, subscription_id: int) -> int:
-    """The task's body: store the deliveries that wait for the subscription (``websub_waiting``); returns how
-    many were taken."""
-    return websub_waiting.drain(subscription_id, lambda batch: _store_batch(subscription_id, batch))
+    """The task earlier versions queued for each subscription: store the deliveries that wait for it
+    (``websub_waiting.drain``); returns how many were taken."""
+    return websub_waiting.drain(subscription_id, _store_batch)
+
+
+def run_drainer(*, token: str) -> int:
+    """The drainer task's body: a turn over the runnable subscriptions (``websub_waiting.run_drainer``); returns
+    how many deliveries were taken."""
+    return websub_waiting.run_drainer(token, _store_batch)
 
 
 def _store_batch(subscription_id: int, batch: list[websub_waiting.Waiting]) -> None:

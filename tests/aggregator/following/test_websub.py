@@ -20,7 +20,7 @@ from aggregator.ingest import websub
 from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source, Subscription, WebSubSubscription
 from aggregator.runtime.embedded import EmbeddedScheduler
-from aggregator.tasks import store_websub_deliveries, store_websub_delivery
+from aggregator.tasks import drain_websub_deliveries, store_websub_deliveries, store_websub_delivery
 from timelines.models import TimelineEntry
 from timelines.serializers import source_status_json
 
@@ -85,7 +85,11 @@ def deliver(client, row, body: bytes, **headers):
 @pytest.fixture
 def active(httpserver, alice, client, committed):
     """Alice follows a feed whose hub verified Chorus' subscription."""
-    topic = serve_feed(httpserver)
+    return made_active(httpserver, alice, client, committed)
+
+
+def made_active(httpserver, alice, client, committed, *, path="/feed.xml") -> WebSubSubscription:
+    topic = serve_feed(httpserver, path=path)
     hub_accepts(httpserver)
     row = polled(committed, followed(alice, topic))
     assert verify(client, row).status_code == 200
@@ -229,6 +233,9 @@ def test_an_unsigned_tombstone_deletes_nothing(active, alice, client):
     assert TimelineEntry.objects.filter(user=alice, post__guid="https://a.example/posts/one").exists()
 
 
+DRAINER = "aggregator.tasks.drain_websub_deliveries"
+
+
 @pytest.fixture
 def queued(monkeypatch):
     """Tasks as production runs them (a broker, workers): what the callback queues is kept, not run."""
@@ -245,9 +252,9 @@ def test_with_workers_a_verified_delivery_is_answered_202_and_stored_once_by_the
     forged = rss(("forged", "forged post"))
     assert deliver(client, active, forged, HTTP_X_HUB_SIGNATURE="sha256=" + "0" * 64).status_code == 202
     [(name, args)] = queued  # the forged one is not queued
-    assert (name, args) == ("aggregator.tasks.store_websub_deliveries", (active.pk,))
+    assert name == DRAINER
     # A broker may hand a message twice (acks late): the second finds nothing waiting.
-    assert [store_websub_deliveries(*json.loads(json.dumps(args))) for _ in range(2)] == [1, 0]
+    assert [drain_websub_deliveries(*json.loads(json.dumps(args))) for _ in range(2)] == [1, 0]
     new = Post.objects.filter(guid__in=["b", "é", "forged"])
     assert sorted(new.values_list("guid", flat=True)) == ["b", "é"]
     assert TimelineEntry.objects.filter(user=alice, post__in=new).count() == 2
@@ -259,7 +266,7 @@ def test_with_workers_a_queued_thin_ping_queues_a_poll_and_proves_a_silent_hub(a
     WebSubSubscription.objects.filter(pk=active.pk).update(state=State.SILENT, reason="a poll found 1 post")
     assert deliver(client, active, b"", **signed(b"", active.secret)).status_code == 202
     with committed():
-        store_websub_deliveries(*queued[0][1])
+        drain_websub_deliveries(*queued[0][1])
     assert queued[1] == ("aggregator.tasks.poll_source", (active.source_id,))
     active.refresh_from_db()
     assert active.state == State.ACTIVE and active.deliveries == 1
@@ -269,7 +276,7 @@ def test_a_queued_delivery_for_a_subscription_gone_meanwhile_stores_nothing(acti
     body = rss(("b", "pushed post"))
     assert deliver(client, active, body, **signed(body, active.secret)).status_code == 202
     active.delete()
-    store_websub_deliveries(*queued[0][1])
+    drain_websub_deliveries(*queued[0][1])
     assert not Post.objects.filter(guid="b").exists()
 
 
@@ -407,9 +414,9 @@ def test_the_lean_door_queues_a_signed_delivery_without_django_s_request_stack(a
     status, headers, answer = asgi_deliver(active, body, secret=active.secret)
     assert (status, answer) == (202, {"detail": "queued"})
     assert "x-frame-options" not in headers  # Django's middleware never saw it
-    assert queued == [("aggregator.tasks.store_websub_deliveries", (active.pk,))]
-    assert not Post.objects.filter(guid="b").exists()
-    assert store_websub_deliveries(active.pk) == 1
+    [(name, args)] = queued
+    assert name == DRAINER and not Post.objects.filter(guid="b").exists()
+    assert drain_websub_deliveries(*args) == 1
     assert TimelineEntry.objects.filter(user=alice, post__guid="b").exists()
 
 
@@ -487,7 +494,7 @@ def test_deliveries_that_queued_up_are_stored_by_one_task_the_newest_version_win
     for body in (first, second):
         assert deliver(client, active, body, **signed(body, active.secret)).status_code == 202
     [(name, args)] = queued  # one task for both
-    assert store_websub_deliveries(*args) == 2
+    assert drain_websub_deliveries(*args) == 2
     assert Post.objects.get(source=active.source, guid="a").title == "first, edited twice"
     assert TimelineEntry.objects.filter(user=alice, post__guid__in=["n1", "n2"]).count() == 2
     active.refresh_from_db()
@@ -495,7 +502,7 @@ def test_deliveries_that_queued_up_are_stored_by_one_task_the_newest_version_win
     third = rss(("n3", "three"))
     assert deliver(client, active, third, **signed(third, active.secret)).status_code == 202
     assert len(queued) == 2  # the task lowered the flag as it found nothing more: the next delivery queues one
-    assert store_websub_deliveries(*args) == 1
+    assert drain_websub_deliveries(*queued[-1][1]) == 1
 
 
 def test_deliveries_left_without_a_task_are_queued_again_by_the_sweep(active, client, queued):
@@ -504,10 +511,69 @@ def test_deliveries_left_without_a_task_are_queued_again_by_the_sweep(active, cl
     body = rss(("b", "pushed post"))
     assert deliver(client, active, body, **signed(body, active.secret)).status_code == 202
     assert websub.sweep(now=timezone.now()) == 0  # its task holds it
-    shared_redis.client().delete(shared_redis.key(f"chorus:websub:draining:{active.pk}"))  # the flag ran out
+    redis = shared_redis.client()
+    # Its drainer's message was lost: the subscription's flag and the drainer's slot ran out.
+    redis.delete(shared_redis.key(f"chorus:websub:draining:{active.pk}"), shared_redis.key("chorus:websub:drainers"))
     assert websub.sweep(now=timezone.now()) == 1
-    assert queued[-1] == ("aggregator.tasks.store_websub_deliveries", (active.pk,))
-    assert store_websub_deliveries(active.pk) == 1 and Post.objects.filter(guid="b").exists()
+    assert queued[-1][0] == DRAINER
+    assert drain_websub_deliveries(*queued[-1][1]) == 1 and Post.objects.filter(guid="b").exists()
+
+
+def test_deliveries_for_many_subscriptions_queue_a_drainer_per_free_slot_not_a_task_each(
+        httpserver, alice, client, committed, queued, settings):  # fmt: skip
+    settings.CHORUS_WEBSUB_DRAINERS = 2
+    rows = [made_active(httpserver, alice, client, committed, path=f"/feed-{n}.xml") for n in range(3)]
+    del queued[:]  # the polls' own tasks
+    for n, row in enumerate(rows):
+        body = rss((f"p{n}", f"post {n}"))
+        assert deliver(client, row, body, **signed(body, row.secret)).status_code == 202
+    assert [name for name, _ in queued] == [DRAINER, DRAINER]  # the third found both slots taken
+    assert drain_websub_deliveries(*queued[0][1]) == 3  # the first stores them all, in turn
+    assert drain_websub_deliveries(*queued[1][1]) == 0  # nothing left: it gives its slot up at once
+    assert TimelineEntry.objects.filter(user=alice, post__guid__in=["p0", "p1", "p2"]).count() == 3
+    later = rss(("later", "after the drainers ended"))
+    assert deliver(client, rows[0], later, **signed(later, rows[0].secret)).status_code == 202
+    assert len(queued) == 3 and drain_websub_deliveries(*queued[2][1]) == 1  # a free slot: a new drainer
+
+
+def test_a_drainer_takes_subscriptions_in_turn_and_hands_over_when_its_turn_ends(queued, settings):
+    """One batch a subscription, then the next runnable one; a successor queued behind the worker's other tasks
+    while any is runnable, the slot given up when none is. A slot whose drainer died runs out."""
+    from aggregator.db import shared_redis
+    from aggregator.ingest import websub_waiting
+
+    settings.CHORUS_WEBSUB_DRAINERS = 1
+    now = timezone.now()
+    for n in range(websub_waiting.BATCH + 1):
+        websub_waiting.add(1, body=f"one {n}".encode(), content_type=RSS, received_at=now)
+    websub_waiting.add(2, body=b"two", content_type=RSS, received_at=now)
+    [(name, (token,))] = queued  # subscription 2 found the one slot taken
+    stored = []
+
+    def store(subscription_id, batch):
+        stored.append((subscription_id, [delivery.body for delivery in batch]))
+
+    assert websub_waiting.run_drainer(token, store, slice_seconds=0) == websub_waiting.BATCH
+    assert queued[-1] == (DRAINER, (token,))  # its turn ended with work left: a successor in its slot
+    assert websub_waiting.run_drainer(token, store, slice_seconds=0) == 1
+    assert websub_waiting.run_drainer(token, store, slice_seconds=0) == 1
+    assert [(n, len(bodies)) for n, bodies in stored] == [(1, websub_waiting.BATCH), (2, 1), (1, 1)]
+    assert stored[1][1] == [b"two"] and stored[2][1] == [f"one {websub_waiting.BATCH}".encode()]
+    drainers = shared_redis.key("chorus:websub:drainers")
+    assert len(queued) == 3 and shared_redis.client().zcard(drainers) == 0  # nothing runnable: slot given up
+    shared_redis.client().zadd(drainers, {"died": 0})  # a drainer killed holding the one slot, long ago
+    websub_waiting.add(3, body=b"three", content_type=RSS, received_at=now)
+    assert len(queued) == 4 and queued[-1][0] == DRAINER
+
+
+def test_a_task_that_earlier_versions_queued_for_one_subscription_still_stores_what_waits(active, alice, client,
+                                                                                          queued):  # fmt: skip
+    """Messages still in the broker at an upgrade: one subscription's deliveries, stored once."""
+    body = rss(("b", "pushed post"))
+    assert deliver(client, active, body, **signed(body, active.secret)).status_code == 202
+    assert store_websub_deliveries(active.pk) == 1
+    assert TimelineEntry.objects.filter(user=alice, post__guid="b").exists()
+    assert drain_websub_deliveries(*queued[0][1]) == 0  # the drainer finds nothing left to store
 
 
 def test_a_delivery_queued_with_its_body_in_the_message_is_still_stored(active, alice):
