@@ -218,9 +218,13 @@ def requeue_stranded(subscription_ids: list[int]) -> int:
     how many drainers were queued. Nothing waits where tasks run eagerly."""
     if jobs.runs_inline() or not subscription_ids:
         return 0
+    pipe = shared_redis.client().pipeline(transaction=False)
+    for subscription_id in subscription_ids:
+        pipe.llen(_keys(subscription_id)[0])
+    waiting = [n for n, length in zip(subscription_ids, pipe.execute(), strict=True) if length]
     stranded = _script(_STRANDED)
     queued = 0
-    for subscription_id in subscription_ids:
+    for subscription_id in waiting:  # what is runnable waits too: one of these takes a slot if none is held
         args = _slot_args()
         if stranded(keys=[*_keys(subscription_id), *_shared_keys()], args=[*args, subscription_id]):
             jobs.enqueue(DRAIN_TASK, args[3])

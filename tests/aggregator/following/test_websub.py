@@ -566,6 +566,18 @@ def test_a_drainer_takes_subscriptions_in_turn_and_hands_over_when_its_turn_ends
     assert len(queued) == 4 and queued[-1][0] == DRAINER
 
 
+def test_the_sweep_queues_a_drainer_for_runnable_deliveries_whose_drainer_died(active, client, queued):
+    from aggregator.db import shared_redis
+
+    body = rss(("b", "pushed post"))
+    assert deliver(client, active, body, **signed(body, active.secret)).status_code == 202
+    [(_, (token,))] = queued
+    assert websub.sweep(now=timezone.now()) == 0  # its drainer holds a slot
+    shared_redis.client().zadd(shared_redis.key("chorus:websub:drainers"), {token: 0})  # it died: the slot ran out
+    assert websub.sweep(now=timezone.now()) == 1 and queued[-1][1] != (token,)
+    assert drain_websub_deliveries(*queued[-1][1]) == 1 and Post.objects.filter(guid="b").exists()
+
+
 def test_a_task_that_earlier_versions_queued_for_one_subscription_still_stores_what_waits(active, alice, client,
                                                                                           queued):  # fmt: skip
     """Messages still in the broker at an upgrade: one subscription's deliveries, stored once."""
