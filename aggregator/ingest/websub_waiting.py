@@ -10,8 +10,9 @@ flag is lowered (one script: nothing added meanwhile is left without a drainer).
 flag and a slot is free. A steady stream of deliveries for many subscriptions therefore costs a few broker
 messages, not one a delivery (the message, the worker's hand-over to a pool process and its acknowledgement cost
 more than a small delivery's storing). A drainer hands over to a new task of its own after ``SLICE_SECONDS``, so
-the worker's other tasks, queued meanwhile, run first; it gives its slot up in the step that finds nothing
-runnable.
+the worker's other tasks, queued meanwhile, run first; when nothing is runnable it waits ``LINGER_SECONDS`` for
+more (a blocking pop: the deliveries of a steady stream then queue no task at all), and gives its slot up in
+the step that finds nothing runnable after that.
 
 What may happen twice happens safely: a delivery is removed by its exact value (``LREM``) after its commit, so
 a drainer that a lost worker's broker message runs again, or one that runs after a flag ran out, stores what
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 BATCH = 50  # deliveries stored in one transaction at most
 FLAG_SECONDS = 120  # a task that died holding a flag or a slot delays deliveries this long at most
 SLICE_SECONDS = 2.0  # a drainer's turn of the worker: then its successor queues behind the other tasks
+# How long a drainer with nothing runnable waits for more before it gives its slot up: at a steady rate a few tasks
+# store every delivery; idle, a pool process is held this long after the last one. Below the client's 1 s timeout.
+LINGER_SECONDS = 0.5
 DRAIN_TASK = "aggregator.tasks.drain_websub_deliveries"
 
 Store = Callable[[int, list["Waiting"]], None]  # (subscription id, its deliveries): stored in one transaction
@@ -83,12 +87,12 @@ redis.call('RPUSH', KEYS[3], ARGV[6])
 return take_slot()
 """
 
-# A drainer's next subscription, its slot kept up; or, when none is runnable, its slot given up (in the same
-# step, so a subscription made runnable after it finds a slot free and queues a drainer).
-# KEYS: runnable, drainers; ARGV: now, FLAG_SECONDS, the drainer's token.
+# A drainer's next subscription, its slot kept up; or none, its slot kept up too or (ARGV[4] is 1) given up in the
+# same step, so a subscription made runnable after it finds a slot free and queues a drainer.
+# KEYS: runnable, drainers; ARGV: now, FLAG_SECONDS, the drainer's token, give up (1 or 0).
 _NEXT_SUBSCRIPTION = """
 local id = redis.call('LPOP', KEYS[1])
-if not id then redis.call('ZREM', KEYS[2], ARGV[3]) return false end
+if not id and ARGV[4] == '1' then redis.call('ZREM', KEYS[2], ARGV[3]) return false end
 redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[3])
 return id
 """
@@ -148,8 +152,8 @@ def add(subscription_id: int, *, body: bytes, content_type: str, received_at: da
 
 
 def run_drainer(token: str, store: Store, *, slice_seconds: float = SLICE_SECONDS) -> int:
-    """The drainer's turn: the runnable subscriptions in turn, one batch each, until none is runnable (its slot
-    given up) or ``slice_seconds`` have passed (a successor queued with the same slot). Returns how many
+    """The drainer's turn: the runnable subscriptions in turn, one batch each, until none has been runnable for
+    ``LINGER_SECONDS`` (its slot given up) or ``slice_seconds`` have passed (a successor queued with the same slot). Returns how many
     deliveries were taken. Deliveries ``store`` raised on are left waiting (with their flag lowered: the next
     delivery or the sweep makes them runnable again), and the turn ends there (a successor queued for the rest)."""
     runnable, drainers = _shared_keys()
@@ -157,9 +161,14 @@ def run_drainer(token: str, store: Store, *, slice_seconds: float = SLICE_SECOND
     ends_at = time.monotonic() + slice_seconds
     taken = 0
     while True:
-        found = next_subscription(keys=[runnable, drainers], args=[time.time(), FLAG_SECONDS, token])
+        found = next_subscription(keys=[runnable, drainers], args=[time.time(), FLAG_SECONDS, token, 0])
+        if found is None:  # wait a little for the next: an add finds the slot held and queues no task
+            popped = shared_redis.client().blpop([runnable], timeout=LINGER_SECONDS)
+            found = popped[1] if popped else None
         if found is None:
-            return taken
+            found = next_subscription(keys=[runnable, drainers], args=[time.time(), FLAG_SECONDS, token, 1])
+            if found is None:
+                return taken
         try:
             taken += _one_batch(int(found), store, requeue=True)[0]
         except BaseException:

@@ -566,6 +566,29 @@ def test_a_drainer_takes_subscriptions_in_turn_and_hands_over_when_its_turn_ends
     assert len(queued) == 4 and queued[-1][0] == DRAINER
 
 
+def test_a_drainer_waits_a_little_for_more_so_a_steady_stream_queues_no_task_a_delivery(queued, settings):
+    import threading
+
+    from aggregator.ingest import websub_waiting
+
+    settings.CHORUS_WEBSUB_DRAINERS = 1
+    now = timezone.now()
+    websub_waiting.add(1, body=b"first", content_type=RSS, received_at=now)
+    [(_, (token,))] = queued
+    stored, first_stored = [], threading.Event()
+
+    def store(subscription_id, batch):
+        stored.extend((subscription_id, delivery.body) for delivery in batch)
+        first_stored.set()
+
+    drainer = threading.Thread(target=websub_waiting.run_drainer, args=(token, store))
+    drainer.start()
+    assert first_stored.wait(10)
+    websub_waiting.add(2, body=b"second", content_type=RSS, received_at=now)  # the drainer holds the one slot
+    drainer.join(10)
+    assert not drainer.is_alive() and stored == [(1, b"first"), (2, b"second")] and len(queued) == 1
+
+
 def test_the_sweep_queues_a_drainer_for_runnable_deliveries_whose_drainer_died(active, client, queued):
     from aggregator.db import shared_redis
 
