@@ -76,9 +76,17 @@ def output_of(process: subprocess.Popen) -> str:
 
 
 def start_serve(*, port: int, env: dict[str, str], poll_interval: float = 0.5) -> subprocess.Popen:
+    """The embedded hub on ``port``, once it listens; a hub that never does is stopped (not left running behind
+    the failed test) before the error is raised."""
     process = spawn([sys.executable, "manage.py", "serve", "--port", str(port), "--poll-interval", str(poll_interval)],
                     env=env)  # fmt: skip
-    wait_for_port(port)
+    try:
+        wait_for_port(port)
+    except BaseException as error:
+        printed = stop(process)
+        if isinstance(error, AssertionError):
+            raise AssertionError(f"{error}; the hub printed:\n{printed[-3000:]}") from None
+        raise
     return process
 
 
