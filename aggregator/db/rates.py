@@ -16,7 +16,7 @@ def over_rate(key: str, *, limit: int, window: int = 60) -> bool:
     one event through."""
     bucket = f"chorus:rate:{key}:{int(timezone.now().timestamp()) // window}"
     if settings.REDIS_URL:  # a WebSub delivery asks this every time: one script call, not the cache's two commands
-        return shared_redis.client().eval(_COUNT, 1, shared_redis.key(bucket), window * 2) > limit
+        return shared_redis.script(_COUNT)(keys=[shared_redis.key(bucket)], args=[window * 2]) > limit
     cache.add(bucket, 0, window * 2)
     try:
         return cache.incr(bucket) > limit

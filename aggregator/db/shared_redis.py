@@ -3,6 +3,8 @@
 Keys are named through ``key()``, which carries ``CHORUS_REDIS_NAMESPACE`` as the cache's keys do, so hubs that
 share a Redis database keep apart."""
 
+import functools
+
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -16,6 +18,13 @@ def client() -> redis.Redis:
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
     return _client
+
+
+@functools.cache
+def script(source: str):
+    """The Lua ``source`` registered once per process on ``client()``: called with ``keys`` and ``args``, it runs
+    by its digest (``EVALSHA``); the text is sent only when Redis does not hold it yet."""
+    return client().register_script(source)
 
 
 def key(name: str) -> str:

@@ -23,7 +23,6 @@ the delivery is stored in the request.
 """
 
 import base64
-import functools
 import json
 import logging
 import time
@@ -131,11 +130,6 @@ return take_slot()
 """
 
 
-@functools.cache
-def _script(source: str):
-    return shared_redis.client().register_script(source)
-
-
 def _slot_args(token: str | None = None) -> list:
     return [time.time(), FLAG_SECONDS, settings.CHORUS_WEBSUB_DRAINERS, token or uuid.uuid4().hex]
 
@@ -147,7 +141,7 @@ def add(subscription_id: int, *, body: bytes, content_type: str, received_at: da
     value = json.dumps([base64.b64encode(body).decode("ascii"), content_type, received_at.isoformat(),
                         uuid.uuid4().hex])  # fmt: skip
     args = _slot_args()
-    if _script(_ADD)(keys=[*_keys(subscription_id), *_shared_keys()], args=[*args, value, subscription_id]):
+    if shared_redis.script(_ADD)(keys=[*_keys(subscription_id), *_shared_keys()], args=[*args, value, subscription_id]):
         jobs.enqueue(DRAIN_TASK, args[3])
 
 
@@ -157,7 +151,7 @@ def run_drainer(token: str, store: Store, *, slice_seconds: float = SLICE_SECOND
     deliveries were taken. Deliveries ``store`` raised on are left waiting (with their flag lowered: the next
     delivery or the sweep makes them runnable again), and the turn ends there (a successor queued for the rest)."""
     runnable, drainers = _shared_keys()
-    next_subscription = _script(_NEXT_SUBSCRIPTION)
+    next_subscription = shared_redis.script(_NEXT_SUBSCRIPTION)
     ends_at = time.monotonic() + slice_seconds
     taken = 0
     while True:
@@ -182,7 +176,7 @@ def run_drainer(token: str, store: Store, *, slice_seconds: float = SLICE_SECOND
 def _hand_over(token: str) -> None:
     """The end of a drainer's turn: a successor queued with its slot when something is runnable, else the slot
     given up."""
-    if _script(_HAND_OVER)(keys=list(_shared_keys()), args=[time.time(), FLAG_SECONDS, token]):
+    if shared_redis.script(_HAND_OVER)(keys=list(_shared_keys()), args=[time.time(), FLAG_SECONDS, token]):
         jobs.enqueue(DRAIN_TASK, token)
 
 
@@ -211,7 +205,7 @@ def _one_batch(subscription_id: int, store: Store, *, requeue: bool) -> tuple[in
     except BaseException:
         redis.delete(flag)
         raise
-    more = _script(_BATCH_DONE)(keys=[waiting, flag, _shared_keys()[0]],
+    more = shared_redis.script(_BATCH_DONE)(keys=[waiting, flag, _shared_keys()[0]],
                                 args=[FLAG_SECONDS, int(requeue), subscription_id, *values])  # fmt: skip
     return len(values), bool(more)
 
@@ -231,7 +225,7 @@ def requeue_stranded(subscription_ids: list[int]) -> int:
     for subscription_id in subscription_ids:
         pipe.llen(_keys(subscription_id)[0])
     waiting = [n for n, length in zip(subscription_ids, pipe.execute(), strict=True) if length]
-    stranded = _script(_STRANDED)
+    stranded = shared_redis.script(_STRANDED)
     queued = 0
     for subscription_id in waiting:  # what is runnable waits too: one of these takes a slot if none is held
         args = _slot_args()
