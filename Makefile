@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 # The suite runs against the real PostgreSQL and Redis of the machine (override to point elsewhere).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Processes the suite runs on (pytest-xdist); each has its own test database and Redis database (tests/workers.py).
+TEST_WORKERS ?= 2
 
 .PHONY: install system-deps run test lint bench clean
 
@@ -42,7 +44,7 @@ run: install
 	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
 
 test: install system-deps
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --durations=25 $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest -p tests.workers -n $(TEST_WORKERS) --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
