@@ -88,7 +88,7 @@ class Hub:
         self.process = None
 
     def start(self) -> "Hub":
-        self.process = start_serve(port=self.port, env=self.env)
+        self.process = start_serve(port=self.port, env=self.env, migrate=False)  # a copy of a migrated database
         return self
 
     def stop(self) -> str:

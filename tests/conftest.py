@@ -28,7 +28,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def pytest_configure(config):
     if os.environ.get("PYTEST_XDIST_WORKER") and not config.pluginmanager.has_plugin("tests.workers"):
-        raise pytest.UsageError("on several processes, load tests/workers.py: python -m pytest -p tests.workers -n N")
+        raise pytest.UsageError(
+            "on several processes, load tests/workers.py: python -m pytest -p tests.workers -n N"
+        )
     if os.environ.get("CI") == "true" and django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         raise pytest.UsageError("CI must run against PostgreSQL: set DATABASE_URL (make test does)")
     # Most tests want a poll to happen inside the test; the production test runs real workers instead.

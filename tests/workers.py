@@ -6,8 +6,8 @@ Loaded with ``-p tests.workers`` before pytest-django sets Django up, so the set
 - Redis: worker N uses the database N below the one ``REDIS_URL`` names (tests empty their database, and the
   real workers, channel layers and caches they start use it);
 - temporary folders (embedded hubs' databases, Prosody's data): xdist gives each worker its own base folder;
-- ports: every server a test starts binds a port the system picked (``free_port``), and the run's Prosody,
-  Chromium and feed servers are session fixtures, so one per worker.
+- ports: each worker hands out ports from a block of its own (``free_port``); the run's Prosody, Chromium and
+  feed servers are session fixtures, so one per worker.
 
 Browser tests run last in each worker too (tests/conftest.py sorts them last, and xdist hands tests out in
 that order).
@@ -16,10 +16,7 @@ that order).
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-
-def _worker_number() -> int | None:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    return int(worker.removeprefix("gw")) if worker.startswith("gw") else None
+from tests.servers.processes import worker_number
 
 
 def redis_url_for_worker(url: str, number: int) -> str:
@@ -31,6 +28,5 @@ def redis_url_for_worker(url: str, number: int) -> str:
     return urlunsplit(parts._replace(path=f"/{base - number}"))
 
 
-_number = _worker_number()
-if _number and os.environ.get("REDIS_URL"):
-    os.environ["REDIS_URL"] = redis_url_for_worker(os.environ["REDIS_URL"], _number)
+if worker_number() and os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = redis_url_for_worker(os.environ["REDIS_URL"], worker_number())

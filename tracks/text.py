@@ -14,7 +14,6 @@
 """
 
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 
@@ -23,10 +22,15 @@ MAX_TERMS = 10
 MAX_TOKEN_LENGTH = 100
 
 
-def _mark_class() -> str:
-    """A regex character class body with every combining mark (categories Mn, Mc, Me)."""
+# Where Unicode has combining marks: the Basic and Supplementary Multilingual Planes, and the variation selectors
+# of plane 14. The other planes hold ideographs or nothing, and scanning them is most of the cost of an import.
+MARK_PLANES = (range(0x20000), range(0xE0100, 0xE01F0))
+
+
+def mark_class(planes=MARK_PLANES) -> str:
+    """A regex character class body with every combining mark (categories Mn, Mc, Me) in ``planes``."""
     ranges: list[tuple[int, int]] = []
-    for code in range(min(sys.maxunicode, 0xE01EF) + 1):
+    for code in (code for plane in planes for code in plane):
         if unicodedata.category(chr(code))[0] == "M":
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
@@ -36,7 +40,7 @@ def _mark_class() -> str:
 
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_MARKS = _mark_class()
+_MARKS = mark_class()
 _WORD = rf"[^\W{_CJK}]+(?:[{_MARKS}]+[^\W{_CJK}]*)*"  # marks are tried only where plain word characters end
 _TOKEN = re.compile(rf"(?<![\w/&#])#((?:{_WORD}|[{_CJK}])+)|([{_CJK}])|({_WORD})")
 _QUERY_PART = re.compile(r"\"([^\"]*)\"?|“([^”]*)”?|(\S+)")

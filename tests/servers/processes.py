@@ -14,10 +14,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is tests/servers/processes.py)
 
 
+# Ports handed out by ``free_port``: below the system's ephemeral range (32768-60999 on Linux), so no client
+# socket holds one, and a block of its own per test process, so two processes never pick the same one.
+_PORTS_FROM, _PORTS_PER_PROCESS = 12000, 2000
+_last_port: int | None = None
+
+
+def worker_number() -> int:
+    """This process's number in a run on several processes (pytest-xdist's ``gw<N>``), else 0."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker.removeprefix("gw")) if worker.startswith("gw") else 0
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on now, for a server a test is about to start. The ports come in
+    turn from this process's block: a port handed out is not handed out again until the block wraps around."""
+    global _last_port
+    first = _PORTS_FROM + worker_number() * _PORTS_PER_PROCESS
+    for _ in range(_PORTS_PER_PROCESS):
+        after = first - 1 if _last_port is None else _last_port
+        _last_port = first + (after + 1 - first) % _PORTS_PER_PROCESS
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", _last_port))
+            except OSError:
+                continue
+        return _last_port
+    raise RuntimeError(f"no free port in {first}-{first + _PORTS_PER_PROCESS - 1}")
 
 
 def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
@@ -75,11 +98,12 @@ def output_of(process: subprocess.Popen) -> str:
     return process.log.read()
 
 
-def start_serve(*, port: int, env: dict[str, str], poll_interval: float = 0.5) -> subprocess.Popen:
+def start_serve(*, port: int, env: dict[str, str], poll_interval: float = 0.5, migrate: bool = True) -> subprocess.Popen:
     """The embedded hub on ``port``, once it listens; a hub that never does is stopped (not left running behind
-    the failed test) before the error is raised."""
-    process = spawn([sys.executable, "manage.py", "serve", "--port", str(port), "--poll-interval", str(poll_interval)],
-                    env=env)  # fmt: skip
+    the failed test) before the error is raised. ``migrate=False`` skips serve's own migrate (a fraction of a
+    second of its start) on a database known to be migrated."""
+    arguments = ["serve", "--port", str(port), "--poll-interval", str(poll_interval)] + ([] if migrate else ["--no-migrate"])
+    process = spawn([sys.executable, "manage.py", *arguments], env=env)
     try:
         wait_for_port(port)
     except BaseException as error:

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .processes import output_of, spawn, stop
+from .processes import free_port, output_of, spawn, stop
 
 DOMAIN = "chorus.test"
 PUBSUB_DOMAIN = f"pubsub.{DOMAIN}"
@@ -54,16 +54,10 @@ def prosody_available() -> bool:
     return shutil.which("prosody") is not None and shutil.which("prosodyctl") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ProsodyServer:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
-        self.port = _free_port()
+        self.port = free_port()
         self.config = self.directory / "prosody.cfg.lua"
         self.process: subprocess.Popen | None = None
 

@@ -24,7 +24,7 @@ from tracks.matching import find_matches, store_matches
 from tracks.models import Track, TrackMatch
 from tracks.selectors import matches_for, tracks_for, unread_matches_count
 from tracks.services import MAX_TRACKS, TrackError, mark_matches_read, track_create, track_delete
-from tracks.text import TrackQueryError, matches, parse_track, tokenize
+from tracks.text import MARK_PLANES, TrackQueryError, mark_class, matches, parse_track, tokenize
 
 from tests.replies import test_replies
 from tests.replies.test_replies_stream import connect  # a real socket on /ws/stream/ with a Bearer token
@@ -86,6 +86,13 @@ def test_it_matches(query, text):
 @pytest.mark.parametrize(("query", "text"), NOT_MATCHING)
 def test_it_does_not_match(query, text):
     assert not hits(query, text)
+
+
+def test_the_planes_scanned_for_combining_marks_hold_all_of_them():
+    import sys
+
+    every_plane = (range(sys.maxunicode + 1),)
+    assert mark_class(MARK_PLANES) == mark_class(every_plane)
 
 
 @pytest.mark.django_db
