@@ -14,7 +14,7 @@
     tag: river.dataset.tag || "",
     sources: river.dataset.scopeSources ? river.dataset.scopeSources.split(",") : null,
   };
-  let newest = river.dataset.newestCursor || "";
+  let newest = river.dataset.catchUpFrom || "";
   let pending = [];
   let retries = 0;
   const sourceTags = JSON.parse((document.getElementById("source-tags") || {}).textContent || "{}");

@@ -189,17 +189,21 @@ def follow(username: str, address: str) -> tuple[str, ...]:
     ))  # fmt: skip
 
 
-def log_in(browser, base: str, *, username: str = "alice", **context_options):
+def log_in(browser, base: str, *, username: str = "alice", init_script: str = "", streamed: bool = True,
+           **context_options):  # fmt: skip
     """A new browser context (``context_options``: Playwright's, e.g. ``java_script_enabled=False``) where alice
-    (or ``username``, with ``PASSWORD``) is logged in and on her timeline."""
+    (or ``username``, with ``PASSWORD``) is logged in and on her timeline, its live stream open unless
+    ``streamed`` is false. ``init_script`` runs in each of its pages before theirs."""
     context = browser.new_context(**context_options)
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.goto(base + "/accounts/login/")
     page.fill("input[name=login]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
-    if context_options.get("java_script_enabled", True):
+    if streamed and context_options.get("java_script_enabled", True):
         wait_for_stream(page)
     return context, page
 

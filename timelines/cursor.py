@@ -24,3 +24,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return published, int(post_id)
     except (ValueError, UnicodeDecodeError, OverflowError, OSError):
         raise BadCursor("cursor is malformed") from None
+
+
+RIVER_START = encode_cursor(datetime(1, 1, 1, tzinfo=UTC), 0)  # before every post: catching up from it fetches all

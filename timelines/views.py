@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aggregator.hygiene.redirects import redirect_back
 from timelines import reading_prefs, selectors, services
-from timelines.cursor import BadCursor
+from timelines.cursor import RIVER_START, BadCursor
 from timelines.stars import starred_ids
 
 PAGE_SIZE = 30
@@ -50,6 +50,12 @@ def timeline(request):
         newest_cursor = selectors.newest_cursor_in(user=request.user, tag=filters["tag"], source_id=filters["source_id"])
     else:
         newest_cursor = selectors.cursor_of(page.entries[0]) if page.entries else ""
+    # Where live.js catches up from when its socket opens: what was stored after this page was drawn. An empty
+    # page (nothing unread) starts after the river's newest post, an empty river from its start.
+    catch_up_from = newest_cursor or (
+        selectors.newest_cursor_in(user=request.user, tag=filters["tag"], source_id=filters["source_id"])
+        or RIVER_START
+    )
     # the sidebar is bounded: a person following thousands gets the first ones and a link to all of them
     subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES + 1)
     more_sources = len(subscriptions) > SIDEBAR_SOURCES
@@ -75,6 +81,7 @@ def timeline(request):
         "filters": filters,
         "scope_title": scope_title,
         "newest_cursor": newest_cursor,
+        "catch_up_from": catch_up_from,
         "prefs": prefs,
         "tag_source_ids": selectors.tagged_source_ids(user=request.user, tag=filters["tag"]) if filters["tag"] else [],
         "source_tags": tag_set.by_source([s.source_id for s in subscriptions]),  # live.js: tag counts

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser import LiveFeed, follow, log_in, refresh_now, wait_for_js
+from tests.browser import LiveFeed, follow, log_in, refresh_now, wait_for_js, wait_for_stream
 from tests.servers.processes import manage
 
 
@@ -24,6 +24,33 @@ def test_a_new_post_appears_without_reloading(hub, browser):
     page.wait_for_selector("article.post h2:has-text('second post')", timeout=10_000)
     assert page.locator("article.post h2").all_inner_texts() == ["second post", "first post"]
     assert page.locator(".sidebar a.all .count").inner_text() == "2"
+
+
+# Every socket the page opens is refused until the test lets them in (``window.__letSocketsIn``): the page
+# tries again with backoff, as after a dropped connection.
+HOLD_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, ...rest) { super(window.__letSocketsIn ? url : url.replace("/ws/stream/", "/ws/held/"), ...rest); }
+  };
+})();
+"""
+
+
+def test_an_empty_river_shows_a_post_stored_before_its_socket_joined(embedded_hub, httpserver, browser):
+    feed = LiveFeed()
+    feed.items.clear()
+    httpserver.expect_request("/empty.xml").respond_with_handler(feed)  # a path of its own: seeds are shared
+    base = embedded_hub(seed=[follow("alice", httpserver.url_for("/empty.xml"))]).base
+    context, page = log_in(browser, base, init_script=HOLD_SOCKETS, streamed=False)
+    assert page.locator("article.post").count() == 0
+    feed.add("1", "stored before the socket")
+    refresh_now(context, base)  # stored, and sent to the sockets open now: none of this page's
+    page.evaluate("window.__letSocketsIn = true")
+    wait_for_stream(page)
+    page.wait_for_selector("article.post h2:has-text('stored before the socket')", timeout=10_000)
+    assert page.locator("article.post h2").all_inner_texts() == ["stored before the socket"]
 
 
 def test_a_reader_scrolled_down_gets_a_new_posts_button_instead_of_a_jump(hub, browser):

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from timelines.cursor import RIVER_START
 from timelines.models import Block, ReadingPrefs, TimelineEntry
+from timelines.selectors import cursor_of
 from timelines.services import mark_read
 from timelines.templatetags.chorus import ago
 
@@ -53,6 +55,23 @@ def test_unread_only_is_remembered_and_the_address_can_still_say_otherwise(clien
     mark_read(user=alice, post_ids=TimelineEntry.objects.filter(user=alice).values_list("post_id", flat=True))
     html = client.get("/").content.decode()
     assert titles(html) == [] and re.search(r'<p class="caught-up" role="status">All caught up', html)
+
+
+def test_a_live_page_catches_up_from_its_newest_post_or_the_rivers_or_its_start(client, alice):
+    """Where live.js asks what came after the page was drawn: its newest post; with nothing unread shown, the
+    newest post of the river; an empty river from its start (before it, nothing new could be missed)."""
+
+    def catch_up_from() -> str:
+        return re.search(r'data-catch-up-from="([^"]*)"', client.get("/").content.decode()).group(1)
+
+    client.force_login(alice)
+    assert catch_up_from() == RIVER_START
+    follow(alice, "blog", 3)
+    newest = TimelineEntry.objects.get(user=alice, post__title="blog post 2")
+    assert catch_up_from() == cursor_of(newest)
+    client.post("/reading/", {"unread_only": "1", "next": "/"})
+    mark_read(user=alice, post_ids=TimelineEntry.objects.filter(user=alice).values_list("post_id", flat=True))
+    assert catch_up_from() == cursor_of(newest)
 
 
 def test_the_preferences_page_saves_every_field(client, alice):
