@@ -26,13 +26,24 @@ def test_a_new_post_appears_without_reloading(hub, browser):
     assert page.locator(".sidebar a.all .count").inner_text() == "2"
 
 
-# Every socket the page opens is refused until the test lets them in (``window.__letSocketsIn``): the page
-# tries again with backoff, as after a dropped connection.
+# The page's sockets wait until the test lets them in (``window.__letSocketsIn()``): live.js gets a stand-in at
+# once, and the real socket, opened then, passes its events on to it.
 HOLD_SOCKETS = """
 (() => {
   const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(url, ...rest) { super(window.__letSocketsIn ? url : url.replace("/ws/stream/", "/ws/held/"), ...rest); }
+  const held = [];
+  window.__letSocketsIn = () => held.splice(0).forEach((open) => open());
+  window.WebSocket = class extends EventTarget {
+    constructor(url, protocols) {
+      super();
+      held.push(() => {
+        this.socket = new Native(url, protocols);
+        ["open", "message", "close", "error"].forEach((type) => this.socket.addEventListener(type,
+          (event) => this.dispatchEvent(new event.constructor(event.type, event))));
+      });
+    }
+    send(data) { this.socket.send(data); }
+    close(...reason) { if (this.socket) this.socket.close(...reason); }
   };
 })();
 """
@@ -47,7 +58,7 @@ def test_an_empty_river_shows_a_post_stored_before_its_socket_joined(embedded_hu
     assert page.locator("article.post").count() == 0
     feed.add("1", "stored before the socket")
     refresh_now(context, base)  # stored, and sent to the sockets open now: none of this page's
-    page.evaluate("window.__letSocketsIn = true")
+    page.evaluate("window.__letSocketsIn()")
     wait_for_stream(page)
     page.wait_for_selector("article.post h2:has-text('stored before the socket')", timeout=10_000)
     assert page.locator("article.post h2").all_inner_texts() == ["stored before the socket"]
