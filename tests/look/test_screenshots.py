@@ -7,7 +7,16 @@ test's temporary folder; the test prints where. What it checks itself: every pag
 import os
 from pathlib import Path
 
+from tests.browser import wait_for_js
 from tests.look.conftest import DESKTOP, PHONES
+
+
+def _show_lazy_pictures(page) -> None:
+    """Pictures below the fold load as a person scrolls to them (``loading="lazy"``); a full-page screenshot
+    does not scroll, and would show their empty boxes. Pictures not drawn (in a folded menu) never load."""
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    wait_for_js(page, "[...document.images].every((image) => image.complete || !image.getClientRects().length)")
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def test_every_page_is_photographed_in_both_themes_at_both_sizes(walk, tmp_path):
@@ -18,6 +27,7 @@ def test_every_page_is_photographed_in_both_themes_at_both_sizes(walk, tmp_path)
         for size, viewport in (("desktop", DESKTOP), ("phone", PHONES[1])):
             for name, page in walk(theme=theme, viewport=viewport):
                 page.wait_for_load_state("load")
+                _show_lazy_pictures(page)
                 page.screenshot(path=folder / f"{name}-{size}-{theme}.png", full_page=True)
                 if name == "timeline" and size == "phone":  # and with its menu unfolded
                     page.click(".menu-button")
