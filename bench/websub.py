@@ -9,13 +9,13 @@ Production shape, separate processes besides Redis and PostgreSQL (the web and c
 - web: uvicorn serving ``aggregator.asgi:application``; the hub's POSTs reach the real callback
   (``/websub/<token>/``, taken in front of Django by ``websub_callback.LeanDeliveries``: size cap,
   per-subscription rate cap, ``X-Hub-Signature`` check, then the verified body left waiting in Redis for its
-  subscription, the ``aggregator.tasks.store_websub_deliveries`` task queued unless one is already, and 202
-  answered);
+  subscription, an ``aggregator.tasks.drain_websub_deliveries`` task queued unless ``CHORUS_WEBSUB_DRAINERS``
+  already hold a slot, and 202 answered);
 - worker: a Celery worker of the project's app (``celery -A aggregator worker``, prefork pool of
   ``--worker-concurrency``, run by this script's ``--role celery`` through ``live_parts.celery_worker``, as
-  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: the task takes what waits for its
-  subscription, parses it and runs ``pipeline.ingest`` (one for the deliveries that queued up) with its fan-out
-  to every follower's timeline and its ``post.new`` events;
+  ``bench/xmpp_push.py`` runs its worker) on the same Redis as broker: a drainer takes the runnable subscriptions
+  in turn, parses a batch of what waits for one and runs ``pipeline.ingest`` (one for the deliveries that queued
+  up) with its fan-out to every follower's timeline and its ``post.new`` events;
 - clients: one asyncio process holding the connected followers' WebSockets;
 - this process: sets up the database, plays the hub (a pool of ``--senders`` threads, one keep-alive
   ``http.client`` connection each, paced at ``--rate`` POSTs/s) and computes the figures.
