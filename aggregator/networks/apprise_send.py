@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import apprise
 from django.conf import settings
 
 from aggregator.fetch import BlockedURL, FetchError, check_url, guarded_connections
@@ -91,7 +90,7 @@ def send(url: str, *, title: str, body: str, timeout: float) -> None:
         except DestinationError as error:
             raise SendError(str(error)) from None
     plugin.socket_connect_timeout = plugin.socket_read_timeout = min(timeout, 30.0)
-    with _redacting(url), apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as output, \
+    with _redacting(url), _apprise().LogCapture(level=logging.WARNING, fmt="%(message)s") as output, \
             guarded_connections(seconds=timeout) as guard:  # fmt: skip
         try:
             ok = plugin.notify(title=title, body=body)
@@ -114,10 +113,18 @@ def mask(plugin) -> str:
     return f"{scheme}://{authority}/" + "/".join(parts)
 
 
+def _apprise():
+    """The apprise module, imported on first use: importing it is about a sixth of a second of every hub
+    process's start (web, worker, manage commands), for what only sending and saving a destination need."""
+    import apprise
+
+    return apprise
+
+
 def _plugin(url: str):
     with _redacting(url):
         try:
-            return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+            return _apprise().Apprise.instantiate(url, suppress_exceptions=True)
         except Exception:  # Apprise's URL parsing on hostile input
             return None
 
