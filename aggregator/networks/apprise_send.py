@@ -114,7 +114,7 @@ def mask(plugin) -> str:
 
 
 def _apprise():
-    """The apprise module, imported on first use: importing it is about a sixth of a second of every hub
+    """The apprise module, imported on first use: importing it is about a tenth of a second of every hub
     process's start (web, worker, manage commands), for what only sending and saving a destination need."""
     import apprise
 
