@@ -46,16 +46,15 @@ def timeline(request):
                                       oldest_first=prefs.oldest_first, with_stars=True, **filters)  # fmt: skip
     except BadCursor:
         return HttpResponseBadRequest("That page link is broken; go back to the first page.")
+    # catch_up_from: where live.js catches up from when its socket opens (what was stored after this page was
+    # drawn). An empty page (nothing unread) starts after the river's newest post, an empty river from its start.
     if prefs.oldest_first or request.GET.get("before"):
         newest_cursor = selectors.newest_cursor_in(user=request.user, tag=filters["tag"], source_id=filters["source_id"])
+        catch_up_from = newest_cursor or RIVER_START
     else:
         newest_cursor = selectors.cursor_of(page.entries[0]) if page.entries else ""
-    # Where live.js catches up from when its socket opens: what was stored after this page was drawn. An empty
-    # page (nothing unread) starts after the river's newest post, an empty river from its start.
-    catch_up_from = newest_cursor or (
-        selectors.newest_cursor_in(user=request.user, tag=filters["tag"], source_id=filters["source_id"])
-        or RIVER_START
-    )
+        catch_up_from = newest_cursor or selectors.newest_cursor_in(
+            user=request.user, tag=filters["tag"], source_id=filters["source_id"]) or RIVER_START  # fmt: skip
     # the sidebar is bounded: a person following thousands gets the first ones and a link to all of them
     subscriptions = selectors.subscriptions_for(user=request.user, limit=SIDEBAR_SOURCES + 1)
     more_sources = len(subscriptions) > SIDEBAR_SOURCES

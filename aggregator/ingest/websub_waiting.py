@@ -147,8 +147,8 @@ def add(subscription_id: int, *, body: bytes, content_type: str, received_at: da
 
 def run_drainer(token: str, store: Store, *, slice_seconds: float = SLICE_SECONDS) -> int:
     """The drainer's turn: the runnable subscriptions in turn, one batch each, until none has been runnable for
-    ``LINGER_SECONDS`` (its slot given up) or ``slice_seconds`` have passed (a successor queued with the same slot). Returns how many
-    deliveries were taken. Deliveries ``store`` raised on are left waiting (with their flag lowered: the next
+    ``LINGER_SECONDS`` (its slot given up) or ``slice_seconds`` have passed (a successor queued with the same
+    slot). Returns how many deliveries were taken. Deliveries ``store`` raised on are left waiting (with their flag lowered: the next
     delivery or the sweep makes them runnable again), and the turn ends there (a successor queued for the rest)."""
     runnable, drainers = _shared_keys()
     next_subscription = shared_redis.script(_NEXT_SUBSCRIPTION)
@@ -206,7 +206,7 @@ def _one_batch(subscription_id: int, store: Store, *, requeue: bool) -> tuple[in
         redis.delete(flag)
         raise
     more = shared_redis.script(_BATCH_DONE)(keys=[waiting, flag, _shared_keys()[0]],
-                                args=[FLAG_SECONDS, int(requeue), subscription_id, *values])  # fmt: skip
+                                            args=[FLAG_SECONDS, int(requeue), subscription_id, *values])  # fmt: skip
     return len(values), bool(more)
 
 

@@ -98,11 +98,14 @@ def output_of(process: subprocess.Popen) -> str:
     return process.log.read()
 
 
-def start_serve(*, port: int, env: dict[str, str], poll_interval: float = 0.5, migrate: bool = True) -> subprocess.Popen:
+def start_serve(*, port: int, env: dict[str, str], poll_interval: float = 0.5,
+                migrate: bool = True) -> subprocess.Popen:  # fmt: skip
     """The embedded hub on ``port``, once it listens; a hub that never does is stopped (not left running behind
     the failed test) before the error is raised. ``migrate=False`` skips serve's own migrate (a fraction of a
     second of its start) on a database known to be migrated."""
-    arguments = ["serve", "--port", str(port), "--poll-interval", str(poll_interval)] + ([] if migrate else ["--no-migrate"])
+    arguments = ["serve", "--port", str(port), "--poll-interval", str(poll_interval)]
+    if not migrate:
+        arguments.append("--no-migrate")
     process = spawn([sys.executable, "manage.py", *arguments], env=env)
     try:
         wait_for_port(port)
