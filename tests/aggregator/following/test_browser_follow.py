@@ -51,7 +51,7 @@ def test_typing_shows_a_preview_and_following_it_shows_the_source_with_its_pictu
     preview.locator("button.follow-this").click()
     page.wait_for_url("**/?source=*", timeout=15_000)  # on the source's posts
     assert "Following Alice." in page.locator(".messages").inner_text()
-    assert page.locator(".sidebar a.current img.avatar").evaluate(LOADED)
+    wait_for_js(page, f"({LOADED})(document.querySelector('.sidebar a.current img.avatar'))")  # the page may show before its picture
     assert sources(running) == "1"
 
     page.goto(base + "/")
