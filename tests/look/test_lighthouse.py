@@ -3,7 +3,8 @@ session cookie in its profile, so the live socket opens as in her browser): acce
 performance each at least 95, with Lighthouse's own mobile defaults (a phone-sized screen, a simulated slow
 network and a CPU slowed four times).
 
-One run. Performance is timed on a shared machine, where other processes' load alone moved it from 99 to 85: a
+One run. Performance is timed against the machine: other processes' load alone moved it from 99 to 79-85, so
+the test is marked ``alone`` (``make test`` runs it after the rest, on one process). A
 first run under 95 is followed by two performance-only runs, and the median of the three is what counts (what
 Lighthouse's documentation advises against variance). Those two slow the CPU as Lighthouse's throttling
 documentation says to on a host slower than the high-end desktop its 4x is calibrated for (benchmarkIndex
@@ -69,6 +70,7 @@ def score(result: dict, category: str) -> int:
     return round(result["categories"][category]["score"] * 100)
 
 
+@pytest.mark.alone
 def test_the_timeline_scores_at_least_95_in_lighthouse(look_hub, browser, tmp_path):
     if not LIGHTHOUSE.exists() or not shutil.which("node"):
         pytest.skip("Lighthouse is not installed: make system-deps")
