@@ -148,8 +148,9 @@ def add(subscription_id: int, *, body: bytes, content_type: str, received_at: da
 def run_drainer(token: str, store: Store, *, slice_seconds: float = SLICE_SECONDS) -> int:
     """The drainer's turn: the runnable subscriptions in turn, one batch each, until none has been runnable for
     ``LINGER_SECONDS`` (its slot given up) or ``slice_seconds`` have passed (a successor queued with the same
-    slot). Returns how many deliveries were taken. Deliveries ``store`` raised on are left waiting (with their flag lowered: the next
-    delivery or the sweep makes them runnable again), and the turn ends there (a successor queued for the rest)."""
+    slot). Returns how many deliveries were taken. Deliveries ``store`` raised on are left waiting (with their
+    flag lowered: the next delivery or the sweep makes them runnable again), and the turn ends there (a successor
+    queued for the rest)."""
     runnable, drainers = _shared_keys()
     next_subscription = shared_redis.script(_NEXT_SUBSCRIPTION)
     ends_at = time.monotonic() + slice_seconds
