@@ -24,13 +24,14 @@ from django.utils import timezone
 from aggregator import jobs
 from aggregator.content.entry import Entry, ParsedFeed
 from aggregator.content.xmlsafety import UnsafeXML
+from aggregator.db import shared_redis
 from aggregator.db.by_pk import by_pk
 from aggregator.db.rates import over_rate
 from aggregator.db.snapshots import Snapshot
 from aggregator.ingest import scheduler, websub, websub_waiting
 from aggregator.ingest.pipeline import ingest_feed
 from aggregator.models import Source, WebSubSubscription
-from aggregator.networks.rss import KnownEntries, NotAFeed, parse
+from aggregator.networks.rss import KnownEntries, NotAFeed, parse, parser_version
 from aggregator.networks.websub import signature_valid
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,35 @@ def _no_targets_yet() -> dict[str, tuple[int, int, str]]:
 # token -> (subscription id, source id, secret), filled by ``_delivery_target``; AggregatorConfig.ready makes
 # every save and delete of a WebSubSubscription start it empty again in every process.
 callback_targets = Snapshot(key="chorus:websub:callbacks-version", load=_no_targets_yet, max_age=600)
-# Entries of the fat pings this process parsed: a hub delivers the feed's newest entries again and again, and
-# only the new ones are handed to feedparser (``parse`` gives the same result either way).
-known_entries = KnownEntries()
+SHARED_ENTRY_SECONDS = 600  # how long an entry one worker parsed waits in Redis for the others
+
+
+class RedisEntries:
+    """``KnownEntries``' shared tier in the shared Redis, each entry for ``SHARED_ENTRY_SECONDS``: a hub repeats
+    a busy feed's window within minutes, a quiet feed's entries are rare enough to parse again. Nothing is
+    shared without Redis (the embedded hub has one process)."""
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not settings.REDIS_URL:
+            return [None] * len(keys)
+        return shared_redis.client().mget([shared_redis.key(f"chorus:entries:{key}") for key in keys])
+
+    def put_many(self, values: dict[str, bytes]) -> None:
+        if not settings.REDIS_URL:
+            return
+        client = shared_redis.client()
+        many = len(values) > 1
+        target = client.pipeline(transaction=False) if many else client  # one entry: no pipeline to pay for
+        for key, value in values.items():
+            target.set(shared_redis.key(f"chorus:entries:{key}"), value, ex=SHARED_ENTRY_SECONDS)
+        if many:
+            target.execute()
+
+
+# Entries of the fat pings this process (and, through Redis, every worker) parsed: a hub delivers the feed's
+# newest entries again and again, and only the new ones are handed to feedparser (``parse`` gives the same
+# result either way).
+known_entries = KnownEntries(shared=RedisEntries(), version=parser_version())
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +205,7 @@ def store_deliveries(*, subscription_id: int, deliveries: list[websub_waiting.Wa
     created = 0
     with transaction.atomic():
         feeds = [(_parsed(row, delivery), delivery.received_at) for delivery in deliveries]
+        known_entries.share()
         if any(feed is None for feed, _ in feeds):
             _fetch_soon(row.source_id)
         for feed, entries, fetched_at in _merged([(feed, at) for feed, at in feeds if feed is not None]):

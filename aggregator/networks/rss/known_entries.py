@@ -11,13 +11,31 @@ An entry's ``Entry`` is a function of its bytes, that context, and the feed's au
 ``parse`` lends to entries without their own; they are compared after the parse). ``KnownEntries`` holds, per
 process, each entry's ``Entry`` under exactly those inputs (the bytes themselves, no digest), so what it hands
 back is what parsing the entry again would give: the result of ``parse`` is the same with or without it.
+
+A process learns an entry only from the deliveries it parses, and a source's deliveries go to whichever worker
+process is free: with two or more, a process often finds only the newest entry known and parses the window
+again. A shared tier (``Shared``, Redis in production) lets each process take what any other parsed: ``parse``
+asks it when more than one entry of a document is unknown here (the usual one unknown entry is the new one, which
+no process has parsed yet), and the caller hands it what was parsed (``share``, once per batch). Its keys digest
+the same exact inputs and the parser's version (``parser_version``: the code that makes an ``Entry``), so an
+upgraded worker never takes an entry an older one parsed; a value that does not decode is a miss.
 """
 
+import dataclasses
+import hashlib
+import json
+import logging
 import re
 import xml.parsers.expat
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from aggregator.content.entry import Entry
+
+log = logging.getLogger(__name__)
+
+MAX_UNSHARED = 10_000  # entries parsed here and not yet handed to the shared tier
 
 ATOM = "http://www.w3.org/2005/Atom"
 _SEPARATOR = " "
@@ -153,20 +171,101 @@ class Known:
     feed_language: str
 
 
+class Shared(Protocol):
+    """Entries parsed by every process (``KnownEntries``' shared tier), by key; best effort: what it raises is
+    logged and taken as a miss."""
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]: ...
+
+    def put_many(self, values: dict[str, bytes]) -> None: ...
+
+
+_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(Entry))
+_DATETIME_FIELDS = frozenset(field.name for field in dataclasses.fields(Entry) if "datetime" in str(field.type))
+
+
+def _encoded(known: Known) -> bytes | None:
+    """``known`` as JSON, or None when it holds something JSON would not give back as it is."""
+    fields = [getattr(known.entry, name) for name in _ENTRY_FIELDS]
+    fields = [value.isoformat() if isinstance(value, datetime) else value for value in fields]
+    author = known.feed_author
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in author.items()):
+        return None
+    return json.dumps([fields, author, known.feed_language]).encode()
+
+
+def _decoded(value: bytes) -> Known | None:
+    """What ``_encoded`` wrote, or None for anything else."""
+    try:
+        fields, author, language = json.loads(value)
+        entry = {name: datetime.fromisoformat(v) if name in _DATETIME_FIELDS and v is not None else v
+                 for name, v in zip(_ENTRY_FIELDS, fields, strict=True)}  # fmt: skip
+        if not all(isinstance(v, str) for v in (*author.values(), language)):
+            return None
+        return Known(Entry(**entry), dict(author), language)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 class KnownEntries:
     """A process's entries parsed before, by their exact inputs, up to ``max_bytes`` of entry bytes (then it
     starts empty again). Each held entry costs about twice its bytes (the key and its ``Entry``): 8 MiB holds
-    thousands of entries, a fat ping's repeated window for every pushed source of a busy hub."""
+    thousands of entries, a fat ping's repeated window for every pushed source of a busy hub. With ``shared``,
+    entries other processes parsed too (under ``version``, the parser's: see the module's docstring)."""
 
-    def __init__(self, max_bytes: int = 8 * 1024 * 1024):
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024, *, shared: Shared | None = None, version: str = ""):
         self.max_bytes = max_bytes
         self.held: dict[tuple, Known] = {}
         self.size = 0
+        self.shared = shared
+        self.version = version
+        self.unshared: dict[str, bytes] = {}  # parsed here since the last ``share``: key -> value
 
     def get(self, context: tuple, raw: bytes) -> Known | None:
         return self.held.get((context, raw))
 
     def put(self, context: tuple, raw: bytes, known: Known) -> None:
+        self._hold(context, raw, known)
+        if self.shared is not None and (value := _encoded(known)) is not None:
+            if len(self.unshared) >= MAX_UNSHARED:  # a caller that never shares: this stays bounded
+                self.unshared.clear()
+            self.unshared[self._key(context, raw)] = value
+
+    def recall(self, context: tuple, raws: list[bytes], held: list[Known | None]) -> list[Known | None]:
+        """``held`` with what the shared tier has of the entries missing from it (then held here too)."""
+        missing = [i for i, h in enumerate(held) if h is None]
+        if self.shared is None or not missing:
+            return held
+        try:
+            values = self.shared.get_many([self._key(context, raws[i]) for i in missing])
+        except Exception:  # noqa: BLE001 - best effort: parsed here instead
+            log.warning("known entries: the shared tier failed; parsing here", exc_info=True)
+            return held
+        held = list(held)
+        for i, value in zip(missing, values, strict=True):
+            if value is not None and (known := _decoded(value)) is not None:
+                held[i] = known
+                self._hold(context, raws[i], known)
+        return held
+
+    def share(self) -> None:
+        """Hand the shared tier what this process parsed since the last call (one round trip)."""
+        values, self.unshared = self.unshared, {}
+        if self.shared is None or not values:
+            return
+        try:
+            self.shared.put_many(values)
+        except Exception:  # noqa: BLE001 - best effort: other processes parse these themselves
+            log.warning("known entries: the shared tier failed; %d entries not shared", len(values), exc_info=True)
+
+    def _key(self, context: tuple, raw: bytes) -> str:
+        digest = hashlib.sha256()
+        for part in (self.version.encode(), *(p if isinstance(p, bytes) else p.encode() for p in context), raw):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        return digest.hexdigest()
+
+    def _hold(self, context: tuple, raw: bytes, known: Known) -> None:
         if len(raw) > self.max_bytes:
             return
         if self.size + len(raw) > self.max_bytes:

@@ -1,21 +1,31 @@
-"""Feed bytes -> ``ParsedFeed``. Pure: no I/O, tested on the fixture files in ``testdata/``."""
+"""Feed bytes -> ``ParsedFeed``. Pure (no I/O but a ``KnownEntries``' shared tier, when the caller gives one),
+tested on the fixture files in ``testdata/``."""
 
 import calendar
 import dataclasses
+import functools
+import hashlib
+import importlib.metadata
 import io
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 from urllib.parse import urljoin
 from xml.etree import ElementTree as ET
 
 import feedparser
 import feedparser.api
 
+from aggregator.content import entry as entry_module
+from aggregator.content import sanitize
 from aggregator.content.entry import Entry, FeedInfo, ParsedFeed
 from aggregator.content.sanitize import html_to_text, safe_url
 from aggregator.content.xmlsafety import refuse_entity_declarations
+from aggregator.hygiene import controls
+from aggregator.networks.rss import known_entries
 from aggregator.networks.rss.known_entries import Known, KnownEntries, Split, split
 
 # feedparser (checked with 6.0.14) asks xml.sax for libxml2's driver before expat on every parse; it is not
@@ -40,8 +50,9 @@ class NotAFeed(ValueError):
 
 def parse(body: bytes, *, base_url: str, content_type: str = "", known: KnownEntries | None = None) -> ParsedFeed:
     """Parse a fetched feed. ``body`` must be the fetched bytes, never a URL or path (feedparser
-    would fetch or open it). ``known``: entries this process parsed before, taken from there rather than parsed
-    again (``known_entries``: the result is the same), and the new ones kept there.
+    would fetch or open it). ``known``: entries this process (or, through its shared tier, another) parsed
+    before, taken from there rather than parsed again (``known_entries``: the result is the same), and the new
+    ones kept there; the caller hands them to the shared tier (``known.share()``).
 
     Raises ``NotAFeed`` for documents that are not feeds, ``UnsafeXML`` for entity declarations.
     """
@@ -54,6 +65,8 @@ def parse(body: bytes, *, base_url: str, content_type: str = "", known: KnownEnt
         return _parse(body, base_url=base_url, content_type=content_type).feed
     raws = [body[start:end] for start, end in layout.spans]
     held = [known.get(layout.context, raw) for raw in raws]
+    if held.count(None) > 1:  # one unknown is the usual new entry, which no process has parsed yet
+        held = known.recall(layout.context, raws, held)
     if any(held):
         feed = _parse_new(body, layout, raws, held, known=known, base_url=base_url, content_type=content_type)
         if feed is not None:
@@ -63,6 +76,18 @@ def parse(body: bytes, *, base_url: str, content_type: str = "", known: KnownEnt
         for raw, entry in zip(raws, parsed.feed.entries, strict=True):
             known.put(layout.context, raw, Known(entry, *parsed.lent))
     return parsed.feed
+
+
+@functools.cache
+def parser_version() -> str:
+    """A digest of what turns an entry's bytes into an ``Entry``: this code (the modules it reads entries with)
+    and the libraries' versions. ``KnownEntries``' shared tier keys entries under it."""
+    digest = hashlib.sha256()
+    for library in ("feedparser", "nh3"):
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+    for module in (sys.modules[__name__], known_entries, entry_module, sanitize, controls):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:32]
 
 
 def _parse_new(body: bytes, layout: Split, raws: list[bytes], held: list[Known | None], *, known: KnownEntries,
@@ -220,8 +245,6 @@ def _content(raw: dict, feed_url: str) -> tuple[str, str]:
 def _plain_to_html(text: str) -> str:
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     return "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-
-
 
 
 def _datetime(parsed) -> datetime | None:

@@ -7,6 +7,7 @@ import concurrent.futures
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,10 +16,12 @@ from werkzeug import Response
 
 from aggregator import jobs
 from aggregator.asgi import application
+from aggregator.db import shared_redis
 from aggregator.following.subscriptions import unsubscribe
-from aggregator.ingest import websub
+from aggregator.ingest import websub, websub_deliveries
 from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source, Subscription, WebSubSubscription
+from aggregator.networks.rss import KnownEntries, parse, parser_version
 from aggregator.runtime.embedded import EmbeddedScheduler
 from aggregator.tasks import drain_websub_deliveries, store_websub_deliveries, store_websub_delivery
 from timelines.models import TimelineEntry
@@ -213,6 +216,23 @@ def test_fat_pings_that_repeat_known_entries_store_the_new_one_and_the_edited_on
     assert TimelineEntry.objects.filter(user=alice, post__in=posts).count() == 3
     active.refresh_from_db()
     assert active.deliveries == 3 and active.last_delivery_at == Source.objects.get(pk=active.source_id).last_success_at
+
+
+def test_the_entries_one_worker_parsed_reach_the_other_workers_through_redis(active, client, settings):
+    assert settings.REDIS_URL  # the suite's real Redis
+    ids = [f"urn:uuid:{uuid.uuid4()}" for _ in range(3)]
+    first = fat_ping((ids[1], "2026-11-23T10:01:00Z", "bee"), (ids[0], "2026-11-23T10:00:00Z", "ay"))
+    assert client.post(callback_path(active), first, content_type=ATOM, **signed(first, active.secret)).status_code == 200
+    another_worker = KnownEntries(shared=websub_deliveries.RedisEntries(), version=parser_version())
+    later = fat_ping((ids[2], "2026-11-23T10:02:00Z", "sea"), (ids[1], "2026-11-23T10:01:00Z", "bee"),
+                     (ids[0], "2026-11-23T10:00:00Z", "ay"))  # fmt: skip
+    parsed = parse(later, base_url=active.topic_url, content_type=ATOM, known=another_worker)
+    assert parsed == parse(later, base_url=active.topic_url, content_type=ATOM)
+    assert len(another_worker.held) == 3 and len(another_worker.unshared) == 1  # it parsed the new entry only
+    another_worker.share()
+    redis = shared_redis.client()
+    kept = redis.keys(shared_redis.key("chorus:entries:*"))
+    assert len(kept) >= 3 and all(0 < redis.ttl(key) <= websub_deliveries.SHARED_ENTRY_SECONDS for key in kept)
 
 
 def test_a_fat_ping_s_tombstone_deletes_its_post_and_nothing_the_ping_leaves_out(active, alice, client):

@@ -135,3 +135,77 @@ def test_entries_of_a_document_feedparser_complains_about_are_not_kept():
     assert not known.held
     both(body, known, ATOM)
     assert len(known.held) == 2
+
+
+class DictShared:
+    """A shared tier in a dict, as Redis holds it for every worker process; it records what it is given."""
+
+    def __init__(self):
+        self.values: dict[str, bytes] = {}
+        self.given: list[str] = []
+
+    def get_many(self, keys):
+        return [self.values.get(key) for key in keys]
+
+    def put_many(self, values):
+        self.given.extend(values)
+        self.values.update(values)
+
+
+def parsed_and_shared(body: bytes, known: KnownEntries, content_type: str = ATOM):
+    result = both(body, known, content_type)
+    known.share()
+    return result
+
+
+def test_a_process_takes_the_entries_another_parsed_and_parses_only_the_new_one():
+    shared = DictShared()
+    first, second = KnownEntries(shared=shared, version="v1"), KnownEntries(shared=shared, version="v1")
+    parsed_and_shared(feed(entry("c"), entry("b"), entry("a")), first)
+    assert len(shared.given) == 3
+    later = parsed_and_shared(feed(entry("d"), entry("c"), entry("b"), entry("a")), second)
+    assert [e.guid for e in later.entries] == ["d", "c", "b", "a"]
+    assert len(shared.given) == 4  # the second process parsed and shared the new entry only
+    assert len(second.held) == 4
+
+
+@pytest.mark.parametrize(("body", "content_type"), [(b, c) for _, b, c in CORPUS], ids=[n for n, _, _ in CORPUS])
+def test_every_document_parses_the_same_from_entries_another_process_shared(body, content_type):
+    shared = DictShared()
+    parsed_and_shared(body, KnownEntries(shared=shared, version="v1"), content_type)
+    fresh = KnownEntries(shared=shared, version="v1")
+    parsed_and_shared(body, fresh, content_type)  # ``both``: the same as the whole parse
+
+
+def test_entries_shared_under_another_parser_version_are_parsed_again():
+    shared = DictShared()
+    parsed_and_shared(feed(entry("b"), entry("a")), KnownEntries(shared=shared, version="old"))
+    parsed_and_shared(feed(entry("c"), entry("b"), entry("a")), KnownEntries(shared=shared, version="new"))
+    assert len(shared.given) == 2 + 3
+
+
+@pytest.mark.parametrize("value", [b"", b"not json", b"[1, 2]", b'[["a"], {}, ""]', b'[[], {"name": 1}, ""]',
+                                   b"\xff\xfe", b'{"a": 1}'])  # fmt: skip
+def test_a_shared_value_that_does_not_decode_is_parsed_instead(value):
+    shared = DictShared()
+    parsed_and_shared(feed(entry("b"), entry("a")), KnownEntries(shared=shared, version="v1"))
+    shared.values = dict.fromkeys(shared.values, value)
+    parsed_and_shared(feed(entry("c"), entry("b"), entry("a")), KnownEntries(shared=shared, version="v1"))
+    assert len(shared.given) == 2 + 3
+
+
+class BrokenShared:
+    def get_many(self, keys):
+        raise ConnectionError("the shared tier is down")
+
+    def put_many(self, values):
+        raise ConnectionError("the shared tier is down")
+
+
+def test_a_shared_tier_that_fails_only_costs_the_parse(caplog):
+    known = KnownEntries(shared=BrokenShared(), version="v1")
+    parsed_and_shared(feed(entry("b"), entry("a")), known)
+    assert len(known.held) == 2 and not known.unshared
+    fresh = KnownEntries(shared=BrokenShared(), version="v1")
+    parsed_and_shared(feed(entry("c"), entry("b"), entry("a")), fresh)
+    assert "the shared tier failed" in caplog.text
