@@ -47,7 +47,7 @@ def _no_targets_yet() -> dict[str, tuple[int, int, str]]:
 # token -> (subscription id, source id, secret), filled by ``_delivery_target``; AggregatorConfig.ready makes
 # every save and delete of a WebSubSubscription start it empty again in every process.
 callback_targets = Snapshot(key="chorus:websub:callbacks-version", load=_no_targets_yet, max_age=600)
-SHARED_ENTRY_SECONDS = 600  # how long an entry one worker parsed waits in Redis for the others
+SHARED_ENTRY_SECONDS = 300  # how long an entry one worker parsed waits in Redis for the others
 
 
 class RedisEntries:

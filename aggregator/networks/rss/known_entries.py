@@ -36,6 +36,10 @@ from aggregator.content.entry import Entry
 log = logging.getLogger(__name__)
 
 MAX_UNSHARED = 10_000  # entries parsed here and not yet handed to the shared tier
+# What one process hands the shared tier: a normal entry is a few kilobytes and a delivery brings one new, so
+# these only bound what a hub of huge or ever-new entries can make every worker's Redis hold.
+MAX_SHARED_ENTRY_BYTES = 32 * 1024
+MAX_SHARED_BYTES_AT_ONCE = 128 * 1024
 
 ATOM = "http://www.w3.org/2005/Atom"
 _SEPARATOR = " "
@@ -226,10 +230,11 @@ class KnownEntries:
 
     def put(self, context: tuple, raw: bytes, known: Known) -> None:
         self._hold(context, raw, known)
-        if self.shared is not None and (value := _encoded(known)) is not None:
-            if len(self.unshared) >= MAX_UNSHARED:  # a caller that never shares: this stays bounded
-                self.unshared.clear()
-            self.unshared[self._key(context, raw)] = value
+        if self.shared is None or (value := _encoded(known)) is None or len(value) > MAX_SHARED_ENTRY_BYTES:
+            return
+        if len(self.unshared) >= MAX_UNSHARED:  # a caller that never shares: this stays bounded
+            self.unshared.clear()
+        self.unshared[self._key(context, raw)] = value
 
     def recall(self, context: tuple, raws: list[bytes], held: list[Known | None]) -> list[Known | None]:
         """``held`` with what the shared tier has of the entries missing from it (then held here too)."""
@@ -249,8 +254,14 @@ class KnownEntries:
         return held
 
     def share(self) -> None:
-        """Hand the shared tier what this process parsed since the last call (one round trip)."""
-        values, self.unshared = self.unshared, {}
+        """Hand the shared tier what this process parsed since the last call (one round trip): the last parsed
+        first, up to ``MAX_SHARED_BYTES_AT_ONCE``."""
+        pending, self.unshared = self.unshared, {}
+        values, budget = {}, MAX_SHARED_BYTES_AT_ONCE
+        for key, value in reversed(pending.items()):
+            if len(value) > budget:
+                break
+            values[key], budget = value, budget - len(value)
         if self.shared is None or not values:
             return
         try:

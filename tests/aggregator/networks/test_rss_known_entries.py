@@ -4,7 +4,7 @@ what parsing the whole document gives (pure: bytes in, entries out)."""
 import pytest
 
 from aggregator.content.xmlsafety import UnsafeXML
-from aggregator.networks.rss import KnownEntries, NotAFeed, parse
+from aggregator.networks.rss import KnownEntries, NotAFeed, known_entries, parse
 from aggregator.networks.rss.known_entries import split
 
 from tests.servers.feeds import ATOM, RSS, atom, rss
@@ -209,3 +209,15 @@ def test_a_shared_tier_that_fails_only_costs_the_parse(caplog):
     fresh = KnownEntries(shared=BrokenShared(), version="v1")
     parsed_and_shared(feed(entry("c"), entry("b"), entry("a")), fresh)
     assert "the shared tier failed" in caplog.text
+
+
+def test_what_a_process_shares_is_capped_per_entry_and_per_batch():
+    shared = DictShared()
+    known = KnownEntries(shared=shared, version="v1")
+    huge = "x" * known_entries.MAX_SHARED_ENTRY_BYTES
+    parsed_and_shared(feed(entry("big", text=huge), entry("small")), known)
+    assert len(known.held) == 2 and len(shared.given) == 1  # the huge entry is held here, not shared
+    many = [entry(f"e{i}", text="y" * 20_000) for i in range(40)]  # 800 kB of entries, each under the cap
+    parsed_and_shared(feed(*many), known)
+    shared_bytes = sum(len(shared.values[key]) for key in shared.given[1:])
+    assert 0 < shared_bytes <= known_entries.MAX_SHARED_BYTES_AT_ONCE and len(shared.given) - 1 < 40
