@@ -1,0 +1,37 @@
+"""A post's picture as a reader sees it: whole, undistorted, never taller than a screenful (the look feed's
+square picture, declared 1200 x 800)."""
+
+from tests.browser import log_in, wait_for_js
+from tests.look.conftest import DESKTOP, PHONES
+
+PICTURE = "article.post .content img"
+CAP_PX = 512  # min(32rem, 80vh): 32rem at the pages' 16 px root size, below 80% of either viewport's height
+DRAWN = f"""(() => {{
+  const img = document.querySelector("{PICTURE}");
+  const box = img.getBoundingClientRect(), style = getComputedStyle(img);
+  return {{width: box.width, height: box.height, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+           fit: style.objectFit, column: img.parentElement.getBoundingClientRect().width}};
+}})()"""
+
+
+def drawn_picture(browser, base: str, viewport: dict) -> dict:
+    context, page = log_in(browser, base, viewport=viewport)
+    page.locator(PICTURE).scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').complete")
+    drawn = page.evaluate(DRAWN)
+    context.close()
+    return drawn
+
+
+def test_a_tall_picture_is_capped_at_a_screenful_and_shown_whole_on_a_desktop(look_hub, browser):
+    drawn = drawn_picture(browser, look_hub.base, DESKTOP)
+    assert drawn["naturalWidth"] == drawn["naturalHeight"] and drawn["column"] > CAP_PX + 100  # square, wide column
+    assert abs(drawn["height"] - CAP_PX) < 1  # as wide as the column it would be a screen tall
+    # The box keeps the column's width; the picture inside it is scaled whole, not cropped or stretched.
+    assert drawn["width"] > drawn["height"] and drawn["fit"] == "contain"
+
+
+def test_on_a_phone_the_picture_is_as_wide_as_the_post(look_hub, browser):
+    drawn = drawn_picture(browser, look_hub.base, PHONES[1])
+    assert abs(drawn["width"] - drawn["column"]) < 1 and abs(drawn["height"] - drawn["width"]) < 1
+    assert drawn["height"] < CAP_PX
