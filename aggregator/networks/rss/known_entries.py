@@ -204,7 +204,8 @@ def _decoded(value: bytes) -> Known | None:
         fields, author, language = json.loads(value)
         entry = {name: datetime.fromisoformat(v) if name in _DATETIME_FIELDS and v is not None else v
                  for name, v in zip(_ENTRY_FIELDS, fields, strict=True)}  # fmt: skip
-        if not all(isinstance(v, str) for v in (*author.values(), language)):
+        texts = [v for name, v in entry.items() if name not in _DATETIME_FIELDS]
+        if not all(isinstance(v, str) for v in (*texts, *author.values(), language)):
             return None
         return Known(Entry(**entry), dict(author), language)
     except (ValueError, TypeError, AttributeError):

@@ -185,7 +185,7 @@ def test_entries_shared_under_another_parser_version_are_parsed_again():
 
 
 @pytest.mark.parametrize("value", [b"", b"not json", b"[1, 2]", b'[["a"], {}, ""]', b'[[], {"name": 1}, ""]',
-                                   b"\xff\xfe", b'{"a": 1}'])  # fmt: skip
+                                   b"\xff\xfe", b'{"a": 1}', b'[[1, "", "", "", "", "", "", null, null, "", "", ""], {}, ""]'])  # fmt: skip
 def test_a_shared_value_that_does_not_decode_is_parsed_instead(value):
     shared = DictShared()
     parsed_and_shared(feed(entry("b"), entry("a")), KnownEntries(shared=shared, version="v1"))
