@@ -6,6 +6,9 @@ Loaded with ``-p tests.workers`` before pytest-django sets Django up, so the set
 - Redis: worker N uses the database N below the one ``REDIS_URL`` names (tests empty their database, and the
   real workers, channel layers and caches they start use it);
 - temporary folders (embedded hubs' databases, Prosody's data): xdist gives each worker its own base folder;
+- the pictures' file cache (``CHORUS_IMAGE_CACHE_DIR``): a folder per worker under ``var/test-images/``, since
+  every test empties the caches as it starts, and in a shared folder that emptied the other worker's pictures
+  in the middle of its test;
 - ports: each worker hands out ports from a block of its own (``free_port``); the run's Prosody, Chromium and
   feed servers are session fixtures, so one per worker.
 
@@ -16,7 +19,7 @@ that order).
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.servers.processes import worker_number
+from tests.servers.processes import ROOT, worker_number
 
 
 def redis_url_for_worker(url: str, number: int) -> str:
@@ -30,3 +33,6 @@ def redis_url_for_worker(url: str, number: int) -> str:
 
 if worker_number() and os.environ.get("REDIS_URL"):
     os.environ["REDIS_URL"] = redis_url_for_worker(os.environ["REDIS_URL"], worker_number())
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["CHORUS_IMAGE_CACHE_DIR"] = str(ROOT / "var" / "test-images" / os.environ["PYTEST_XDIST_WORKER"])
