@@ -503,7 +503,7 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    if (help && help.open) return; // the dialog has its own keys (Escape closes it)
+    if (document.querySelector("dialog[open]")) return; // a dialog (the keys, a picture) has its own keys: Escape closes it
     const key = event.key;
     if (Date.now() - pendingG < 1500 && GO[key]) {
       pendingG = 0;

@@ -2,7 +2,8 @@
 // (sources, tags, unread counts) in and out; the Settings menu closes on a click elsewhere or Escape.
 // Without this file the phone menu stays unfolded (chorus.css, "scripting: enabled") and Settings is a <details>.
 // Code and tables in posts that are wider than their card scroll sideways; they take the keyboard's focus so
-// they can be scrolled without a mouse, also in posts that arrive live.
+// they can be scrolled without a mouse, also in posts that arrive live. A post's picture shown smaller than it is
+// (chorus.css caps its height) opens whole over the page on a click; a click or Escape closes it.
 (function () {
   "use strict";
   const root = document.documentElement;
@@ -37,6 +38,35 @@
   new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((node) => {
     if (node.nodeType === Node.ELEMENT_NODE) focusableScrollers(node);
   }))).observe(document.body, { childList: true, subtree: true });
+
+  // How much smaller than its own size a post's picture is drawn (1: whole); pictures inside links follow the link.
+  function shrunk(picture) {
+    if (!picture || picture.closest("a") || !picture.complete || !picture.naturalWidth) return 1;
+    return Math.min(1, picture.clientWidth / picture.naturalWidth, picture.clientHeight / picture.naturalHeight);
+  }
+  let viewer = null;
+  function showWhole(picture) {
+    if (!viewer) {
+      viewer = document.createElement("dialog");
+      viewer.className = "picture-viewer";
+      viewer.setAttribute("aria-label", "Picture");
+      viewer.append(document.createElement("img"));
+      viewer.addEventListener("click", () => viewer.close());
+      document.body.append(viewer);
+    }
+    const whole = viewer.firstElementChild;
+    whole.src = picture.currentSrc || picture.src;
+    whole.alt = picture.alt;
+    viewer.showModal();
+  }
+  document.addEventListener("mouseover", (event) => {
+    const picture = event.target.closest && event.target.closest(".post .content img");
+    if (picture) picture.classList.toggle("enlargeable", shrunk(picture) < 0.98);
+  });
+  document.addEventListener("click", (event) => {
+    const picture = event.target.closest(".post .content img");
+    if (picture && shrunk(picture) < 0.98) showWhole(picture);
+  });
 
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;

@@ -35,3 +35,34 @@ def test_on_a_phone_the_picture_is_as_wide_as_the_post(look_hub, browser):
     drawn = drawn_picture(browser, look_hub.base, PHONES[1])
     assert abs(drawn["width"] - drawn["column"]) < 1 and abs(drawn["height"] - drawn["width"]) < 1
     assert drawn["height"] < CAP_PX
+
+
+def test_a_picture_drawn_smaller_than_it_is_opens_whole_on_a_click_and_escape_closes_it(look_hub, browser):
+    context, page = log_in(browser, look_hub.base, viewport=PHONES[1])
+    picture = page.locator(PICTURE)
+    picture.scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').complete")
+    in_post = picture.bounding_box()
+    picture.click()
+    whole = page.locator("dialog.picture-viewer[open] img")
+    wait_for_js(page, "document.querySelector('dialog.picture-viewer[open] img')?.complete")
+    box = whole.bounding_box()
+    assert box["width"] > in_post["width"] and abs(box["width"] - box["height"]) < 1  # the square, whole
+    assert abs(box["width"] - PHONES[1]["width"]) < 1  # as large as the screen allows (it is 512 px)
+    assert whole.get_attribute("src") == look_hub.base + picture.get_attribute("src")  # through the image proxy
+    assert whole.get_attribute("alt") == "a photo"
+    page.keyboard.press("j")  # the reader's keys wait while the picture is open
+    assert not page.locator("article.post.selected").count()
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog.picture-viewer[open]").count()
+    context.close()
+
+
+def test_a_picture_shown_whole_already_opens_nothing(look_hub, browser):
+    context, page = log_in(browser, look_hub.base, viewport=DESKTOP)  # 512 px, at its own size on a desktop
+    picture = page.locator(PICTURE)
+    picture.scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').complete")
+    picture.click()
+    assert not page.locator("dialog.picture-viewer").count()
+    context.close()
