@@ -55,6 +55,8 @@ def test_a_picture_drawn_smaller_than_it_is_opens_whole_on_a_click_and_escape_cl
     assert not page.locator("article.post.selected").count()
     page.keyboard.press("Escape")
     assert not page.locator("dialog.picture-viewer[open]").count()
+    page.keyboard.press("j")  # and act again once it is closed
+    wait_for_js(page, "document.querySelectorAll('article.post.selected').length === 1")
     context.close()
 
 
