@@ -528,7 +528,7 @@
       g: () => { pendingG = Date.now(); },
       "?": () => help && help.showModal(),
     };
-    if (key === "Enter" && event.target.closest("a, button, summary")) return; // Enter on a control is the control's
+    if (key === "Enter" && event.target.closest("a, button, summary, [role=button]")) return; // Enter on a control is the control's
     const action = actions[key];
     if (!action) return;
     if (action() === false) return;

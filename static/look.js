@@ -3,7 +3,8 @@
 // Without this file the phone menu stays unfolded (chorus.css, "scripting: enabled") and Settings is a <details>.
 // Code and tables in posts that are wider than their card scroll sideways; they take the keyboard's focus so
 // they can be scrolled without a mouse, also in posts that arrive live. A post's picture shown smaller than it is
-// (chorus.css caps its height) opens whole over the page on a click; a click or Escape closes it.
+// (chorus.css caps its height) is a button that opens it whole over the page (a click, or Enter or Space once it
+// has the keyboard's focus); a click or Escape closes it, and the focus goes back to the picture.
 (function () {
   "use strict";
   const root = document.documentElement;
@@ -44,6 +45,30 @@
     if (!picture || picture.closest("a") || !picture.complete || !picture.naturalWidth) return 1;
     return Math.min(1, picture.clientWidth / picture.naturalWidth, picture.clientHeight / picture.naturalHeight);
   }
+  // A shrunk picture is a button for the keyboard and screen readers too; its name says what it opens. An empty
+  // alt (a decorative picture) cannot name a button, so the label stands in for it while the picture is one.
+  function markEnlargeable(picture) {
+    const enlargeable = shrunk(picture) < 0.98;
+    if (enlargeable === picture.classList.contains("enlargeable")) return;
+    picture.classList.toggle("enlargeable", enlargeable);
+    if (enlargeable) {
+      picture.tabIndex = 0;
+      picture.setAttribute("role", "button");
+      picture.setAttribute("aria-label", picture.alt ? `Show whole: ${picture.alt}` : "Show the picture whole");
+      if (picture.getAttribute("alt") === "") picture.removeAttribute("alt");
+    } else {
+      ["tabindex", "role", "aria-label"].forEach((name) => picture.removeAttribute(name));
+      if (!picture.hasAttribute("alt")) picture.setAttribute("alt", "");
+    }
+  }
+  const POST_PICTURE = ".post .content img";
+  const markPictures = (root) => root.querySelectorAll(POST_PICTURE).forEach(markEnlargeable);
+  markPictures(document);
+  document.addEventListener("load", (event) => { // pictures load late (lazily, or in posts that arrive live)
+    if (event.target.matches && event.target.matches(POST_PICTURE)) markEnlargeable(event.target);
+  }, true);
+  window.addEventListener("resize", () => markPictures(document));
+
   let viewer = null;
   function showWhole(picture) {
     if (!viewer) {
@@ -59,13 +84,15 @@
     whole.alt = picture.alt;
     viewer.showModal();
   }
-  document.addEventListener("mouseover", (event) => {
-    const picture = event.target.closest && event.target.closest(".post .content img");
-    if (picture) picture.classList.toggle("enlargeable", shrunk(picture) < 0.98);
-  });
   document.addEventListener("click", (event) => {
-    const picture = event.target.closest(".post .content img");
+    const picture = event.target.closest(POST_PICTURE);
     if (picture && shrunk(picture) < 0.98) showWhole(picture);
+  });
+  document.addEventListener("keydown", (event) => {
+    if ((event.key === "Enter" || event.key === " ") && event.target.matches(POST_PICTURE + ".enlargeable")) {
+      event.preventDefault(); // Space would scroll the page
+      showWhole(event.target);
+    }
   });
 
   document.addEventListener("keydown", (event) => {

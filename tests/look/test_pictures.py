@@ -68,3 +68,37 @@ def test_a_picture_shown_whole_already_opens_nothing(look_hub, browser):
     picture.click()
     assert not page.locator("dialog.picture-viewer").count()
     context.close()
+
+
+def test_the_keyboard_reaches_a_shrunk_picture_opens_it_with_enter_and_gets_back_to_it(look_hub, browser):
+    context, page = log_in(browser, look_hub.base, viewport=PHONES[1])
+    picture = page.locator(PICTURE)
+    picture.scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').classList.contains('enlargeable')")
+    assert picture.get_attribute("role") == "button" and picture.get_attribute("aria-label") == "Show whole: a photo"
+    post = page.locator("article.post", has=page.locator(".content img"))
+    for _ in range(page.locator("article.post").count()):  # j until the picture's post is the selected one, whose
+        page.keyboard.press("j")  # original the reader's Enter would open
+        if "selected" in post.get_attribute("class"):
+            break
+    assert "selected" in post.get_attribute("class") and "unread" in post.get_attribute("class")
+    picture.focus()
+    page.keyboard.press("Enter")
+    wait_for_js(page, "document.querySelector('dialog.picture-viewer[open] img')?.complete")
+    # Enter opened the picture and nothing else: no tab with the original, the post still unread
+    assert len(context.pages) == 1 and "unread" in post.get_attribute("class")
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog.picture-viewer[open]").count()
+    assert page.evaluate(f"document.activeElement === document.querySelector('{PICTURE}')")
+    page.keyboard.press(" ")
+    assert page.locator("dialog.picture-viewer[open]").count() == 1
+    context.close()
+
+
+def test_a_picture_shown_whole_is_no_button(look_hub, browser):
+    context, page = log_in(browser, look_hub.base, viewport=DESKTOP)
+    page.locator(PICTURE).scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').complete")
+    attributes = page.evaluate(f"['tabindex', 'role', 'aria-label'].map((a) => document.querySelector('{PICTURE}').getAttribute(a))")
+    assert attributes == [None, None, None]
+    context.close()
