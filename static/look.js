@@ -37,12 +37,15 @@
   focusableScrollers(document);
   window.addEventListener("resize", () => focusableScrollers(document));
   new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((node) => {
-    if (node.nodeType === Node.ELEMENT_NODE) focusableScrollers(node);
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    focusableScrollers(node);
+    watchPictures(node);
   }))).observe(document.body, { childList: true, subtree: true });
 
-  // How much smaller than its own size a post's picture is drawn (1: whole); pictures inside links follow the link.
+  // How much smaller than its own size a post's picture is drawn (1: whole, or not drawn); pictures inside links
+  // follow the link.
   function shrunk(picture) {
-    if (!picture || picture.closest("a") || !picture.complete || !picture.naturalWidth) return 1;
+    if (!picture || picture.closest("a") || !picture.complete || !picture.naturalWidth || !picture.clientWidth) return 1;
     return Math.min(1, picture.clientWidth / picture.naturalWidth, picture.clientHeight / picture.naturalHeight);
   }
   // A shrunk picture is a button for the keyboard and screen readers too; its name says what it opens. An empty
@@ -62,12 +65,13 @@
     }
   }
   const POST_PICTURE = ".post .content img";
-  const markPictures = (root) => root.querySelectorAll(POST_PICTURE).forEach(markEnlargeable);
-  markPictures(document);
-  document.addEventListener("load", (event) => { // pictures load late (lazily, or in posts that arrive live)
+  // Judged again when it loads and whenever its box changes size (a resized window, a folded post opening)
+  const resized = new ResizeObserver((changes) => changes.forEach((change) => markEnlargeable(change.target)));
+  const watchPictures = (root) => root.querySelectorAll(POST_PICTURE).forEach((picture) => resized.observe(picture));
+  watchPictures(document);
+  document.addEventListener("load", (event) => {
     if (event.target.matches && event.target.matches(POST_PICTURE)) markEnlargeable(event.target);
   }, true);
-  window.addEventListener("resize", () => markPictures(document));
 
   let viewer = null;
   function showWhole(picture) {

@@ -102,3 +102,14 @@ def test_a_picture_shown_whole_is_no_button(look_hub, browser):
     attributes = page.evaluate(f"['tabindex', 'role', 'aria-label'].map((a) => document.querySelector('{PICTURE}').getAttribute(a))")
     assert attributes == [None, None, None]
     context.close()
+
+
+def test_a_picture_is_no_button_while_its_post_is_folded_and_one_again_once_it_opens(look_hub, browser):
+    context, page = log_in(browser, look_hub.base, viewport=PHONES[1])
+    page.locator(PICTURE).scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').matches('.enlargeable')")
+    page.locator("button[data-pref=view]").click()  # titles only, in place: each post one row, its picture not drawn
+    wait_for_js(page, f"!document.querySelector('{PICTURE}').matches('.enlargeable, [tabindex], [role]')")
+    page.locator("article.post", has=page.locator(".content img")).locator("h2").click()  # opens in place
+    wait_for_js(page, f"document.querySelector('{PICTURE}').matches('.enlargeable[role=button][tabindex=\"0\"]')")
+    context.close()
