@@ -1,4 +1,5 @@
-"""Limits on failed password sign-ins that a stranger cannot turn against the owner (allauth's account adapter).
+"""allauth's account adapter: limits on failed password sign-ins that a stranger cannot turn against the owner,
+and the one check of a ``next`` (HOSTILE.md 46) for allauth's views too.
 
 allauth counts failed sign-ins per address and per account (the "key", the login typed). Counted per account
 alone, a stranger's failures for bob lock bob out everywhere. Here the per-account count is kept per address
@@ -6,8 +7,12 @@ alone, a stranger's failures for bob lock bob out everywhere. Here the per-accou
 attacks spread over many addresses (``login_failed_account``) but does not apply from an address the account
 has signed in from before: bob's own address always gets through to the password check.
 
+allauth would follow a ``next`` naming any host of ``ALLOWED_HOSTS`` (``localhost`` by default), over plain http
+from an https page too; here, as for every form of this site, only a path of this site (``is_local_path``).
+
 Checked with django-allauth 65.22: ``pre_authenticate`` consumes ``login_failed`` with the key that
-``_get_login_attempts_cache_key`` returns, and a successful sign-in gives that consumption back.
+``_get_login_attempts_cache_key`` returns, and a successful sign-in gives that consumption back; every ``next``
+allauth takes (sign-in, sign-out, sign-up, a provider's sign-in) goes through ``is_safe_url``.
 """
 
 import hashlib
@@ -15,6 +20,8 @@ import hashlib
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import ratelimit
 from django.core.cache import cache
+
+from aggregator.hygiene.redirects import is_local_path
 
 KNOWN_ADDRESS_SECONDS = 90 * 24 * 3600  # an address stays the owner's this long after a sign-in from it
 
@@ -35,6 +42,9 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None:
             cache.set(self._known_address_key(request, credentials), True, KNOWN_ADDRESS_SECONDS)
         return user
+
+    def is_safe_url(self, url: str) -> bool:
+        return is_local_path(url)
 
     def _known_address_key(self, request, credentials: dict) -> str:
         known = f"{_login(credentials)}\n{self.get_client_ip(request)}".encode()

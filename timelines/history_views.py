@@ -5,12 +5,13 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from aggregator.hygiene.redirects import redirect_back
 from timelines import stars
 from timelines.cursor import BadCursor
 from timelines.search.highlight import mark_html, mark_text
@@ -80,11 +81,7 @@ def star_toggle(request):
             messages.error(request, "That post is not among yours.")
     else:
         stars.unstar(user=request.user, post_id=int(post_id))
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):  # fmt: skip
-        return redirect(target)
-    return redirect(reverse("starred"))
+    return redirect_back(request, "starred")
 
 
 def _json_lines(rows):

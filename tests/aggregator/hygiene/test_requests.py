@@ -100,21 +100,41 @@ def test_a_forged_session_cookie_with_a_nul_is_treated_as_absent(client):
 
 # --- next: only a path of this site ---------------------------------------------------------------------
 
+OFFSITE = ["https://evil.example/", "//evil.example/", "/\\evil.example/", "https:evil.example",
+           "http://testserver/elsewhere", "javascript:alert(1)"]  # fmt: skip
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
-                                    "https:evil.example", "http://testserver/elsewhere", "javascript:alert(1)"])
-@pytest.mark.parametrize(("url_name", "fallback"), [
-    ("subscription_tags", "subscriptions"), ("mark_read", "timeline"), ("replies_read", "replies"),
-    ("tracks_read", "tracks"),
-])  # fmt: skip
-def test_a_next_that_leaves_the_site_is_not_followed(client, alice, subscription, url_name, fallback, target):
+# Every form that goes back to its `next`: the URL's name, a form it takes, and where it goes without a `next`.
+GOING_BACK = [
+    ("subscription_tags", {"tags": "news"}, "subscriptions"), ("mark_read", {"post_id": "1"}, "timeline"),
+    ("mark_all_read", {"up_to": ""}, "timeline"), ("reading_settings", {"unread_only": "1"}, "reading_settings"),
+    ("replies_read", {"all": "1"}, "replies"), ("blocks", {"kind": "word", "value": "spam"}, "blocks"),
+    ("tracks_read", {"all": "1"}, "tracks"), ("compose", {"text": "Hello"}, "timeline"),
+    ("post_delete", {}, "profile"), ("star_toggle", {"post_id": "1"}, "starred"),
+    ("theme", {"theme": "dark"}, "settings"),
+]  # fmt: skip
+
+
+def go_back(client, alice, subscription, url_name: str, form: dict):
     client.force_login(alice)
-    args = [subscription.pk] if url_name == "subscription_tags" else []
-    response = client.post(reverse(url_name, args=args), {"tags": "news", "next": target})
-    assert response.status_code == 302 and response["Location"] == reverse(fallback)
+    args = {"subscription_tags": [subscription.pk], "post_delete": [1]}.get(url_name, [])
+    return client.post(reverse(url_name, args=args), form)
 
 
-def test_a_next_on_this_site_is_followed(client, alice, subscription):
+@pytest.mark.parametrize("target", OFFSITE)
+@pytest.mark.parametrize(("url_name", "form", "fallback"), GOING_BACK, ids=[view for view, _, _ in GOING_BACK])
+def test_a_next_that_leaves_the_site_is_not_followed(client, alice, subscription, url_name, form, fallback, target):
+    response = go_back(client, alice, subscription, url_name, {**form, "next": target})
+    fallback_args = [alice.get_username()] if fallback == "profile" else []
+    assert response.status_code == 302 and response["Location"] == reverse(fallback, args=fallback_args)
+
+
+@pytest.mark.parametrize(("url_name", "form", "fallback"), GOING_BACK, ids=[view for view, _, _ in GOING_BACK])
+def test_a_next_on_this_site_is_followed(client, alice, subscription, url_name, form, fallback):
+    response = go_back(client, alice, subscription, url_name, {**form, "next": "/?tag=news"})
+    assert response.status_code == 302 and response["Location"] == "/?tag=news"
+
+
+def test_the_tags_form_follows_a_next_on_this_site_after_saving(client, alice, subscription):
     client.force_login(alice)
     response = client.post(reverse("subscription_tags", args=[subscription.pk]),
                            {"tags": "news", "next": "/?tag=news"})  # fmt: skip
