@@ -20,6 +20,8 @@ from replies.models import Reply
 from replies.selectors import replies_for
 from timelines.blocks import block_create
 
+from tests.servers.feedservers import response_head, send
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -40,6 +42,12 @@ def hub(live_server, settings):
 @pytest.fixture
 def alice_post(hub, alice):
     return post_create(user=alice, text="Webmentions, anyone?")
+
+
+def html_server(raw_server, html: str):
+    """A server on 127.0.0.1 that answers every request with ``html`` and counts the connections it gets."""
+    body = html.encode()
+    return raw_server(send(response_head(content_type="text/html; charset=utf-8", content_length=str(len(body))), body))
 
 
 class Page:
@@ -115,6 +123,19 @@ def test_the_endpoint_refuses_what_it_cannot_take_with_a_reason(alice_post, clie
     assert response.status_code == 400 and reason in response.content.decode()
 
 
+def test_a_source_on_a_private_address_is_never_contacted_and_the_refusal_says_why(alice_post, alice, client,
+                                                                                  raw_server, settings):  # fmt: skip
+    source = html_server(raw_server, h_entry(alice_post.url))  # a page that would be taken, were it fetched
+    settings.CHORUS_FETCH_ALLOW_PRIVATE = False
+    response = client.post("/webmention/", {"source": source.url("/carol/7"), "target": alice_post.url})
+    assert response.status_code == 202  # taken for checking; the check goes through the outbound guard
+    assert source.connections == 0
+    row = ReceivedWebmention.objects.get(source=source.url("/carol/7"))
+    assert row.state == "refused" and row.last_error == "refused: 127.0.0.1 is a private address"
+    assert row.due_at is None  # not checked again: a refused address would only be refused again
+    assert not Reply.objects.filter(user=alice).exists()
+
+
 def test_webmentions_are_rate_limited_per_source_host(alice_post, client, settings, httpserver):
     settings.CHORUS_WEBMENTION_PER_HOST_PER_MINUTE = 2
     source = Page(httpserver, "/carol/4", h_entry(alice_post.url))
@@ -158,6 +179,36 @@ def test_a_reply_to_a_remote_page_is_sent_to_an_independent_receiver_and_its_del
     post_delete(user=alice, post_id=post.pk)
     requests = [r for r, _ in httpserver.log if r.path == "/wm"]
     assert len(requests) == 2  # the deletion was announced to the same endpoint
+
+
+def test_a_post_naming_private_addresses_sends_them_nothing_and_records_why(hub, alice, raw_server, internet,
+                                                                          settings):  # fmt: skip
+    endpoint_page = '<html><head><link rel="webmention" href="/wm"></head><body><p class="h-entry">Hi</p></body></html>'
+    intranet, loopback = html_server(raw_server, endpoint_page), html_server(raw_server, endpoint_page)
+    internet.routes[("10.0.0.1", 80)] = ("127.0.0.1", intranet.port)  # what 10.0.0.1 would reach, were it asked
+    settings.CHORUS_FETCH_ALLOW_PRIVATE = False
+    post = post_create(user=alice, text=f"Compare {loopback.url('/dana/2')}", in_reply_to="http://10.0.0.1/post")
+    sent = {row.target: row for row in SentWebmention.objects.filter(post=post)}
+    assert sent.keys() == {"http://10.0.0.1/post", loopback.url("/dana/2")}
+    assert intranet.connections == 0 and loopback.connections == 0
+    assert sent["http://10.0.0.1/post"].last_error == "refused: 10.0.0.1 is a private address"
+    assert sent[loopback.url("/dana/2")].last_error == "refused: 127.0.0.1 is a private address"
+    assert all(row.status is None and row.sent_at and row.due_at is None for row in sent.values())  # not retried
+
+
+def test_a_public_page_naming_an_endpoint_on_a_private_address_gets_no_webmention(hub, alice, raw_server, internet,
+                                                                                 settings):  # fmt: skip
+    dana = html_server(raw_server, '<html><head><link rel="webmention" href="http://10.0.0.2/wm"></head>'
+                                   '<body><p class="h-entry">Hello</p></body></html>')  # fmt: skip
+    intranet = html_server(raw_server, "<p>thanks</p>")
+    internet.host("dana.example", "93.184.216.34", server=dana)
+    internet.routes[("10.0.0.2", 80)] = ("127.0.0.1", intranet.port)
+    settings.CHORUS_FETCH_ALLOW_PRIVATE = False
+    post = post_create(user=alice, text="Welcome, Dana!", in_reply_to="http://dana.example/hello")
+    sent = SentWebmention.objects.get(post=post)
+    assert len(dana.requests) == 1 and intranet.connections == 0  # her page was read, the endpoint never asked
+    assert sent.endpoint == "http://10.0.0.2/wm" and sent.status is None
+    assert sent.last_error == "refused: 10.0.0.2 is a private address" and sent.due_at is None
 
 
 def test_a_check_whose_message_was_lost_is_run_by_the_sweep_and_a_running_one_is_not(alice_post, alice, httpserver):
