@@ -9,6 +9,7 @@ import importlib.metadata
 import io
 import re
 import sys
+import xml.sax
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -54,7 +55,8 @@ def parse(body: bytes, *, base_url: str, content_type: str = "", known: KnownEnt
     before, taken from there rather than parsed again (``known_entries``: the result is the same), and the new
     ones kept there; the caller hands them to the shared tier (``known.share()``).
 
-    Raises ``NotAFeed`` for documents that are not feeds, ``UnsafeXML`` for entity declarations.
+    Raises ``NotAFeed`` for documents that are not feeds (broken XML of which nothing can be read is none),
+    ``UnsafeXML`` for entity declarations.
     """
     if not isinstance(body, bytes):
         raise TypeError("parse() takes the fetched bytes; feedparser must never see a URL or a path")
@@ -147,9 +149,21 @@ def _parse(body: bytes, *, base_url: str, content_type: str, tombstones_of: byte
     feed_author = feed.get("author_detail") or {}
     language = feed.get("language") or ""
     entries = [_entry(raw, base_url, feed_author, language) for raw in parsed.entries]
+    error = parsed.get("bozo_exception")
+    if isinstance(error, xml.sax.SAXParseException) and not _anything_read(info, entries):
+        # Broken bytes behind an <rss> tag: the loose parser reads them as one empty item, which would be stored
+        # as a blank post while the source looked healthy. A broken document that still says something is kept.
+        raise NotAFeed(f"not an RSS or Atom feed (broken XML: {error.getMessage()})")
     deleted = _tombstones(body if tombstones_of is None else tombstones_of)
     return _Parsed(ParsedFeed(info=info, entries=entries, deleted=deleted), (dict(feed_author), language),
                    clean=not parsed.get("bozo"))  # fmt: skip
+
+
+def _anything_read(info: FeedInfo, entries: list[Entry]) -> bool:
+    """The feed names itself, or one of its entries has something to identify or show."""
+    return bool(info.title or info.site_url or info.description) or any(
+        e.guid or e.url or e.title or e.content_html for e in entries
+    )
 
 
 def _tombstones(body: bytes) -> tuple[str, ...]:

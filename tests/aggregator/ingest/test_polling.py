@@ -1,6 +1,7 @@
-"""Polling a source against a local HTTP server: status codes, conditional GET, redirects, scheduling."""
+"""Polling a source against a local HTTP server: status codes, conditional GET, redirects (loops, long chains, moves
+into the private network), bad dates, one failing source among others, scheduling."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -11,8 +12,10 @@ from aggregator.ingest.polling import poll_source
 from aggregator.models import Post, Source, Subscription
 from aggregator.tasks import schedule_due_polls
 from timelines.models import TimelineEntry
+from timelines.selectors import timeline_for
 
 from tests.servers.feeds import ATOM, RSS, atom, conditional, feed_file, rss
+from tests.servers.feedservers import response_head, send
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +23,10 @@ pytestmark = pytest.mark.django_db
 def make_source(url: str, **fields) -> Source:
     fields.setdefault("next_poll_at", timezone.now())
     return Source.objects.create(address=url, url=url, **fields)
+
+
+def requests_to(httpserver, path: str) -> list:
+    return [request for request, _ in httpserver.log if request.path == path]
 
 
 def test_a_poll_stores_posts_and_puts_them_on_the_subscribers_timeline(httpserver, alice):
@@ -147,6 +154,92 @@ def test_a_temporary_redirect_is_never_stored(httpserver, status):
     assert source.url.endswith("/old.xml") and Post.objects.count() == 1
 
 
+def moved(location: str, status: int = 302) -> Response:
+    return Response(status=status, headers={"Location": location})
+
+
+def test_a_redirect_loop_and_a_chain_of_six_hops_leave_their_sources_failing_and_say_why(httpserver, client, alice):
+    httpserver.expect_request("/a").respond_with_response(moved("/b"))
+    httpserver.expect_request("/b").respond_with_response(moved(httpserver.url_for("/a")))
+    for hop in range(1, 7):  # /r1 -> ... -> /r7: six hops, one more than a fetch follows
+        httpserver.expect_request(f"/r{hop}").respond_with_response(moved(f"/r{hop + 1}", 301))
+    httpserver.expect_request("/r7").respond_with_data(rss(("a", "one")), content_type=RSS)
+    looping, chained = make_source(httpserver.url_for("/a")), make_source(httpserver.url_for("/r1"))
+    for source in (looping, chained):
+        Subscription.objects.create(user=alice, source=source)
+    client.force_login(alice)
+    before = timezone.now()
+    for source, reason in ((looping, f"redirect loop at {httpserver.url_for('/a')}"),
+                           (chained, "too many redirects (more than 5)")):  # fmt: skip
+        assert poll_source(source_id=source.pk).status == "error"
+        source.refresh_from_db()
+        assert source.status == Source.Status.ERROR and source.error_count == 1
+        assert source.last_error == f"{reason} (permanent)"
+        assert source.next_poll_at - before >= timedelta(minutes=50)  # a permanent error: backed off from an hour
+        assert source.url == source.address and source.pending_redirect_url == "" and source.lease_until is None
+        page = client.get(f"/sources/{source.pk}/").content.decode()
+        assert f'<dd class="error">{reason} (permanent)' in page and "status-error" in page
+    assert not Post.objects.exists()
+    assert len(requests_to(httpserver, "/a")) == 1 and requests_to(httpserver, "/r7") == []
+
+
+@pytest.mark.parametrize("private", ["127.0.0.1", "10.0.0.7"])
+def test_a_permanent_redirect_to_a_private_address_is_refused_and_never_becomes_the_sources_url(
+    settings, raw_server, internet, private
+):
+    settings.CHORUS_FETCH_ALLOW_PRIVATE = False
+    secret = rss(("s", "secret"))
+    inside = raw_server(send(response_head(content_type=RSS, content_length=str(len(secret))), secret))
+    internet.routes[(private, 80)] = ("127.0.0.1", inside.port)  # what a fetch would reach if it went in
+    outside = raw_server(send(response_head("301 Moved Permanently", location=f"http://{private}/feed.xml",
+                                            content_length="0")))  # fmt: skip
+    internet.host("feeds.example.com", "93.184.216.34", server=outside)
+    source = make_source("http://feeds.example.com/feed.xml")
+    outcomes = [poll_source(source_id=source.pk).status for _ in range(3)]  # a 301 seen twice would move it
+    source.refresh_from_db()
+    assert source.url == "http://feeds.example.com/feed.xml"
+    assert source.pending_redirect_url == "" and source.pending_redirect_count == 0
+    assert outcomes == ["error"] * 3 and source.status == Source.Status.ERROR
+    assert source.last_error == f"refused: {private} is a private address (permanent)"
+    assert len(outside.requests) == 3 and inside.connections == 0 and not Post.objects.exists()
+
+
+def test_unparsable_and_missing_dates_become_the_fetch_time_in_feed_order_and_stay_put_across_polls(httpserver, alice):
+    document = rss_with_dates(("first", "<pubDate>not a date</pubDate>"),
+                              ("dated", "<pubDate>Sun, 23 Nov 2025 10:00:00 GMT</pubDate>"),
+                              ("second", "<pubDate>Mon, 99 Foo 2026</pubDate>"),
+                              ("third", "<pubDate/>"))  # fmt: skip
+    httpserver.expect_request("/feed.xml").respond_with_data(document, content_type=RSS)
+    source = make_source(httpserver.url_for("/feed.xml"))
+    Subscription.objects.create(user=alice, source=source)
+    before = timezone.now()
+    assert len(poll_source(source_id=source.pk).stored.created) == 4
+    after = timezone.now()
+    posts = {post.guid: post for post in Post.objects.filter(source=source)}
+    fetched_at = posts["first"].fetched_at
+    assert before <= fetched_at <= after
+    for guid in ("first", "second", "third"):
+        assert fetched_at - timedelta(milliseconds=1) < posts[guid].published <= fetched_at
+    assert posts["first"].published > posts["second"].published > posts["third"].published  # the feed's order
+    assert posts["dated"].published == datetime(2025, 11, 23, 10, 0, tzinfo=UTC)
+    river = [entry.post.guid for entry in timeline_for(user=alice).entries]
+    assert river == ["first", "second", "third", "dated"]
+    dates = {guid: post.published for guid, post in posts.items()}
+
+    second = poll_source(source_id=source.pk)  # the same document again, a moment later
+    assert dict(Post.objects.filter(source=source).values_list("guid", "published")) == dates
+    assert [entry.post.guid for entry in timeline_for(user=alice).entries] == river
+    assert second.status == "stored" and second.stored.created == [] and second.stored.updated == []
+    assert TimelineEntry.objects.filter(user=alice).count() == 4 and len(requests_to(httpserver, "/feed.xml")) == 2
+
+
+def rss_with_dates(*items: tuple[str, str]) -> bytes:
+    """An RSS 2.0 feed whose items are (guid, the item's date element as written)."""
+    body = "".join(f"<item><guid isPermaLink='false'>{guid}</guid><title>{guid}</title>"
+                   f"<description>{guid}</description>{date}</item>" for guid, date in items)  # fmt: skip
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Dates</title>{body}</channel></rss>'.encode()
+
+
 def test_cache_control_max_age_delays_the_next_poll(httpserver):
     httpserver.expect_request("/feed.xml").respond_with_data(
         rss(("a", "one")), content_type=RSS, headers={"Cache-Control": "public, max-age=7200"}
@@ -157,18 +250,34 @@ def test_cache_control_max_age_delays_the_next_poll(httpserver):
     assert source.next_poll_at >= timezone.now() + timedelta(seconds=7100)
 
 
-def test_one_failing_source_does_not_affect_another(httpserver, alice):
+def test_one_failing_source_does_not_affect_another_and_each_says_why_it_fails(httpserver, alice):
     httpserver.expect_request("/good.xml").respond_with_data(rss(("a", "fine")), content_type=RSS)
     httpserver.expect_request("/bad.xml").respond_with_data(b"<rss><channel><item>" + b"\x00\xff" * 100, content_type=RSS)
     httpserver.expect_request("/down.xml").respond_with_data("boom", status=500)
-    good = make_source(httpserver.url_for("/good.xml"))
-    for url in ("/bad.xml", "/down.xml"):
-        make_source(httpserver.url_for(url))
+    good, bad, down = (make_source(httpserver.url_for(path)) for path in ("/good.xml", "/bad.xml", "/down.xml"))
+    for source in (good, bad, down):
+        Subscription.objects.create(user=alice, source=source)
     assert schedule_due_polls() == 3  # eager in tests: every claimed source was polled inline
-    good.refresh_from_db()
-    assert good.status == Source.Status.OK and Post.objects.filter(source=good).count() == 1
-    assert Source.objects.filter(status=Source.Status.ERROR).count() >= 1
+    for source in (good, bad, down):
+        source.refresh_from_db()
+    assert good.status == Source.Status.OK and good.last_error == "" and good.error_count == 0
+    assert list(Post.objects.filter(source=good).values_list("guid", flat=True)) == ["a"]
+    assert bad.status == Source.Status.ERROR and bad.error_count == 1
+    assert bad.last_error == "not an RSS or Atom feed (broken XML: not well-formed (invalid token)) (permanent)"
+    assert down.status == Source.Status.ERROR and down.error_count == 1
+    assert down.last_error == "HTTP 500 Internal Server Error (transient)"
+    assert not Post.objects.exclude(source=good).exists()
+    assert TimelineEntry.objects.filter(user=alice).count() == 1
     assert Source.objects.filter(lease_until__isnull=False).count() == 0
+
+
+def test_a_cut_off_feed_that_still_says_something_is_read_as_far_as_it_goes(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(("a", "one"), ("b", "two"))[:-60], content_type=RSS)
+    source = make_source(httpserver.url_for("/feed.xml"))
+    assert poll_source(source_id=source.pk).status == "stored"
+    source.refresh_from_db()
+    assert source.status == Source.Status.OK and source.last_error == ""
+    assert "a" in Post.objects.filter(source=source).values_list("guid", flat=True)
 
 
 class TestClaims:
