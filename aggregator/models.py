@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from aggregator.content.sanitize import safe_url
+
 
 class Source(models.Model):
     class Kind(models.TextChoices):
@@ -171,6 +173,22 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.url or self.guid
+
+    # Links as pages, feeds and APIs give them: ingest keeps only http(s) ones, and they are checked again here,
+    # so a row written before a fix, by hand, or by a path that skipped ingest's checks links to no script.
+    @property
+    def shown_url(self) -> str:
+        return safe_url(self.url)
+
+    @property
+    def shown_author_uri(self) -> str:
+        return safe_url(self.author_uri, allow_xmpp=True)
+
+    @property
+    def shown_in_reply_to(self) -> str:
+        """What the post answers as a link (http(s), or an XMPP item's URI), else "": ``in_reply_to`` itself is
+        any identifier (an Atom ``tag:`` id, the guid of the post answered) and is matched as stored."""
+        return safe_url(self.in_reply_to, allow_xmpp=True)
 
 
 class FollowImport(models.Model):

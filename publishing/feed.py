@@ -68,8 +68,9 @@ def entry_element(post: Post, username: str, *, author_uri: str = "") -> ET.Elem
     _add(author, f"{{{ATOM}}}name", post.author_name or username)
     _add(author, f"{{{ATOM}}}uri", author_uri or addresses.profile_url(username))
     _add(entry, f"{{{ATOM}}}content", post.content_html, type="html")
-    if post.in_reply_to:
-        _add(entry, f"{{{THR}}}in-reply-to", ref=post.in_reply_to, href=post.in_reply_to)
+    if post.in_reply_to:  # ref names the post answered, whatever its id; href links to it only when it can be opened
+        answered = {"href": post.shown_in_reply_to} if post.shown_in_reply_to else {}
+        _add(entry, f"{{{THR}}}in-reply-to", ref=post.in_reply_to, **answered)
     return entry
 
 

@@ -120,7 +120,8 @@ def starred_feed(request, token: str):
         if number >= 200:
             break
         post = star.post
-        feed.add_item(title=post.title or post.text[:80] or post.url, link=post.url or request.build_absolute_uri("/"),
+        link = post.shown_url
+        feed.add_item(title=post.title or post.text[:80] or link, link=link or request.build_absolute_uri("/"),
                       description=post.content_html, unique_id=f"chorus-post-{post.pk}", pubdate=post.published,
                       author_name=post.author_name or post.source.display_title, updateddate=star.created_at)  # fmt: skip
     return StreamingHttpResponse([feed.writeString("utf-8")], content_type="application/atom+xml; charset=utf-8")

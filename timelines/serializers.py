@@ -51,15 +51,15 @@ def websub_status_json(source: Source) -> dict | None:
 def post_json(post: Post, *, entry: TimelineEntry | None = None) -> dict:
     data = {
         "id": post.pk,
-        "url": post.url,
+        "url": post.shown_url,
         "title": post.title,
         "source": source_json(post.source),
-        "author": {"name": post.author_name, "handle": post.author_handle, "uri": post.author_uri},
+        "author": {"name": post.author_name, "handle": post.author_handle, "uri": post.shown_author_uri},
         "content_html": post.content_html,
         "text": post.text,
         "published": post.published.isoformat(),
         "updated": post.updated.isoformat() if post.updated else None,
-        "in_reply_to": post.in_reply_to or None,
+        "in_reply_to": post.shown_in_reply_to or None,
     }
     if entry is not None:
         data["read"] = entry.is_read

@@ -43,14 +43,14 @@ def _item(entry: TimelineEntry, labels: list[str], title: str, *, starred: bool)
     states = [READING_LIST, READ] if entry.is_read else [READING_LIST]
     if starred:
         states.append(STARRED)
-    body = {"direction": "ltr", "content": post.content_html}
+    body, link = {"direction": "ltr", "content": post.content_html}, post.shown_url
     return {
         "id": item_id(post.pk), "title": post.title, "author": post.author_name or post.author_handle,
         "published": published, "updated": int((post.updated or post.published).timestamp()),
         "crawlTimeMsec": str(int(post.fetched_at.timestamp() * 1000)),
         "timestampUsec": str(int(post.published.timestamp() * 1_000_000)),
-        "canonical": [{"href": post.url}] if post.url else [],
-        "alternate": [{"href": post.url, "type": "text/html"}] if post.url else [],
+        "canonical": [{"href": link}] if link else [],
+        "alternate": [{"href": link, "type": "text/html"}] if link else [],
         "categories": states + [label_id(name) for name in labels],
         "summary": body, "content": body, "enclosure": [],
         "origin": {"streamId": feed_id(source.pk), "title": title or source.display_title,

@@ -5,6 +5,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape
 
+from aggregator.content.sanitize import safe_url
 from aggregator.models import Post, Source
 from compat.mastodon.ids import self_account_id, status_id
 
@@ -88,8 +89,11 @@ def status_json(request: HttpRequest, post: Post, *, answers: Post | None = None
                 account: dict | None = None) -> dict:
     """``account``: the author when it is not the post's source (the person's own posts are their account);
     ``starred``: the person starred it, which is both Mastodon's favourite and its bookmark."""
+    the_id, link = status_id(post.published, post.pk), post.shown_url
+    # uri: the post's identity where it is a link apps may open (a guid can be any string, a script address too)
+    uri = safe_url(post.guid) or link or f"{_origin_and_header(request)[0]}/api/v1/statuses/{the_id}"
     return {
-        "id": status_id(post.published, post.pk), "uri": post.guid or post.url, "url": post.url or None,
+        "id": the_id, "uri": uri, "url": link or None,
         "created_at": iso(post.published), "edited_at": iso(post.updated),
         "account": account or account_json(request, post.source), "content": content_of(post), "text": None,
         "visibility": "public", "sensitive": False, "spoiler_text": "", "language": None,

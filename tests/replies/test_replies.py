@@ -15,9 +15,11 @@ from accounts.tokens import issue_token
 from aggregator.content.entry import Entry
 from aggregator.ingest.pipeline import ingest
 from aggregator.models import Post, Source, Subscription
+from compat.mastodon.ids import status_id
 from replies.matching import match_posts
 from replies.models import Reply
 from replies.selectors import replies_for, unread_replies_count
+from replies.services import mark_replies_read
 from timelines.blocks import block_create, block_delete, blockers, blocks_of
 from timelines.models import Block
 from timelines.selectors import timeline_for
@@ -55,6 +57,11 @@ def post(guid: str, html: str, *, minutes: int = 0, **fields) -> Entry:
 
 def reply_post_ids(user) -> list[int]:
     return [reply.post_id for reply in replies_for(user=user).replies]
+
+
+def read_states(user) -> list[bool]:
+    """Whether each of the person's replies is read, oldest first."""
+    return list(Reply.objects.filter(user=user).order_by("published").values_list("is_read", flat=True))
 
 
 def test_a_post_by_carol_mentioning_alice_reaches_alices_replies_though_she_does_not_follow_carol(
@@ -281,6 +288,54 @@ def test_the_replies_pages_read_button_posts_what_it_shows(client, alice, carol_
     assert form and form.group(1, 3, 4) == ("/replies/read/", "1", "Mark read")
     client.post(form.group(1), {"post_id": form.group(2), "read": form.group(3), "next": "/replies/"})
     assert unread_replies_count(user=alice) == 0 and "Keep unread" in client.get("/replies/").content.decode()
+
+
+def test_bob_neither_sees_nor_marks_read_alices_replies_on_the_page_or_any_api(client, alice, bob, carol_source):
+    identity_create(user=alice, kind="fediverse", value="alice@example.social", verified=True)
+    identity_create(user=bob, kind="fediverse", value="bob@example.social", verified=True)
+    alices = Source.objects.create(address="https://example.social/@alice.rss", url="https://example.social/@alice.rss")
+    ingest(alices, [post("a1", "<p>my post</p>", author_handle="@alice@example.social", url="https://blog.example/1")])
+    ingest(carol_source, [post("c1", "<p>psst @alice@example.social</p>", minutes=1),
+                          post("c2", "<p>I disagree</p>", minutes=2, in_reply_to="https://blog.example/1"),
+                          post("c3", "<p>hello @bob@example.social</p>", minutes=3)])  # fmt: skip
+    alices_replies = list(Reply.objects.filter(user=alice).order_by("published"))
+    assert [(r.post.guid, r.reason) for r in alices_replies] == [("c1", "mention"), ("c2", "reply")]
+    theirs = [r.post_id for r in alices_replies]
+    statuses = [status_id(r.published, r.post_id) for r in alices_replies]
+    [bobs] = Reply.objects.filter(user=bob)
+    mark_replies_read(user=alice, post_ids=theirs[:1])  # one read, one unread: bob can flip neither
+    assert read_states(alice) == [True, False]
+
+    client.force_login(bob)
+    page = client.get("/replies/").content.decode()
+    assert re.findall(r'data-post-id="(\d+)"', page) == [str(bobs.post_id)]  # his own, and only his
+    assert "psst" not in page and "I disagree" not in page
+    for post_id, read in zip(theirs, ("0", "1"), strict=True):
+        client.post("/replies/read/", {"post_id": post_id, "read": read, "next": "/replies/"})
+    session_api = client.get("/api/v1/replies").json()
+    assert [item["id"] for item in session_api["items"]] == [bobs.post_id] and session_api["unread"] == 1
+
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(user=bob)}"}
+
+    def as_bob(method: str, path: str, body: dict | None = None):
+        json_body = {} if body is None else {"data": body, "content_type": "application/json"}
+        return getattr(client, method)(path, **json_body, **bearer)
+
+    token_api = as_bob("get", "/api/v1/replies").json()
+    assert [item["id"] for item in token_api["items"]] == [bobs.post_id] and token_api["unread"] == 1
+    assert as_bob("post", "/api/v1/replies/read", {"post_ids": theirs}).json() == {"updated": 0}
+    assert as_bob("post", "/api/v1/replies/read", {"post_ids": theirs, "read": False}).json() == {"updated": 0}
+    mentions = as_bob("get", "/api/v1/notifications").json()  # the Mastodon client API's replies
+    assert [mention["status"]["id"] for mention in mentions] == [status_id(bobs.published, bobs.post_id)]
+    for status in statuses:
+        assert as_bob("get", f"/api/v1/notifications/{status}").status_code == 404
+        assert as_bob("post", f"/api/v1/notifications/{status}/dismiss", {}).status_code == 200
+    assert as_bob("post", "/api/v1/markers", {"notifications": {"last_read_id": statuses[-1]}}).status_code == 200
+    assert as_bob("post", "/api/v1/replies/read", {"all": True}).json() == {"updated": 1}  # his own reply
+    client.post("/replies/read/", {"all": "1"})
+    assert as_bob("post", "/api/v1/notifications/clear", {}).status_code == 200
+
+    assert read_states(alice) == [True, False] and unread_replies_count(user=bob) == 0
 
 
 def test_a_reply_in_the_same_batch_as_the_post_it_answers_is_found(alice, carol_source):

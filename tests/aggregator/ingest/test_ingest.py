@@ -11,6 +11,7 @@ from django.utils import timezone
 from aggregator.content.entry import Entry
 from aggregator.ingest.pipeline import ingest
 from aggregator.models import Post, Source, Subscription
+from aggregator.networks.rss.parse import parse
 from timelines.models import TimelineEntry
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +127,19 @@ def test_stored_content_never_carries_script(source, html):
 def test_only_http_links_are_kept_in_post_fields(source, field):
     ingest(source, [entry(guid="x", **{field: "javascript:alert(document.cookie)"})])
     assert getattr(Post.objects.get(), field) == ""
+
+
+@pytest.mark.parametrize("guid", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "jav&#x09;ascript:alert(1)"])
+def test_a_permalink_guid_that_is_a_script_address_is_never_the_posts_link(source, guid):
+    """RSS makes an item's ``<guid isPermaLink="true">`` its link when it has no ``<link>``: the guid stays its
+    identity (the next fetch finds the same post), never its link."""
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>carol</title><item>'
+            f'<guid isPermaLink="true">{guid}</guid><title>No link</title><description>hi</description>'
+            "</item></channel></rss>").encode()  # fmt: skip
+    for _ in range(2):
+        ingest(source, parse(body, base_url=source.url).entries)
+    post = Post.objects.get()
+    assert post.title == "No link" and post.url == ""
 
 
 def test_html_in_titles_and_author_names_is_text(source):
