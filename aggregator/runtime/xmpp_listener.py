@@ -30,7 +30,7 @@ from aggregator import jobs
 from aggregator.ingest import push
 from aggregator.models import Source
 from aggregator.networks.xmpp.address import MICROBLOG_NODE
-from aggregator.networks.xmpp.client import HubClient, Settings, hub_client
+from aggregator.networks.xmpp.client import HubClient, Settings, finish_tasks, hub_client
 from aggregator.networks.xmpp.parse import MAX_PAYLOAD_BYTES
 from aggregator.runtime.xmpp_outbox import Outbox, hand_off_items, notices_url
 
@@ -386,8 +386,9 @@ class ListenerThread(threading.Thread):
         asyncio.set_event_loop(self.loop)
         self.listener = Listener(self.settings)
         self._created.set()
-        # The loop is left open: slixmpp's objects still schedule clean-ups on it when collected.
         self.loop.run_until_complete(self.listener.run())
+        # Left open (other threads may still hand it calls), its tasks finished for slixmpp's collected clients
+        finish_tasks(self.loop)
 
     def wait_until_connected(self, timeout: float = 20.0) -> None:
         """Block until the session is up (for tests and start-up checks)."""

@@ -13,6 +13,8 @@ from xml.etree import ElementTree
 
 import slixmpp
 
+from aggregator.networks.xmpp.client import close_loop
+
 ATOM = "http://www.w3.org/2005/Atom"
 MICROBLOG = "urn:xmpp:microblog:0"
 PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event"
@@ -144,6 +146,8 @@ class XmppPerson:
                 done.result(10)
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
+        if not self._thread.is_alive() and not self.loop.is_closed():
+            close_loop(self.loop)  # else the client, collected in a later test, fails there on the closed loop
 
     async def _disconnect(self) -> None:
         self.client.disconnect(wait=False)

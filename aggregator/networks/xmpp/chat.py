@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import slixmpp
 
-from aggregator.networks.xmpp.client import HubClient, Settings, hub_client
+from aggregator.networks.xmpp.client import HubClient, Settings, close_loop, hub_client
 
 SEND_TIMEOUT = 20.0  # seconds for the whole session: connect, log in, send, close
 
@@ -66,7 +66,7 @@ def run_session(work: Callable[[HubClient], Awaitable[None]], *, settings: Setti
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
         finally:
-            _close(loop)
+            close_loop(loop)
 
     thread = threading.Thread(target=run, name="chorus-xmpp-send", daemon=True)
     thread.start()
@@ -104,16 +104,6 @@ async def _session(settings: Settings, work, resource: str, plugins: tuple[str, 
         client.cancel_connection_attempt()  # slixmpp would otherwise keep retrying an unreachable server
         # the send queue is flushed and the stream closed in order: the server has every stanza sent above
         await client.disconnect(wait=2.0, reason="done")
-
-
-def _close(loop: asyncio.AbstractEventLoop) -> None:
-    """Close the session's loop cleanly: slixmpp's own tasks are cancelled and finished first, so the client's
-    ``__del__`` (which cancels them again, whenever it is collected) finds nothing to schedule on the closed loop."""
-    tasks = asyncio.all_tasks(loop)
-    for task in tasks:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-    loop.close()
 
 
 def _client(settings: Settings, resource: str) -> HubClient:

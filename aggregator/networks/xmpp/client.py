@@ -1,6 +1,7 @@
 """The hub's own XMPP account: its settings and the client every session of it uses (the listener's long
 session, and the short ones that send chat messages)."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -59,3 +60,19 @@ def hub_client(settings: Settings, *, jid: str = "") -> HubClient:
         client.enable_starttls = False
         client.enable_plaintext = True
     return client
+
+
+def finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and finish the tasks left on a session's stopped loop. slixmpp's client cancels its own tasks again
+    in ``__del__``, whenever it is collected: on a task still pending that schedules on the loop, which may be
+    closed by then ("Event loop is closed", raised in the collector, in whatever code runs at that moment)."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a session's stopped loop once its tasks are finished (``finish_tasks``)."""
+    finish_tasks(loop)
+    loop.close()
