@@ -67,10 +67,21 @@
   const POST_PICTURE = ".post .content img";
   // Judged again when it loads and whenever its box changes size (a resized window, a folded post opening)
   const resized = new ResizeObserver((changes) => changes.forEach((change) => markEnlargeable(change.target)));
-  const watchPictures = (root) => root.querySelectorAll(POST_PICTURE).forEach((picture) => resized.observe(picture));
+  // Once loaded, a picture's box fits the picture (chorus.css, .fitted): until then it is as wide as its declared
+  // width allows, and a square or portrait picture capped in height would leave an empty band at its right. Its
+  // height does not change with it (the cap, or its own proportions as before), so the posts below stay put.
+  function fit(picture) {
+    if (picture.complete && picture.naturalWidth) picture.classList.add("fitted");
+  }
+  const watchPictures = (root) => root.querySelectorAll(POST_PICTURE).forEach((picture) => {
+    fit(picture);
+    resized.observe(picture);
+  });
   watchPictures(document);
   document.addEventListener("load", (event) => {
-    if (event.target.matches && event.target.matches(POST_PICTURE)) markEnlargeable(event.target);
+    if (!event.target.matches || !event.target.matches(POST_PICTURE)) return;
+    fit(event.target);
+    markEnlargeable(event.target);
   }, true);
 
   let viewer = null;

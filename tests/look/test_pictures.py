@@ -17,7 +17,7 @@ DRAWN = f"""(() => {{
 def drawn_picture(browser, base: str, viewport: dict) -> dict:
     context, page = log_in(browser, base, viewport=viewport)
     page.locator(PICTURE).scroll_into_view_if_needed()
-    wait_for_js(page, f"document.querySelector('{PICTURE}').complete")
+    wait_for_js(page, f"document.querySelector('{PICTURE}').matches('.fitted')")  # loaded, and look.js saw it
     drawn = page.evaluate(DRAWN)
     context.close()
     return drawn
@@ -27,8 +27,8 @@ def test_a_tall_picture_is_capped_at_a_screenful_and_shown_whole_on_a_desktop(lo
     drawn = drawn_picture(browser, look_hub.base, DESKTOP)
     assert drawn["naturalWidth"] == drawn["naturalHeight"] and drawn["column"] > CAP_PX + 100  # square, wide column
     assert abs(drawn["height"] - CAP_PX) < 1  # as wide as the column it would be a screen tall
-    # The box keeps the column's width; the picture inside it is scaled whole, not cropped or stretched.
-    assert drawn["width"] > drawn["height"] and drawn["fit"] == "contain"
+    # Once loaded the box is the square itself, no wider (no empty band at its right), scaled whole, not cropped
+    assert abs(drawn["width"] - drawn["height"]) < 1 and drawn["fit"] == "contain"
 
 
 def test_on_a_phone_the_picture_is_as_wide_as_the_post(look_hub, browser):
