@@ -67,11 +67,13 @@
   const POST_PICTURE = ".post .content img";
   // Judged again when it loads and whenever its box changes size (a resized window, a folded post opening)
   const resized = new ResizeObserver((changes) => changes.forEach((change) => markEnlargeable(change.target)));
-  // Once loaded, a picture's box fits the picture (chorus.css, .fitted): until then it is as wide as its declared
-  // width allows, and a square or portrait picture capped in height would leave an empty band at its right. Its
-  // height does not change with it (the cap, or its own proportions as before), so the posts below stay put.
+  // Once loaded, a picture's box is no wider than the picture drawn at the height cap (chorus.css, .fitted): a
+  // square or portrait picture would otherwise leave an empty band at its right. Its declared width still rules
+  // below that, and its height does not change (the cap, or its own proportions as before): nothing moves.
   function fit(picture) {
-    if (picture.complete && picture.naturalWidth) picture.classList.add("fitted");
+    if (!picture.complete || !picture.naturalWidth || !picture.naturalHeight) return;
+    picture.style.setProperty("--ratio", String(picture.naturalWidth / picture.naturalHeight));
+    picture.classList.add("fitted");
   }
   const watchPictures = (root) => root.querySelectorAll(POST_PICTURE).forEach((picture) => {
     fit(picture);

@@ -113,3 +113,19 @@ def test_a_picture_is_no_button_while_its_post_is_folded_and_one_again_once_it_o
     page.locator("article.post", has=page.locator(".content img")).locator("h2").click()  # opens in place
     wait_for_js(page, f"document.querySelector('{PICTURE}').matches('.enlargeable[role=button][tabindex=\"0\"]')")
     context.close()
+
+
+def test_a_picture_declared_smaller_than_it_is_keeps_its_declared_size_once_loaded(look_hub, browser):
+    """A post that shows the square as a 120 px thumbnail (its own width and height) arrives live."""
+    context, page = log_in(browser, look_hub.base, viewport=DESKTOP)
+    page.locator(PICTURE).scroll_into_view_if_needed()
+    wait_for_js(page, f"document.querySelector('{PICTURE}').matches('.fitted')")
+    page.evaluate(f"""(() => {{
+      const thumbnail = document.querySelector('{PICTURE}').cloneNode();
+      thumbnail.className = ""; thumbnail.id = "thumbnail"; thumbnail.width = 120; thumbnail.height = 120;
+      document.querySelector('{PICTURE}').after(thumbnail);
+    }})()""")
+    wait_for_js(page, "document.getElementById('thumbnail').matches('.fitted')")
+    box = page.locator("#thumbnail").bounding_box()
+    assert (round(box["width"]), round(box["height"])) == (120, 120)
+    context.close()
