@@ -13,9 +13,12 @@ from tests.look.conftest import DESKTOP, PHONES
 
 def _show_lazy_pictures(page) -> None:
     """Pictures below the fold load as a person scrolls to them (``loading="lazy"``); a full-page screenshot
-    does not scroll, and would show their empty boxes. Pictures not drawn (in a folded menu) never load."""
+    does not scroll, and would show their empty boxes. Pictures not drawn (in a folded menu) never load. A loaded
+    picture is painted once decoded (``decoding="async"``), which the screenshot does not wait for either."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     wait_for_js(page, "[...document.images].every((image) => image.complete || !image.getClientRects().length)")
+    page.evaluate("Promise.all([...document.images].filter((image) => image.complete && image.naturalWidth)"
+                  ".map((image) => image.decode().catch(() => null)))")  # fmt: skip
     page.evaluate("window.scrollTo(0, 0)")
 
 
